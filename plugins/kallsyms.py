@@ -1,0 +1,222 @@
+"""Built-in source: nm-style text -- ``/proc/kallsyms``, ``System.map`` and ``nm`` output.
+
+Lines are ``ADDRESS TYPE NAME`` with an optional ``<TAB>[MODULE]`` (kallsyms), or
+``TYPE NAME`` after blanks for undefined symbols (nm). ``nm`` run on several files prints a
+``FILE:`` header before each file's lines; its rows take the module name from the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ksql.batch import (
+    ADDR_NONE,
+    RowSink,
+    bind_of_types,
+    kind_of_types,
+    parse_hex,
+    undefined_of_types,
+)
+from ksql.errors import SourceError
+from ksql.exports import KSYMTAB_PREFIX, mark_ksymtab_exports
+from ksql.hookspecs import hookimpl
+from ksql.model import VMLINUX, Bind, ExportKind, normalize_module_name
+from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
+
+# One symbol line. Module tags are "\t[name]" in kallsyms (kernel/kallsyms.c s_show); a
+# space is accepted too, as in copies pasted from a terminal.
+_LINE = re.compile(
+    r"^(?:([0-9a-fA-F]+) | +)([A-Za-z?-]) (\S+?)(?:[ \t]+\[([^\]\s]+)\])?[ \t\r]*$",
+    re.MULTILINE,
+)
+_HEADER = re.compile(r"^(\S+):[ \t\r]*$")
+# Debian ships /boot/System.map-<release> as a one-line placeholder pointing at the -dbg
+# package (debian/rules.real, "The real System.map is in the linux-image-<version>-dbg
+# package").
+PLACEHOLDER = "The real System.map is in"
+# kallsyms_show_value() (kernel/kallsyms.c) prints every address as zero to readers without
+# CAP_SYSLOG when kptr_restrict is set; a table of a kernel's size cannot really be all zero.
+_HIDDEN_MIN_ROWS = 100
+# Pseudo-modules printed by kallsyms for code that belongs to no module: bpf programs
+# (kernel/bpf/core.c bpf_get_kallsym), ftrace and kprobe trampolines
+# (kernel/trace/ftrace.c ftrace_mod_get_kallsym, kernel/kprobes.c kprobe_get_kallsym).
+PSEUDO_MODULES = frozenset({"bpf", "__builtin__ftrace", "__builtin__kprobes"})
+
+_EXPECTED = "expected 'ADDRESS TYPE NAME[<TAB>[MODULE]]' or 'U NAME'"
+
+
+class NmText(SourceType):
+    name = "kallsyms"
+    description = "/proc/kallsyms, System.map and nm output (text)"
+
+    def recognizes(self, path: Path, head: bytes) -> bool:
+        if not head or b"\0" in head:
+            return False
+        text = head.decode("utf-8", "replace")
+        if PLACEHOLDER in text:
+            return True
+        lines = [ln for ln in text.splitlines()[:8] if ln.strip()]
+        if len(head) == 4096 and len(lines) > 1:
+            lines.pop()  # may be cut short by the sniff window
+        return bool(lines) and all(
+            _LINE.match(ln) or _HEADER.match(ln) for ln in lines
+        )
+
+    def load(self, path: Path, sink: RowSink) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+        text = data.decode("utf-8", "surrogateescape")
+        if PLACEHOLDER in text[:512]:
+            raise SourceError(
+                path,
+                "this is Debian's placeholder System.map, not a symbol table",
+                line=1,
+                hint="install linux-image-<version>-dbg and use "
+                "/usr/lib/debug/boot/System.map-<version>",
+            )
+        addrs, types, names, mods = _parse(path, text)
+        load_columns(path, sink, addrs, types, names, mods)
+
+
+def _parse(path: Path, text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    matches = _LINE.findall(text)
+    wanted = len(text.splitlines()) - text.count("\n\n") - (1 if text.startswith("\n") else 0)
+    if len(matches) == wanted and matches:
+        addrs, types, names, mods = (list(c) for c in zip(*matches, strict=True))
+        return addrs, types, names, mods
+    return _parse_lines(path, text)
+
+
+def _parse_lines(path: Path, text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The slow path: line by line, for ``nm`` file headers and to name a bad line."""
+    addrs: list[str] = []
+    types: list[str] = []
+    names: list[str] = []
+    mods: list[str] = []
+    current = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            h = _HEADER.match(line)
+            if h is None:
+                raise SourceError(path, f"{_EXPECTED}, got {line[:80]!r}", line=number)
+            current = normalize_module_name(h.group(1))
+            continue
+        addrs.append(m.group(1) or "")
+        types.append(m.group(2))
+        names.append(m.group(3))
+        mods.append(m.group(4) or current)
+    return addrs, types, names, mods
+
+
+def load_columns(
+    path: Path,
+    sink: RowSink,
+    addrs: list[str],
+    types: list[str],
+    names: list[str],
+    mods: list[str],
+) -> None:
+    """Turn parsed nm/kallsyms columns into rows, applying kallsyms' rules."""
+    n = len(names)
+    addr = parse_hex(addrs)
+    letters = np.frombuffer("".join(types).encode("ascii"), dtype=np.uint8)
+    defined = letters != ord("U")
+    if n and _addresses_hidden(path, addr, defined, mods):
+        addr[:] = ADDR_NONE
+        sink.note(
+            f"{path}: every address is 0 (kptr_restrict hides them from this user): "
+            "addresses are unknown; run as root or use System.map for them"
+        )
+    has_modules = any(mods)
+    module_names = [normalize_module_name(m) if m else VMLINUX for m in mods]
+    bind = None
+    kind = None
+    undefined = None
+    export = np.zeros(n, dtype=np.uint8)
+    if has_modules:
+        # kernel/kallsyms.c s_show(): for module symbols the letter is upper-case when the
+        # symbol is exported and lower-case when not -- not nm's global/local. The module
+        # loader's elf_type() (kernel/module/kallsyms.c) only ever stores lower-case
+        # letters, so the case carries nothing else. Pseudo-modules never export.
+        # One exception: aba4b5c22cba ("ftrace: Save module init functions kallsyms
+        # symbols for tracing") prints a module's freed init functions as 'T' with
+        # exported=1; where a module's __ksymtab_ labels are listed they decide instead
+        # (mark_ksymtab_exports below overrides and clear_unlabelled drops the rest).
+        is_mod = np.array([bool(m) and m not in PSEUDO_MODULES for m in mods], dtype=np.bool_)
+        upper = (letters >= ord("A")) & (letters <= ord("Z")) & (letters != ord("U"))
+        export[is_mod & upper] = ExportKind.EXPORTED
+        lower = letters | np.uint8(0x20)
+        weak = np.isin(lower, np.frombuffer(b"wv", dtype=np.uint8))
+        bind = bind_of_types(letters)
+        bind[is_mod] = np.where(weak[is_mod], Bind.WEAK, Bind.UNKNOWN)
+        kind = kind_of_types(lower.astype(np.uint8))
+        undefined = undefined_of_types(letters)
+        # Loaded modules list only defined symbols (is_core_symbol skips SHN_UNDEF).
+        undefined[is_mod] = letters[is_mod] == ord("U")
+    if has_modules:
+        _clear_unlabelled(names, module_names, export)
+    local = (letters >= ord("a")) & (letters <= ord("z"))
+    mark_ksymtab_exports(
+        names, module_names, addr, ~defined if undefined is None else undefined, local, export
+    )
+    sink.extend(
+        names,
+        module=module_names,
+        addr=addr,
+        type=types,
+        bind=bind,
+        kind=kind,
+        export=export,
+        undefined=undefined,
+    )
+
+
+def _clear_unlabelled(names: list[str], modules: list[str], export: np.ndarray) -> None:
+    """In modules that list ``__ksymtab_`` labels, only labelled symbols are exported."""
+    labelled = {m for n, m in zip(names, modules, strict=True) if n.startswith(KSYMTAB_PREFIX)}
+    labelled.discard(VMLINUX)
+    if labelled:
+        in_labelled = np.fromiter((m in labelled for m in modules), dtype=np.bool_,
+                                  count=len(modules))
+        export[in_labelled] = ExportKind.NONE
+
+
+def _addresses_hidden(
+    path: Path, addr: np.ndarray, defined: np.ndarray, mods: list[str]
+) -> bool:
+    known = addr[defined]
+    if len(known) == 0 or known.any():
+        return False
+    return str(path).startswith("/proc/") or any(mods) or len(known) >= _HIDDEN_MIN_ROWS
+
+
+def _is_placeholder(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return PLACEHOLDER.encode() in f.read(512)
+    except OSError:
+        return False
+
+
+@hookimpl
+def ksql_register_sources(registry: SourceRegistry) -> None:
+    registry.register(NmText())
+
+
+@hookimpl
+def ksql_default_sources(kernel: RunningKernel) -> Iterable[DefaultSource]:
+    yield DefaultSource("kallsyms", Path("/proc/kallsyms"))
+    system_map = Path(f"/boot/System.map-{kernel.release}")
+    reason = ""
+    if system_map.exists() and _is_placeholder(system_map):
+        reason = "Debian's placeholder; the real one is in linux-image-<version>-dbg"
+    yield DefaultSource("kallsyms", system_map, reason)

@@ -1,0 +1,399 @@
+"""The catalog: every symbol from every loaded source, merged and stored as columns.
+
+Rows live in growable numpy columns (small-int codes for modules, sections, namespaces and
+sources) so ~1 M rows fit in well under 200 bytes each; :class:`Symbol` values are built only
+for rows a query returns. Facts about one symbol from several sources merge by
+``(module, name)``; local duplicates (static functions with the same name) stay distinct
+rows, told apart by address.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ksql.batch import ADDR_NONE, INT_NONE, Batch
+from ksql.model import VMLINUX, Bind, ExportKind, Kind, Symbol
+
+UNKNOWN_LETTER = ord("?")
+# The symbol every vmlinux symbol table has at the image start: the KASLR slide between a
+# System.map (link-time addresses) and /proc/kallsyms (runtime addresses) is the difference
+# of its two addresses, since the kernel image is relocated as one block
+# (arch/x86/boot/compressed/kaslr.c).
+_ANCHOR = "_text"
+
+
+class StringTable:
+    """Strings interned to dense integer codes."""
+
+    def __init__(self, initial: Iterable[str] = ()) -> None:
+        self.strings: list[str] = []
+        self.codes: dict[str, int] = {}
+        for s in initial:
+            self.code(s)
+
+    def code(self, s: str) -> int:
+        c = self.codes.get(s)
+        if c is None:
+            c = self.codes[s] = len(self.strings)
+            self.strings.append(s)
+        return c
+
+    def encode(self, values: Sequence[str]) -> npt.NDArray[np.uint32]:
+        for s in set(values):
+            self.code(s)
+        return np.fromiter(map(self.codes.__getitem__, values), dtype=np.uint32,
+                           count=len(values))
+
+    def __len__(self) -> int:
+        return len(self.strings)
+
+
+_SPECS: dict[str, tuple[Any, Any]] = {
+    # column -> (dtype, fill value for unused capacity)
+    "name": (np.object_, None),
+    "module": (np.uint32, 0),
+    "addr": (np.uint64, ADDR_NONE),
+    "type": (np.uint8, UNKNOWN_LETTER),
+    "size": (np.int64, INT_NONE),
+    "section": (np.uint32, 0),
+    "bind": (np.uint8, 0),
+    "kind": (np.uint8, 0),
+    "export": (np.uint8, 0),
+    "namespace": (np.uint32, 0),
+    "crc": (np.int64, INT_NONE),
+    "undefined": (np.bool_, False),
+    "source": (np.uint32, 0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A consistent view of the catalog's columns (all of length ``n``)."""
+
+    n: int
+    name: npt.NDArray[np.object_]
+    module: npt.NDArray[np.uint32]
+    addr: npt.NDArray[np.uint64]
+    type: npt.NDArray[np.uint8]
+    size: npt.NDArray[np.int64]
+    section: npt.NDArray[np.uint32]
+    bind: npt.NDArray[np.uint8]
+    kind: npt.NDArray[np.uint8]
+    export: npt.NDArray[np.uint8]
+    namespace: npt.NDArray[np.uint32]
+    crc: npt.NDArray[np.int64]
+    undefined: npt.NDArray[np.bool_]
+    source: npt.NDArray[np.uint32]
+
+
+class Catalog:
+    """Merged, indexed symbols: what queries, the REPL and the language server read."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._data: dict[str, npt.NDArray[Any]] = {
+            k: np.empty(0, dtype=dt) for k, (dt, _) in _SPECS.items()
+        }
+        self.modules = StringTable()
+        self.sections = StringTable([""])
+        self.namespaces = StringTable([""])
+        self.source_labels = StringTable()
+        self._source_sets: list[tuple[int, ...]] = []
+        self._source_set_codes: dict[tuple[int, ...], int] = {}
+        self._module_rows = np.zeros(0, dtype=np.int64)
+        self._merge_index: dict[int, dict[str, list[int]]] = {}
+        self._cache: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.loaded: list[tuple[str, int]] = []  # (source label, rows it gave)
+
+    # -- loading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, batch: Batch) -> int:
+        """Merge ``batch`` in; returns how many rows it added (the rest merged into rows
+        that were already here)."""
+        k = len(batch)
+        for note in batch.notes:
+            if note not in self.notes:
+                self.notes.append(note)
+        if k == 0:
+            self.loaded.append((batch.source, 0))
+            return 0
+        label = self.source_labels.code(batch.source)
+        source_code = self._source_set((label,))
+        mod = self.modules.encode(batch.module)
+        if len(self._module_rows) < len(self.modules):
+            self._module_rows = np.concatenate(
+                [self._module_rows, np.zeros(len(self.modules) - len(self._module_rows),
+                                             dtype=np.int64)]
+            )
+        keep = np.ones(k, dtype=np.bool_)
+        colliding = np.flatnonzero(self._module_rows[mod] > 0)
+        if len(colliding):
+            self._merge(batch, mod, colliding, label, keep)
+        self._append(batch, mod, keep, source_code)
+        self._cache.clear()
+        added = int(keep.sum())
+        self.loaded.append((batch.source, k))
+        return added
+
+    def _append(
+        self, b: Batch, mod: npt.NDArray[np.uint32], keep: npt.NDArray[np.bool_], src: int
+    ) -> None:
+        idx = np.flatnonzero(keep)
+        k = len(idx)
+        if k == 0:
+            return
+        all_rows = k == len(b)
+        start = self._n
+        self._reserve(start + k)
+        d = self._data
+        end = start + k
+
+        def pick(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return values if all_rows else values[idx]
+
+        def strings(values: list[str]) -> list[str]:
+            return values if all_rows else [values[i] for i in idx]
+
+        names = strings(b.name)
+        d["name"][start:end] = names
+        d["module"][start:end] = pick(mod)
+        d["addr"][start:end] = pick(b.addr)
+        d["type"][start:end] = pick(b.type)
+        d["size"][start:end] = pick(b.size)
+        d["section"][start:end] = self.sections.encode(strings(b.section))
+        d["bind"][start:end] = pick(b.bind)
+        d["kind"][start:end] = pick(b.kind)
+        d["export"][start:end] = pick(b.export)
+        d["namespace"][start:end] = self.namespaces.encode(strings(b.namespace))
+        d["crc"][start:end] = pick(b.crc)
+        d["undefined"][start:end] = pick(b.undefined)
+        d["source"][start:end] = src
+        self._n = end
+        new_mod = pick(mod)
+        np.add.at(self._module_rows, new_mod, 1)
+        for code, index in self._merge_index.items():
+            for off in np.flatnonzero(new_mod == code):
+                index.setdefault(names[off], []).append(start + int(off))
+
+    def _reserve(self, need: int) -> None:
+        cap = len(self._data["addr"])
+        if need <= cap:
+            return
+        new_cap = max(need, cap * 2, 1024)
+        for key, (dtype, fill) in _SPECS.items():
+            old = self._data[key]
+            new = np.empty(new_cap, dtype=dtype)
+            new[: self._n] = old[: self._n]
+            if fill is not None:
+                new[self._n :] = fill
+            self._data[key] = new
+
+    def _source_set(self, labels: tuple[int, ...]) -> int:
+        code = self._source_set_codes.get(labels)
+        if code is None:
+            code = self._source_set_codes[labels] = len(self._source_sets)
+            self._source_sets.append(labels)
+        return code
+
+    # -- merging -------------------------------------------------------------------------
+
+    def _merge(
+        self,
+        b: Batch,
+        mod: npt.NDArray[np.uint32],
+        rows: npt.NDArray[np.intp],
+        label: int,
+        keep: npt.NDArray[np.bool_],
+    ) -> None:
+        for code in np.unique(mod[rows]):
+            in_module = rows[mod[rows] == code]
+            index = self._module_index(int(code))
+            names = [b.name[i] for i in in_module]
+            counts = Counter(names)
+            slide = self._slide(b, in_module, names, index)
+            for i, name in zip(in_module.tolist(), names, strict=True):
+                candidates = index.get(name)
+                if not candidates:
+                    continue
+                target = self._pick(candidates, b, i, slide, counts[name])
+                if target is not None:
+                    self._merge_row(target, b, i, label)
+                    keep[i] = False
+
+    def _module_index(self, code: int) -> dict[str, list[int]]:
+        index = self._merge_index.get(code)
+        if index is None:
+            index = {}
+            names = self._data["name"]
+            for r in np.flatnonzero(self._data["module"][: self._n] == code).tolist():
+                index.setdefault(names[r], []).append(r)
+            self._merge_index[code] = index
+        return index
+
+    def _slide(
+        self, b: Batch, rows: npt.NDArray[np.intp], names: list[str],
+        index: dict[str, list[int]],
+    ) -> int:
+        here = index.get(_ANCHOR)
+        if not here or len(here) != 1 or _ANCHOR not in names:
+            return 0
+        ours = int(self._data["addr"][here[0]])
+        theirs = int(b.addr[rows[names.index(_ANCHOR)]])
+        if ADDR_NONE in (ours, theirs):
+            return 0
+        return (ours - theirs) % 2**64
+
+    def _pick(
+        self, candidates: list[int], b: Batch, i: int, slide: int, same_in_batch: int
+    ) -> int | None:
+        d = self._data
+        undef = bool(b.undefined[i])
+        cands = [r for r in candidates if bool(d["undefined"][r]) == undef]
+        if not cands:
+            return None
+        addr = int(b.addr[i])
+        if addr != ADDR_NONE:
+            target = (addr + slide) % 2**64
+            known = [r for r in cands if int(d["addr"][r]) != ADDR_NONE]
+            for r in known:
+                if int(d["addr"][r]) == target:
+                    return r
+            # Addresses disagree or are missing here: merge only when the pairing is
+            # unambiguous, so static duplicates never collapse into one row.
+            return cands[0] if len(cands) == 1 and same_in_batch == 1 else None
+        if len(cands) == 1:
+            return cands[0]
+        # No address to tell them apart (Module.symvers): an export names the global one.
+        globals_ = [r for r in cands if d["bind"][r] != Bind.LOCAL]
+        return globals_[0] if len(globals_) == 1 else None
+
+    def _merge_row(self, r: int, b: Batch, i: int, label: int) -> None:
+        d = self._data
+        if d["addr"][r] == ADDR_NONE:
+            d["addr"][r] = b.addr[i]
+        if d["type"][r] == UNKNOWN_LETTER:
+            d["type"][r] = b.type[i]
+        if d["size"][r] == INT_NONE:
+            d["size"][r] = b.size[i]
+        if d["section"][r] == 0 and b.section[i]:
+            d["section"][r] = self.sections.code(b.section[i])
+        if d["bind"][r] == Bind.UNKNOWN:
+            d["bind"][r] = b.bind[i]
+        if d["kind"][r] == Kind.UNKNOWN:
+            d["kind"][r] = b.kind[i]
+        theirs = int(b.export[i])
+        ours = int(d["export"][r])
+        # A precise kind (EXPORT_SYMBOL_GPL...) beats "exported, flavour unknown".
+        if theirs > ExportKind.EXPORTED and ours <= ExportKind.EXPORTED or theirs and not ours:
+            d["export"][r] = theirs
+        if d["namespace"][r] == 0 and b.namespace[i]:
+            d["namespace"][r] = self.namespaces.code(b.namespace[i])
+        if d["crc"][r] == INT_NONE:
+            d["crc"][r] = b.crc[i]
+        labels = self._source_sets[int(d["source"][r])]
+        if label not in labels:
+            d["source"][r] = self._source_set((*labels, label))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def columns(self) -> Columns:
+        """The columns, trimmed to the rows present (cached until the next :meth:`add`)."""
+        cols = self._cache.get("columns")
+        if cols is None:
+            n = self._n
+            if len(self._data["addr"]) != n:  # give back the growth slack once loaded
+                self._data = {k: v[:n].copy() for k, v in self._data.items()}
+            cols = Columns(n=n, **self._data)
+            self._cache["columns"] = cols
+        return cols  # type: ignore[no-any-return]
+
+    def name_blob(self) -> tuple[str, npt.NDArray[np.int64]]:
+        """All names as one string, each preceded by a newline (and a final newline), with
+        the offset of each row's leading newline: a compiled regular expression then scans
+        every name in one C-level pass."""
+        cached = self._cache.get("blob")
+        if cached is None:
+            names = self.columns().name
+            blob = "\n" + "\n".join(names.tolist()) + "\n"
+            lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
+            starts = np.zeros(len(names), dtype=np.int64)
+            if len(names):
+                np.cumsum(lengths[:-1], out=starts[1:])
+            cached = self._cache["blob"] = (blob, starts)
+        return cached  # type: ignore[no-any-return]
+
+    def name_order(self) -> npt.NDArray[np.int64]:
+        """Row numbers sorted by name (stable): the prefix index behind completion and
+        name look-ups. Built on first use; long-lived processes build it after loading."""
+        order = self._cache.get("order")
+        if order is None:
+            names = self.columns().name.tolist()
+            order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
+            self._cache["order"] = order
+        return order  # type: ignore[no-any-return]
+
+    def cached_name_order(self) -> npt.NDArray[np.int64] | None:
+        order = self._cache.get("order")
+        return order  # type: ignore[no-any-return]
+
+    def sources_of(self, row: int) -> tuple[str, ...]:
+        labels = self._source_sets[int(self.columns().source[row])]
+        return tuple(self.source_labels.strings[i] for i in labels)
+
+    def source_codes_matching(self, labels: set[int]) -> list[int]:
+        """Source-set codes that include any of ``labels``."""
+        return [c for c, s in enumerate(self._source_sets) if labels.intersection(s)]
+
+    def symbol(self, row: int) -> Symbol:
+        c = self.columns()
+        addr = int(c.addr[row])
+        size = int(c.size[row])
+        crc = int(c.crc[row])
+        return Symbol(
+            name=c.name[row],
+            module=self.modules.strings[int(c.module[row])],
+            addr=None if addr == ADDR_NONE else addr,
+            type=chr(c.type[row]),
+            size=None if size == INT_NONE else size,
+            section=self.sections.strings[int(c.section[row])],
+            bind=Bind(int(c.bind[row])),
+            kind=Kind(int(c.kind[row])),
+            export=ExportKind(int(c.export[row])),
+            namespace=self.namespaces.strings[int(c.namespace[row])],
+            crc=None if crc == INT_NONE else crc,
+            undefined=bool(c.undefined[row]),
+            sources=self.sources_of(row),
+        )
+
+    def symbols(self, rows: Iterable[int]) -> Iterator[Symbol]:
+        for r in rows:
+            yield self.symbol(int(r))
+
+    def lookup(self, name: str, module: str | None = None) -> list[Symbol]:
+        """Every row named ``name`` (in ``module`` if given)."""
+        c = self.columns()
+        rows = np.flatnonzero(c.name == name)
+        if module is not None:
+            code = self.modules.codes.get(module)
+            if code is None:
+                return []
+            rows = rows[c.module[rows] == code]
+        return list(self.symbols(rows))
+
+    def module_names(self) -> list[str]:
+        return [m for m, n in zip(self.modules.strings, self._module_rows, strict=False) if n]
+
+    @property
+    def has_vmlinux(self) -> bool:
+        code = self.modules.codes.get(VMLINUX)
+        return code is not None and self._module_rows[code] > 0

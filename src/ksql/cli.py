@@ -1,0 +1,134 @@
+"""The ``ksql`` command: arguments in, catalog and query, rendering out. Exit codes follow
+grep: 0 when something matched, 1 when nothing did, 2 on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from ksql import __version__
+from ksql.errors import KsqlError
+
+EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-s", "--source", action="append", default=[], metavar="[TYPE:]PATH",
+        help="a symbol source (repeatable); TYPE forces a source type (kallsyms, symvers, ...);"
+        " default: the running kernel's /proc/kallsyms, System.map and Module.symvers",
+    )
+    common.add_argument(
+        "--plugin", action="append", default=[], metavar="MODULE",
+        help="also load this plugin module (repeatable)",
+    )
+    common.add_argument(
+        "--block", action="append", default=[], metavar="NAME",
+        help="do not load the plugin registered as NAME (e.g. kallsyms)",
+    )
+    p = argparse.ArgumentParser(
+        prog="ksql", description="Ask questions about Linux kernel symbols."
+    )
+    p.add_argument("--version", action="version", version=f"ksql {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    q = sub.add_parser("query", parents=[common], help="run a query, print matching symbols")
+    q.add_argument("query", help="e.g. 'exported and module=m2 and type=D'")
+    q.add_argument(
+        "-f", "--format", choices=("table", "json", "csv", "nm", "names", "count"),
+        help="output format (default: table on a terminal, nm lines otherwise)",
+    )
+    sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "query":
+            return _query(args, sys.stdout, sys.stderr)
+        return _sources(args, sys.stdout)
+    except KsqlError as exc:
+        print(f"ksql: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (| head): not an error; keep Python from complaining.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_MATCH
+    except KeyboardInterrupt:
+        return 130
+
+
+def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ksql.loading import load_catalog
+    from ksql.pluginmanager import load_plugins
+    from ksql.query.compiler import compile_query
+    from ksql.render import RENDERERS
+
+    plan = compile_query(args.query)  # a bad query fails before any file is read
+    plugins = load_plugins(args.plugin, args.block)
+    catalog = load_catalog(args.source, plugins)
+    for note in catalog.notes:
+        print(f"ksql: note: {note}", file=err)
+    rows = plan.rows(catalog)
+    fmt = args.format or ("table" if out.isatty() else "nm")
+    RENDERERS[fmt](catalog, rows, out)
+    out.flush()
+    return EXIT_MATCH if len(rows) else EXIT_NONE
+
+
+def _sources(args: argparse.Namespace, out: TextIO) -> int:
+    from ksql.catalog import Catalog
+    from ksql.loading import Resolved, default_sources, load_one, resolve
+    from ksql.pluginmanager import load_plugins
+
+    plugins = load_plugins(args.plugin, args.block)
+    out.write("plugins:\n")
+    for source_type in plugins.registry:
+        out.write(
+            f"  {source_type.name:<10} {source_type.description}"
+            f"  [{plugins.plugin_of(source_type)}]\n"
+        )
+    blocked = [n for n in args.block if plugins.manager.is_blocked(n)]
+    if blocked:
+        out.write(f"  blocked: {', '.join(blocked)}\n")
+    out.write("sources:\n" if args.source else "sources for the running kernel:\n")
+    catalog = Catalog()
+    failures = 0
+    candidates: list[tuple[str, Resolved | None, str]] = []
+    if args.source:
+        for spec in args.source:
+            try:
+                candidates.append((spec, resolve(spec, plugins), ""))
+            except KsqlError as exc:
+                candidates.append((spec, None, str(exc)))
+    else:
+        for d in default_sources(plugins):
+            st = plugins.registry.get(d.source_type)
+            if d.skip_reason:
+                candidates.append((str(d.path), None, f"skipped: {d.skip_reason}"))
+            elif not d.path.exists():
+                candidates.append((str(d.path), None, "not found"))
+            elif st is not None:
+                candidates.append((str(d.path), Resolved(st, d.path), ""))
+    for shown, resolved, problem in candidates:
+        if resolved is None:
+            out.write(f"  {shown}: {problem}\n")
+            failures += bool(args.source)
+            continue
+        try:
+            rows = load_one(catalog, resolved)
+        except KsqlError as exc:
+            out.write(f"  {shown}: {resolved.source_type.name}: error: {exc}\n")
+            failures += 1
+            continue
+        out.write(f"  {shown}: {resolved.source_type.name}, {rows} rows\n")
+    for note in catalog.notes:
+        out.write(f"  note: {note}\n")
+    out.write(f"catalog: {len(catalog)} symbols in {len(catalog.module_names())} modules\n")
+    return EXIT_ERROR if failures else EXIT_MATCH

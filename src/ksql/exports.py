@@ -1,0 +1,94 @@
+"""Kernel export conventions shared by the sources: which labels and sections mark a symbol
+as exported, and with which flavour.
+
+``EXPORT_SYMBOL(x)`` emits a ``struct kernel_symbol __ksymtab_x`` into section ``__ksymtab``
+(``__ksymtab_gpl`` for ``EXPORT_SYMBOL_GPL``; ``__ksymtab_unused``, ``__ksymtab_unused_gpl``
+and ``__ksymtab_gpl_future`` until 5.13), bracketed in vmlinux by ``__start___<section>`` /
+``__stop___<section>`` (include/linux/export.h, include/asm-generic/vmlinux.lds.h).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ksql.batch import ADDR_NONE, U8, U64, Bools
+from ksql.model import ExportKind
+
+KSYMTAB_PREFIX = "__ksymtab_"
+
+_MARKERS = ("__start___ksymtab", "__stop___ksymtab", "__start___kflagstab")
+
+SECTION_EXPORTS: dict[str, ExportKind] = {
+    "__ksymtab": ExportKind.EXPORT_SYMBOL,
+    "__ksymtab_gpl": ExportKind.EXPORT_SYMBOL_GPL,
+    "__ksymtab_unused": ExportKind.EXPORT_UNUSED_SYMBOL,
+    "__ksymtab_unused_gpl": ExportKind.EXPORT_UNUSED_SYMBOL_GPL,
+    "__ksymtab_gpl_future": ExportKind.EXPORT_SYMBOL_GPL_FUTURE,
+}
+
+
+def section_ranges(
+    names: Sequence[str], modules: Sequence[str], addr: U64
+) -> dict[str, list[tuple[int, int, ExportKind]]]:
+    """Per module, the ``[start, stop)`` address ranges of the ksymtab sections, from the
+    ``__start___ksymtab*`` / ``__stop___ksymtab*`` markers (vmlinux has them; kallsyms
+    module lines do not)."""
+    marks: dict[str, dict[str, int]] = {}
+    for r, n in enumerate(names):
+        if n.startswith(_MARKERS) and addr[r] != ADDR_NONE:
+            marks.setdefault(modules[r], {})[n] = int(addr[r])
+    out: dict[str, list[tuple[int, int, ExportKind]]] = {}
+    for module, found in marks.items():
+        if "__start___kflagstab" in found:
+            # 55fcb926b6d8 ("module: use kflagstab instead of *_gpl sections", 7.1): every
+            # export sits in __ksymtab and GPL-only is a bit in __kflagstab, which a text
+            # symbol table does not show -- the section no longer tells the flavour.
+            continue
+        for section, kind in SECTION_EXPORTS.items():
+            start, stop = found.get("__start_" + section), found.get("__stop_" + section)
+            if start is not None and stop is not None and start < stop:
+                out.setdefault(module, []).append((start, stop, kind))
+    return out
+
+
+def mark_ksymtab_exports(
+    names: Sequence[str],
+    modules: Sequence[str],
+    addr: U64,
+    undefined: Bools,
+    local: Bools,
+    export: U8,
+) -> int:
+    """Mark every symbol that has a ``__ksymtab_<name>`` label in its module as exported,
+    in place; the flavour comes from the label's section range where the markers are
+    known, else it is :attr:`ExportKind.EXPORTED`. When a module also has static symbols
+    of that name (vmlinux has ``kern_path`` as both T and d), the global one is the export.
+    Returns how many symbols were marked.
+    """
+    wanted: dict[tuple[str, str], int] = {
+        (modules[i], n[len(KSYMTAB_PREFIX) :]): i
+        for i, n in enumerate(names)
+        if n.startswith(KSYMTAB_PREFIX)
+    }
+    if not wanted:
+        return 0
+    wanted_names = {key[1] for key in wanted}
+    best: dict[tuple[str, str], int] = {}
+    for j, n in enumerate(names):
+        if n not in wanted_names or undefined[j]:
+            continue
+        key = (modules[j], n)
+        if key in wanted and (key not in best or local[best[key]] and not local[j]):
+            best[key] = j
+    ranges = section_ranges(names, modules, addr)
+    for key, j in best.items():
+        export[j] = _kind_at(int(addr[wanted[key]]), ranges.get(key[0], []))
+    return len(best)
+
+
+def _kind_at(address: int, ranges: list[tuple[int, int, ExportKind]]) -> ExportKind:
+    if address != int(ADDR_NONE):
+        for start, stop, kind in ranges:
+            if start <= address < stop:
+                return kind
+    return ExportKind.EXPORTED

@@ -1,0 +1,126 @@
+"""From source specs (``PATH`` or ``PLUGIN:PATH``) to a loaded :class:`Catalog`: pick the
+source type (forced, or the first that recognises the file's content), load, merge.
+With no spec, the running kernel's default sources that exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksql.batch import RowSink
+from ksql.catalog import Catalog
+from ksql.errors import KsqlError, SourceError
+from ksql.pluginmanager import Plugins
+from ksql.source import SNIFF_BYTES, DefaultSource, RunningKernel, SourceType
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A source spec matched to the source type that will read it."""
+
+    source_type: SourceType
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_type.name}:{self.path}"
+
+
+def split_spec(spec: str, plugins: Plugins) -> tuple[SourceType | None, Path]:
+    """``NAME:PATH`` when NAME is a registered source type, else a plain path."""
+    name, sep, rest = spec.partition(":")
+    if sep and rest:
+        source_type = plugins.registry.get(name)
+        if source_type is not None:
+            return source_type, Path(rest).expanduser()
+        if "/" not in name and not Path(spec).exists():
+            known = ", ".join(plugins.registry.names())
+            raise SourceError(spec, f"no source type {name!r} (known: {known})")
+    return None, Path(spec).expanduser()
+
+
+def resolve(spec: str, plugins: Plugins) -> Resolved:
+    forced, path = split_spec(spec, plugins)
+    if not path.exists():
+        raise SourceError(path, "no such file or directory")
+    if forced is not None:
+        return Resolved(forced, path)
+    head = b""
+    if not path.is_dir():
+        try:
+            with path.open("rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+    for source_type in plugins.registry:
+        if source_type.recognizes(path, head):
+            return Resolved(source_type, path)
+    known = ", ".join(plugins.registry.names())
+    raise SourceError(
+        path,
+        "not a symbol source ksql recognises",
+        hint=f"known types: {known}; force one with -s TYPE:{path}",
+    )
+
+
+def default_sources(plugins: Plugins, kernel: RunningKernel | None = None) -> list[DefaultSource]:
+    """Every default candidate the plugins name for the running kernel."""
+    kernel = kernel or RunningKernel.current()
+    found: list[DefaultSource] = []
+    for result in plugins.manager.hook.ksql_default_sources(kernel=kernel):
+        found.extend(result or ())
+    return found
+
+
+def usable_defaults(plugins: Plugins) -> list[Resolved]:
+    out = []
+    for d in default_sources(plugins):
+        source_type = plugins.registry.get(d.source_type)
+        if source_type is not None and not d.skip_reason and d.path.exists():
+            out.append(Resolved(source_type, d.path))
+    return out
+
+
+def load_one(catalog: Catalog, resolved: Resolved) -> int:
+    """Load one source into ``catalog``; returns the rows it read."""
+    sink = RowSink(resolved.label)
+    try:
+        resolved.source_type.load(resolved.path, sink)
+    except KsqlError:
+        raise
+    except (OSError, ValueError, UnicodeError) as exc:
+        raise SourceError(resolved.path, f"cannot load as {resolved.source_type.name}: {exc}") from exc
+    rows = 0
+    for batch in sink.batches():
+        rows += len(batch)
+        catalog.add(batch)
+    return rows
+
+
+def load_catalog(
+    specs: Sequence[str],
+    plugins: Plugins,
+    *,
+    on_error: Callable[[KsqlError], None] | None = None,
+) -> Catalog:
+    """Load ``specs`` (or the defaults when empty) into a new catalog. Without
+    ``on_error`` the first bad source raises; with it, bad sources are reported and skipped."""
+    catalog = Catalog()
+    targets: Iterable[Resolved | str]
+    if specs:
+        targets = specs
+    else:
+        targets = usable_defaults(plugins)
+        if not targets:
+            raise KsqlError("no source given and none of the running kernel's was found; use -s PATH")
+    for target in targets:
+        try:
+            resolved = target if isinstance(target, Resolved) else resolve(target, plugins)
+            load_one(catalog, resolved)
+        except KsqlError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+    return catalog

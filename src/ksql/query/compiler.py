@@ -1,0 +1,357 @@
+"""AST -> :class:`Plan`: validates fields, operators and values (errors point at their
+column and name the valid choices), then builds a predicate that evaluates a whole column at
+a time and returns a boolean mask over the catalog's rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ksql.batch import ADDR_NONE, INT_NONE
+from ksql.catalog import Catalog
+from ksql.errors import QuerySyntaxError
+from ksql.model import TYPE_LETTERS, Bind, ExportKind, Kind
+from ksql.query import ast
+from ksql.query.fields import FIELDS, FLAGS, Field, ValueKind
+from ksql.query.match import (
+    Mask,
+    codes_mask,
+    glob_regex,
+    is_glob,
+    name_equals,
+    name_glob,
+    name_regex,
+    regex_codes,
+    table_codes,
+)
+from ksql.query.parser import parse
+
+Predicate = Callable[[Catalog], Mask]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled query: run it on any catalog, as often as wanted."""
+
+    query: ast.Query
+    predicate: Predicate | None
+    order: tuple[tuple[str, bool], ...]
+    limit: int | None
+
+    def mask(self, catalog: Catalog) -> Mask:
+        n = len(catalog)
+        if self.predicate is None:
+            return np.ones(n, dtype=np.bool_)
+        return self.predicate(catalog)
+
+    def count(self, catalog: Catalog) -> int:
+        """Matching rows, ignoring ``limit``."""
+        return int(self.mask(catalog).sum())
+
+    def rows(self, catalog: Catalog) -> npt.NDArray[np.intp]:
+        """Matching row numbers, ordered and limited as the query says."""
+        rows = np.flatnonzero(self.mask(catalog))
+        if self.order:
+            rows = _sort(catalog, rows, self.order)
+        if self.limit is not None:
+            rows = rows[: self.limit]
+        return rows
+
+
+def compile_query(text: str) -> Plan:
+    """Parse and compile ``text``; raises :class:`QuerySyntaxError`."""
+    return compile_ast(parse(text))
+
+
+def compile_ast(query: ast.Query) -> Plan:
+    c = _Compiler(query.text)
+    predicate = None if query.where is None else c.expr(query.where)
+    order = tuple((c.order_field(k), k.descending) for k in query.order)
+    return Plan(query, predicate, order, query.limit)
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+class _Compiler:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def error(self, message: str, span: ast.Span, expected: tuple[str, ...] = ()) -> None:
+        raise QuerySyntaxError(message, self.text, span.start, expected)
+
+    def expr(self, node: ast.Expr) -> Predicate:
+        if isinstance(node, ast.And):
+            left, right = self.expr(node.left), self.expr(node.right)
+            return lambda cat: left(cat) & right(cat)
+        if isinstance(node, ast.Or):
+            left, right = self.expr(node.left), self.expr(node.right)
+            return lambda cat: left(cat) | right(cat)
+        if isinstance(node, ast.Not):
+            inner = self.expr(node.operand)
+            return lambda cat: ~inner(cat)
+        if isinstance(node, ast.Flag):
+            return _FLAG_PREDICATES[node.name]
+        if isinstance(node, ast.NameMatch):
+            return self.string_match("name", "=", node.value)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.Member):
+            return self.member(node)
+        raise AssertionError(node)
+
+    def field(self, name: str, span: ast.Span) -> Field:
+        f = FIELDS.get(name)
+        if f is None:
+            hint = did_you_mean(name, list(FIELDS) + list(FLAGS))
+            self.error(
+                f"unknown field {name!r}; {hint}fields: {', '.join(FIELDS)}",
+                span,
+                tuple(FIELDS),
+            )
+            raise AssertionError  # unreachable: error() raises
+        return f
+
+    def order_field(self, key: ast.OrderKey) -> str:
+        return self.field(key.field, key.span).name
+
+    def compare(self, node: ast.Compare) -> Predicate:
+        f = self.field(node.field, node.field_span)
+        op, value = node.op, node.value
+        if f.kind is ValueKind.NUMBER:
+            if op == "~":
+                self.error(f"'~' matches text; {f.name} is a number", value.span)
+            return _number(f.name, op, self.number(f, value))
+        if op in ("<", "<=", ">", ">="):
+            self.error(
+                f"{op!r} compares numbers (addr, size, crc); {f.name} is not one",
+                ast.Span(node.field_span.end, value.span.start),
+            )
+        negate = op == "!="
+        if f.kind is ValueKind.STRING:
+            inner = self.string_match(f.name, op, value)
+        elif f.kind is ValueKind.LETTER:
+            inner = self.letter(op, value)
+        else:
+            inner = self.choice(f, op, value)
+        if negate:
+            return lambda cat: ~inner(cat)
+        return inner
+
+    def member(self, node: ast.Member) -> Predicate:
+        f = self.field(node.field, node.field_span)
+        parts: list[Predicate] = []
+        for value in node.values:
+            parts.append(self.compare(ast.Compare(f.name, node.field_span, "=", value, node.span)))
+
+        def any_of(cat: Catalog) -> Mask:
+            mask = parts[0](cat)
+            for p in parts[1:]:
+                mask = mask | p(cat)
+            return mask
+
+        return any_of
+
+    def regex(self, value: ast.Value) -> re.Pattern[str]:
+        try:
+            return re.compile(value.text)
+        except re.error as exc:
+            col = value.span.start + (1 if value.quoted else 0) + (exc.pos or 0)
+            raise QuerySyntaxError(
+                f"bad regular expression: {exc.msg}", self.text, col
+            ) from None
+
+    def string_match(self, field: str, op: str, value: ast.Value) -> Predicate:
+        text = value.text
+        if op == "~":
+            rx = self.regex(value)
+            if field == "name":
+                return lambda cat: name_regex(cat, rx)
+            return lambda cat: codes_mask(
+                _code_column(cat, field), _regex_codes(cat, field, rx)
+            )
+        glob = not value.quoted and is_glob(text)
+        if field == "name":
+            if glob:
+                return lambda cat: name_glob(cat, text)
+            return lambda cat: name_equals(cat, text)
+        if field == "module" and not value.quoted:
+            text = text.replace("-", "_")  # module names as the kernel spells them
+        return lambda cat: codes_mask(
+            _code_column(cat, field), _string_codes(cat, field, text, glob)
+        )
+
+    def letter(self, op: str, value: ast.Value) -> Predicate:
+        if op == "~":
+            rx = self.regex(value)
+            letters = [ord(c) for c in TYPE_LETTERS if rx.search(c)]
+        elif not value.quoted and is_glob(value.text):
+            rx = glob_regex(value.text)
+            letters = [ord(c) for c in TYPE_LETTERS if rx.match(c)]
+        elif value.text in TYPE_LETTERS:
+            letters = [ord(value.text)]
+        else:
+            self.error(
+                f"bad type {value.text!r}: an nm letter, one of {' '.join(TYPE_LETTERS)}",
+                value.span,
+                tuple(TYPE_LETTERS),
+            )
+            raise AssertionError
+        codes = np.array(letters, dtype=np.uint8)
+        return lambda cat: np.isin(cat.columns().type, codes)
+
+    def choice(self, f: Field, op: str, value: ast.Value) -> Predicate:
+        choices = list(f.choices)
+        if op == "~":
+            rx = self.regex(value)
+            codes = [i for i, c in enumerate(_enum_labels(f.name)) if rx.search(c)]
+        else:
+            glob = not value.quoted and is_glob(value.text)
+            codes = [
+                code
+                for code, label in enumerate(_enum_labels(f.name))
+                if (glob and glob_regex(value.text.lower()).match(label.lower()))
+                or (not glob and label.lower() == value.text.lower())
+            ]
+            if not codes and not glob:
+                hint = did_you_mean(value.text, choices)
+                self.error(
+                    f"bad {f.name} {value.text!r}; {hint}choices: {', '.join(choices)}",
+                    value.span,
+                    tuple(choices),
+                )
+        column = f.name
+        wanted = np.array(codes, dtype=np.uint8)
+        return lambda cat: np.isin(getattr(cat.columns(), column), wanted)
+
+    def number(self, f: Field, value: ast.Value) -> int:
+        text = value.text.strip().lower()
+        try:
+            n = int(text, 16) if text.startswith("0x") else int(text, 10)
+        except ValueError:
+            self.error(
+                f"{f.name} takes a number (decimal or 0x hex), not {value.text!r}", value.span
+            )
+            raise AssertionError from None
+        if not 0 <= n < 2**64:
+            self.error(f"{f.name} {value.text} is out of range", value.span)
+        return n
+
+
+def _enum_labels(field: str) -> list[str]:
+    enum: type[Bind] | type[Kind] | type[ExportKind] = {
+        "bind": Bind, "kind": Kind, "export": ExportKind
+    }[field]  # type: ignore[assignment]
+    return [e.label for e in enum]
+
+
+def _code_column(cat: Catalog, field: str) -> npt.NDArray[np.uint32]:
+    col: npt.NDArray[np.uint32] = getattr(cat.columns(), field)
+    return col
+
+
+def _table(cat: Catalog, field: str) -> list[str]:
+    if field == "source":
+        return cat.source_labels.strings
+    return {
+        "module": cat.modules, "section": cat.sections, "namespace": cat.namespaces
+    }[field].strings
+
+
+def _string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
+    codes = table_codes(_table(cat, field), text, glob=glob)
+    return cat.source_codes_matching(set(codes)) if field == "source" else codes
+
+
+def _regex_codes(cat: Catalog, field: str, rx: re.Pattern[str]) -> list[int]:
+    codes = regex_codes(_table(cat, field), rx)
+    return cat.source_codes_matching(set(codes)) if field == "source" else codes
+
+
+_NUMBER_NONE = {"addr": int(ADDR_NONE), "size": INT_NONE, "crc": INT_NONE}
+_OPS: dict[str, Callable[[npt.NDArray[np.generic], int], Mask]] = {
+    "=": lambda a, v: a == v,
+    "!=": lambda a, v: a != v,
+    "<": lambda a, v: a < v,
+    "<=": lambda a, v: a <= v,
+    ">": lambda a, v: a > v,
+    ">=": lambda a, v: a >= v,
+}
+
+
+def _number(field: str, op: str, value: int) -> Predicate:
+    compare = _OPS[op]
+    none = _NUMBER_NONE[field]
+
+    def predicate(cat: Catalog) -> Mask:
+        col = getattr(cat.columns(), field)
+        known = col != (np.uint64(none) if col.dtype == np.uint64 else none)
+        if value > np.iinfo(col.dtype).max:
+            return known & (op in ("!=", "<", "<="))
+        return known & compare(col, col.dtype.type(value))
+
+    return predicate
+
+
+_FUNCTION_KINDS = np.array([Kind.FUNCTION], dtype=np.uint8)
+_DATA_KINDS = np.array([Kind.OBJECT, Kind.COMMON, Kind.TLS], dtype=np.uint8)
+_GPL_KINDS = np.array([k for k in ExportKind if k.gpl_only], dtype=np.uint8)
+
+_FLAG_PREDICATES: dict[str, Predicate] = {
+    "exported": lambda cat: cat.columns().export != ExportKind.NONE,
+    "gpl": lambda cat: np.isin(cat.columns().export, _GPL_KINDS),
+    "defined": lambda cat: ~cat.columns().undefined,
+    "undefined": lambda cat: cat.columns().undefined.copy(),
+    "global": lambda cat: cat.columns().bind == Bind.GLOBAL,
+    "local": lambda cat: cat.columns().bind == Bind.LOCAL,
+    "weak": lambda cat: cat.columns().bind == Bind.WEAK,
+    "function": lambda cat: np.isin(cat.columns().kind, _FUNCTION_KINDS),
+    "data": lambda cat: np.isin(cat.columns().kind, _DATA_KINDS),
+}
+assert set(_FLAG_PREDICATES) == set(FLAGS)
+
+
+def _sort(
+    catalog: Catalog, rows: npt.NDArray[np.intp], order: tuple[tuple[str, bool], ...]
+) -> npt.NDArray[np.intp]:
+    keys = []
+    for field, descending in reversed(order):  # np.lexsort: last key is primary
+        key = _sort_key(catalog, rows, field)
+        keys.append(-key if descending else key)
+    return rows[np.lexsort(keys)]
+
+
+def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.NDArray[np.int64]:
+    cols = catalog.columns()
+    if field == "name":
+        names = cols.name[rows].tolist()
+        ranks = np.empty(len(rows), dtype=np.int64)
+        ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        return ranks
+    if field in ("module", "section", "namespace", "source"):
+        strings = (
+            [" ".join(catalog.sources_of(int(r))) for r in rows]
+            if field == "source"
+            else None
+        )
+        if strings is not None:
+            ranks = np.empty(len(rows), dtype=np.int64)
+            ranks[sorted(range(len(strings)), key=strings.__getitem__)] = np.arange(len(rows))
+            return ranks
+        table = _table(catalog, field)
+        rank_of_code = np.empty(len(table), dtype=np.int64)
+        rank_of_code[sorted(range(len(table)), key=table.__getitem__)] = np.arange(len(table))
+        return rank_of_code[getattr(cols, field)[rows]]
+    col = getattr(cols, field)[rows]
+    if field == "addr":
+        # Unknown addresses (all ones) sort last; view as signed-safe ranks.
+        return np.argsort(np.argsort(col, kind="stable"), kind="stable").astype(np.int64)
+    return col.astype(np.int64)

@@ -1,0 +1,91 @@
+"""What a source plugin provides: a :class:`SourceType` that recognises paths and loads them
+into a :class:`~ksql.batch.RowSink`, registered through the ``ksql_register_sources`` hook
+on a :class:`SourceRegistry`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksql.batch import RowSink
+from ksql.errors import PluginError
+
+SNIFF_BYTES = 4096
+
+
+class SourceType(ABC):
+    """A kind of symbol source (a file format, a directory layout, a service...).
+
+    Subclasses set ``name`` (used in ``-s NAME:PATH``) and ``description``.
+    """
+
+    name: str = ""
+    description: str = ""
+
+    @abstractmethod
+    def recognizes(self, path: Path, head: bytes) -> bool:
+        """Whether ``path`` is this kind of source. ``head`` holds the file's first
+        :data:`SNIFF_BYTES` bytes (empty for directories). Decide on content, not on the
+        file name alone; never raise."""
+
+    @abstractmethod
+    def load(self, path: Path, sink: RowSink) -> None:
+        """Read ``path`` into ``sink``. Raise :class:`~ksql.errors.SourceError` naming the
+        file and line (or byte offset) for bad input."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunningKernel:
+    """The kernel ksql runs on, for plugins that know where its artifacts live."""
+
+    release: str
+    machine: str
+
+    @classmethod
+    def current(cls) -> RunningKernel:
+        u = os.uname()
+        return cls(release=u.release, machine=platform.machine() or u.machine)
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultSource:
+    """A path a plugin would read for the running kernel, or why it is skipped."""
+
+    source_type: str
+    path: Path
+    skip_reason: str = ""
+
+
+class SourceRegistry:
+    """Source types by name; passed to ``ksql_register_sources``."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, SourceType] = {}
+
+    def register(self, source_type: SourceType) -> None:
+        name = source_type.name
+        if not name or ":" in name or "/" in name:
+            raise PluginError(f"source type {source_type!r} needs a name without ':' or '/'")
+        if name in self._types:
+            raise PluginError(
+                f"source type {name!r} registered twice ({type(self._types[name]).__module__} "
+                f"and {type(source_type).__module__})"
+            )
+        self._types[name] = source_type
+
+    def get(self, name: str) -> SourceType | None:
+        return self._types.get(name)
+
+    def __iter__(self) -> Iterator[SourceType]:
+        return iter(self._types.values())
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def names(self) -> list[str]:
+        return list(self._types)
