@@ -62,9 +62,7 @@ class NmText(SourceType):
         lines = [ln for ln in text.splitlines()[:8] if ln.strip()]
         if len(head) == 4096 and len(lines) > 1:
             lines.pop()  # may be cut short by the sniff window
-        return bool(lines) and all(
-            _LINE.match(ln) or _HEADER.match(ln) for ln in lines
-        )
+        return bool(lines) and all(_LINE.match(ln) or _HEADER.match(ln) for ln in lines)
 
     def load(self, path: Path, sink: RowSink) -> None:
         try:
@@ -80,25 +78,37 @@ class NmText(SourceType):
                 hint="install linux-image-<version>-dbg and use "
                 "/usr/lib/debug/boot/System.map-<version>",
             )
-        addrs, types, names, mods = _parse(path, text)
-        load_columns(path, sink, addrs, types, names, mods)
+        addrs, types, names, tags, files = _parse(path, text)
+        if files is None and not any(tags) and "__this_module" in names:
+            # nm output of one module (m1.ko > m1.nm.txt): only modules define
+            # __this_module (scripts/mod/modpost.c writes it into the .mod.c). Its name is
+            # the file name up to the first '.', as kmod's modname_normalize() takes it.
+            module = normalize_module_name(path.name.split(".", 1)[0])
+            files = [module] * len(names)
+            sink.note(f"{path}: nm output of a module; module name {module!r} from the file name")
+        load_columns(path, sink, addrs, types, names, tags, files)
 
 
-def _parse(path: Path, text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+Columns = tuple[list[str], list[str], list[str], list[str], list[str] | None]
+
+
+def _parse(path: Path, text: str) -> Columns:
+    """(addresses, letters, names, kallsyms module tags, nm file modules or None)."""
     matches = _LINE.findall(text)
     wanted = len(text.splitlines()) - text.count("\n\n") - (1 if text.startswith("\n") else 0)
     if len(matches) == wanted and matches:
-        addrs, types, names, mods = (list(c) for c in zip(*matches, strict=True))
-        return addrs, types, names, mods
+        addrs, types, names, tags = (list(c) for c in zip(*matches, strict=True))
+        return addrs, types, names, tags, None
     return _parse_lines(path, text)
 
 
-def _parse_lines(path: Path, text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+def _parse_lines(path: Path, text: str) -> Columns:
     """The slow path: line by line, for ``nm`` file headers and to name a bad line."""
     addrs: list[str] = []
     types: list[str] = []
     names: list[str] = []
-    mods: list[str] = []
+    tags: list[str] = []
+    files: list[str] = []
     current = ""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -113,8 +123,9 @@ def _parse_lines(path: Path, text: str) -> tuple[list[str], list[str], list[str]
         addrs.append(m.group(1) or "")
         types.append(m.group(2))
         names.append(m.group(3))
-        mods.append(m.group(4) or current)
-    return addrs, types, names, mods
+        tags.append(m.group(4) or "")
+        files.append(current)
+    return addrs, types, names, tags, files if any(files) else None
 
 
 def load_columns(
@@ -123,21 +134,29 @@ def load_columns(
     addrs: list[str],
     types: list[str],
     names: list[str],
-    mods: list[str],
+    tags: list[str],
+    files: list[str] | None = None,
 ) -> None:
-    """Turn parsed nm/kallsyms columns into rows, applying kallsyms' rules."""
+    """Turn parsed nm/kallsyms columns into rows, applying kallsyms' rules to the rows that
+    carry a ``[module]`` tag; ``files`` names the module of nm rows without a tag."""
     n = len(names)
     addr = parse_hex(addrs)
     letters = np.frombuffer("".join(types).encode("ascii"), dtype=np.uint8)
     defined = letters != ord("U")
-    if n and _addresses_hidden(path, addr, defined, mods):
+    if n and _addresses_hidden(path, addr, defined, tags):
         addr[:] = ADDR_NONE
         sink.note(
             f"{path}: every address is 0 (kptr_restrict hides them from this user): "
             "addresses are unknown; run as root or use System.map for them"
         )
-    has_modules = any(mods)
-    module_names = [normalize_module_name(m) if m else VMLINUX for m in mods]
+    has_modules = any(tags)
+    if files is None:
+        module_names = [normalize_module_name(t) if t else VMLINUX for t in tags]
+    else:
+        module_names = [
+            normalize_module_name(t) if t else (f or VMLINUX)
+            for t, f in zip(tags, files, strict=True)
+        ]
     bind = None
     kind = None
     undefined = None
@@ -151,7 +170,7 @@ def load_columns(
         # symbols for tracing") prints a module's freed init functions as 'T' with
         # exported=1; where a module's __ksymtab_ labels are listed they decide instead
         # (mark_ksymtab_exports below overrides and clear_unlabelled drops the rest).
-        is_mod = np.array([bool(m) and m not in PSEUDO_MODULES for m in mods], dtype=np.bool_)
+        is_mod = np.array([bool(t) and t not in PSEUDO_MODULES for t in tags], dtype=np.bool_)
         upper = (letters >= ord("A")) & (letters <= ord("Z")) & (letters != ord("U"))
         export[is_mod & upper] = ExportKind.EXPORTED
         lower = letters | np.uint8(0x20)
@@ -185,18 +204,17 @@ def _clear_unlabelled(names: list[str], modules: list[str], export: np.ndarray) 
     labelled = {m for n, m in zip(names, modules, strict=True) if n.startswith(KSYMTAB_PREFIX)}
     labelled.discard(VMLINUX)
     if labelled:
-        in_labelled = np.fromiter((m in labelled for m in modules), dtype=np.bool_,
-                                  count=len(modules))
+        in_labelled = np.fromiter(
+            (m in labelled for m in modules), dtype=np.bool_, count=len(modules)
+        )
         export[in_labelled] = ExportKind.NONE
 
 
-def _addresses_hidden(
-    path: Path, addr: np.ndarray, defined: np.ndarray, mods: list[str]
-) -> bool:
+def _addresses_hidden(path: Path, addr: np.ndarray, defined: np.ndarray, tags: list[str]) -> bool:
     known = addr[defined]
     if len(known) == 0 or known.any():
         return False
-    return str(path).startswith("/proc/") or any(mods) or len(known) >= _HIDDEN_MIN_ROWS
+    return str(path).startswith("/proc/") or any(tags) or len(known) >= _HIDDEN_MIN_ROWS
 
 
 def _is_placeholder(path: Path) -> bool:

@@ -110,8 +110,7 @@ class RowSink:
     ) -> None:
         """Add one row."""
         self._rows.append(
-            (name, module, addr, type, size, section, bind, kind, export, namespace, crc,
-             undefined)
+            (name, module, addr, type, size, section, bind, kind, export, namespace, crc, undefined)
         )
 
     def extend(
@@ -166,12 +165,12 @@ class RowSink:
         self._parts.append(
             Batch(
                 source=self.source,
-                name=list(cols[0]),  # type: ignore[arg-type]
-                module=list(cols[1]),  # type: ignore[arg-type]
+                name=list(cols[0]),
+                module=list(cols[1]),
                 addr=_uints(cols[2], len(rows)),
                 type=types,
                 size=_ints(cols[4], len(rows)),
-                section=list(cols[5]),  # type: ignore[arg-type]
+                section=list(cols[5]),
                 bind=np.array(
                     [d if b is None else b for b, d in zip(cols[6], derived_bind, strict=True)],
                     dtype=np.uint8,
@@ -181,7 +180,7 @@ class RowSink:
                     dtype=np.uint8,
                 ),
                 export=np.array(cols[8], dtype=np.uint8),
-                namespace=list(cols[9]),  # type: ignore[arg-type]
+                namespace=list(cols[9]),
                 crc=_ints(cols[10], len(rows)),
                 undefined=np.array(
                     [d if u is None else u for u, d in zip(cols[11], derived_undef, strict=True)],

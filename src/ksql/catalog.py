@@ -47,8 +47,7 @@ class StringTable:
     def encode(self, values: Sequence[str]) -> npt.NDArray[np.uint32]:
         for s in set(values):
             self.code(s)
-        return np.fromiter(map(self.codes.__getitem__, values), dtype=np.uint32,
-                           count=len(values))
+        return np.fromiter(map(self.codes.__getitem__, values), dtype=np.uint32, count=len(values))
 
     def __len__(self) -> int:
         return len(self.strings)
@@ -132,8 +131,10 @@ class Catalog:
         mod = self.modules.encode(batch.module)
         if len(self._module_rows) < len(self.modules):
             self._module_rows = np.concatenate(
-                [self._module_rows, np.zeros(len(self.modules) - len(self._module_rows),
-                                             dtype=np.int64)]
+                [
+                    self._module_rows,
+                    np.zeros(len(self.modules) - len(self._module_rows), dtype=np.int64),
+                ]
             )
         keep = np.ones(k, dtype=np.bool_)
         colliding = np.flatnonzero(self._module_rows[mod] > 0)
@@ -241,7 +242,10 @@ class Catalog:
         return index
 
     def _slide(
-        self, b: Batch, rows: npt.NDArray[np.intp], names: list[str],
+        self,
+        b: Batch,
+        rows: npt.NDArray[np.intp],
+        names: list[str],
         index: dict[str, list[int]],
     ) -> int:
         here = index.get(_ANCHOR)
@@ -294,7 +298,7 @@ class Catalog:
         theirs = int(b.export[i])
         ours = int(d["export"][r])
         # A precise kind (EXPORT_SYMBOL_GPL...) beats "exported, flavour unknown".
-        if theirs > ExportKind.EXPORTED and ours <= ExportKind.EXPORTED or theirs and not ours:
+        if (theirs > ExportKind.EXPORTED and ours <= ExportKind.EXPORTED) or (theirs and not ours):
             d["export"][r] = theirs
         if d["namespace"][r] == 0 and b.namespace[i]:
             d["namespace"][r] = self.namespaces.code(b.namespace[i])
@@ -315,7 +319,7 @@ class Catalog:
                 self._data = {k: v[:n].copy() for k, v in self._data.items()}
             cols = Columns(n=n, **self._data)
             self._cache["columns"] = cols
-        return cols  # type: ignore[no-any-return]
+        return cols
 
     def name_blob(self) -> tuple[str, npt.NDArray[np.int64]]:
         """All names as one string, each preceded by a newline (and a final newline), with
@@ -330,7 +334,7 @@ class Catalog:
             if len(names):
                 np.cumsum(lengths[:-1], out=starts[1:])
             cached = self._cache["blob"] = (blob, starts)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def name_order(self) -> npt.NDArray[np.int64]:
         """Row numbers sorted by name (stable): the prefix index behind completion and
@@ -340,11 +344,11 @@ class Catalog:
             names = self.columns().name.tolist()
             order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
             self._cache["order"] = order
-        return order  # type: ignore[no-any-return]
+        return order
 
     def cached_name_order(self) -> npt.NDArray[np.int64] | None:
         order = self._cache.get("order")
-        return order  # type: ignore[no-any-return]
+        return order
 
     def sources_of(self, row: int) -> tuple[str, ...]:
         labels = self._source_sets[int(self.columns().source[row])]

@@ -19,16 +19,26 @@ EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "-s", "--source", action="append", default=[], metavar="[TYPE:]PATH",
+        "-s",
+        "--source",
+        action="append",
+        default=[],
+        metavar="[TYPE:]PATH",
         help="a symbol source (repeatable); TYPE forces a source type (kallsyms, symvers, ...);"
         " default: the running kernel's /proc/kallsyms, System.map and Module.symvers",
     )
     common.add_argument(
-        "--plugin", action="append", default=[], metavar="MODULE",
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
         help="also load this plugin module (repeatable)",
     )
     common.add_argument(
-        "--block", action="append", default=[], metavar="NAME",
+        "--block",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="do not load the plugin registered as NAME (e.g. kallsyms)",
     )
     p = argparse.ArgumentParser(
@@ -39,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", parents=[common], help="run a query, print matching symbols")
     q.add_argument("query", help="e.g. 'exported and module=m2 and type=D'")
     q.add_argument(
-        "-f", "--format", choices=("table", "json", "csv", "nm", "names", "count"),
+        "-f",
+        "--format",
+        choices=("table", "json", "csv", "nm", "names", "count"),
         help="output format (default: table on a terminal, nm lines otherwise)",
     )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")

@@ -78,7 +78,7 @@ def mark_ksymtab_exports(
         if n not in wanted_names or undefined[j]:
             continue
         key = (modules[j], n)
-        if key in wanted and (key not in best or local[best[key]] and not local[j]):
+        if key in wanted and (key not in best or (local[best[key]] and not local[j])):
             best[key] = j
     ranges = section_ranges(names, modules, addr)
     for key, j in best.items():

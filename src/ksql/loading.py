@@ -91,7 +91,9 @@ def load_one(catalog: Catalog, resolved: Resolved) -> int:
     except KsqlError:
         raise
     except (OSError, ValueError, UnicodeError) as exc:
-        raise SourceError(resolved.path, f"cannot load as {resolved.source_type.name}: {exc}") from exc
+        raise SourceError(
+            resolved.path, f"cannot load as {resolved.source_type.name}: {exc}"
+        ) from exc
     rows = 0
     for batch in sink.batches():
         rows += len(batch)
@@ -114,7 +116,9 @@ def load_catalog(
     else:
         targets = usable_defaults(plugins)
         if not targets:
-            raise KsqlError("no source given and none of the running kernel's was found; use -s PATH")
+            raise KsqlError(
+                "no source given and none of the running kernel's was found; use -s PATH"
+            )
     for target in targets:
         try:
             resolved = target if isinstance(target, Resolved) else resolve(target, plugins)

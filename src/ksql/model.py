@@ -86,8 +86,11 @@ class ExportKind(IntEnum):
 
 
 _GPL_EXPORTS = frozenset(
-    {ExportKind.EXPORT_SYMBOL_GPL, ExportKind.EXPORT_SYMBOL_GPL_FUTURE,
-     ExportKind.EXPORT_UNUSED_SYMBOL_GPL}
+    {
+        ExportKind.EXPORT_SYMBOL_GPL,
+        ExportKind.EXPORT_SYMBOL_GPL_FUTURE,
+        ExportKind.EXPORT_UNUSED_SYMBOL_GPL,
+    }
 )
 
 

@@ -19,8 +19,22 @@ from ksql.model import VMLINUX, Symbol
 Rows = npt.NDArray[np.intp]
 FORMATS = ("table", "json", "csv", "nm", "names", "count")
 CSV_FIELDS = (
-    "name", "module", "addr", "type", "size", "section", "bind", "kind", "export",
-    "namespace", "crc", "exported", "gpl", "defined", "undefined", "source",
+    "name",
+    "module",
+    "addr",
+    "type",
+    "size",
+    "section",
+    "bind",
+    "kind",
+    "export",
+    "namespace",
+    "crc",
+    "exported",
+    "gpl",
+    "defined",
+    "undefined",
+    "source",
 )
 
 
@@ -82,8 +96,13 @@ def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for title, justify in (
-        ("addr", "right"), ("type", "center"), ("name", "left"), ("module", "left"),
-        ("export", "left"), ("namespace", "left"), ("crc", "left"),
+        ("addr", "right"),
+        ("type", "center"),
+        ("name", "left"),
+        ("module", "left"),
+        ("export", "left"),
+        ("namespace", "left"),
+        ("crc", "left"),
     ):
         table.add_column(title, justify=justify)  # type: ignore[arg-type]
     for sym in catalog.symbols(rows.tolist()):

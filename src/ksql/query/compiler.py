@@ -9,6 +9,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -165,9 +166,7 @@ class _Compiler:
             return re.compile(value.text)
         except re.error as exc:
             col = value.span.start + (1 if value.quoted else 0) + (exc.pos or 0)
-            raise QuerySyntaxError(
-                f"bad regular expression: {exc.msg}", self.text, col
-            ) from None
+            raise QuerySyntaxError(f"bad regular expression: {exc.msg}", self.text, col) from None
 
     def string_match(self, field: str, op: str, value: ast.Value) -> Predicate:
         text = value.text
@@ -175,9 +174,7 @@ class _Compiler:
             rx = self.regex(value)
             if field == "name":
                 return lambda cat: name_regex(cat, rx)
-            return lambda cat: codes_mask(
-                _code_column(cat, field), _regex_codes(cat, field, rx)
-            )
+            return lambda cat: codes_mask(_code_column(cat, field), _regex_codes(cat, field, rx))
         glob = not value.quoted and is_glob(text)
         if field == "name":
             if glob:
@@ -248,7 +245,9 @@ class _Compiler:
 
 def _enum_labels(field: str) -> list[str]:
     enum: type[Bind] | type[Kind] | type[ExportKind] = {
-        "bind": Bind, "kind": Kind, "export": ExportKind
+        "bind": Bind,
+        "kind": Kind,
+        "export": ExportKind,
     }[field]  # type: ignore[assignment]
     return [e.label for e in enum]
 
@@ -261,9 +260,9 @@ def _code_column(cat: Catalog, field: str) -> npt.NDArray[np.uint32]:
 def _table(cat: Catalog, field: str) -> list[str]:
     if field == "source":
         return cat.source_labels.strings
-    return {
-        "module": cat.modules, "section": cat.sections, "namespace": cat.namespaces
-    }[field].strings
+    return {"module": cat.modules, "section": cat.sections, "namespace": cat.namespaces}[
+        field
+    ].strings
 
 
 def _string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
@@ -277,7 +276,7 @@ def _regex_codes(cat: Catalog, field: str, rx: re.Pattern[str]) -> list[int]:
 
 
 _NUMBER_NONE = {"addr": int(ADDR_NONE), "size": INT_NONE, "crc": INT_NONE}
-_OPS: dict[str, Callable[[npt.NDArray[np.generic], int], Mask]] = {
+_OPS: dict[str, Callable[[npt.NDArray[Any], Any], Mask]] = {
     "=": lambda a, v: a == v,
     "!=": lambda a, v: a != v,
     "<": lambda a, v: a < v,
@@ -292,11 +291,13 @@ def _number(field: str, op: str, value: int) -> Predicate:
     none = _NUMBER_NONE[field]
 
     def predicate(cat: Catalog) -> Mask:
-        col = getattr(cat.columns(), field)
-        known = col != (np.uint64(none) if col.dtype == np.uint64 else none)
+        col: npt.NDArray[Any] = getattr(cat.columns(), field)
+        known: Mask = col != (np.uint64(none) if col.dtype == np.uint64 else none)
         if value > np.iinfo(col.dtype).max:
+            # Larger than any stored value: only "less than" and "differs" can hold.
             return known & (op in ("!=", "<", "<="))
-        return known & compare(col, col.dtype.type(value))
+        result: Mask = known & compare(col, col.dtype.type(value))
+        return result
 
     return predicate
 
@@ -338,9 +339,7 @@ def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.N
         return ranks
     if field in ("module", "section", "namespace", "source"):
         strings = (
-            [" ".join(catalog.sources_of(int(r))) for r in rows]
-            if field == "source"
-            else None
+            [" ".join(catalog.sources_of(int(r))) for r in rows] if field == "source" else None
         )
         if strings is not None:
             ranks = np.empty(len(rows), dtype=np.int64)
@@ -349,9 +348,11 @@ def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.N
         table = _table(catalog, field)
         rank_of_code = np.empty(len(table), dtype=np.int64)
         rank_of_code[sorted(range(len(table)), key=table.__getitem__)] = np.arange(len(table))
-        return rank_of_code[getattr(cols, field)[rows]]
-    col = getattr(cols, field)[rows]
+        ranked: npt.NDArray[np.int64] = rank_of_code[getattr(cols, field)[rows]]
+        return ranked
+    col: npt.NDArray[Any] = getattr(cols, field)[rows]
     if field == "addr":
-        # Unknown addresses (all ones) sort last; view as signed-safe ranks.
-        return np.argsort(np.argsort(col, kind="stable"), kind="stable").astype(np.int64)
+        # uint64 does not fit int64: rank instead (unknown, all ones, sorts last).
+        ranks = np.argsort(np.argsort(col, kind="stable"), kind="stable")
+        return ranks.astype(np.int64)
     return col.astype(np.int64)

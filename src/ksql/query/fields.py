@@ -13,7 +13,7 @@ from ksql.model import TYPE_LETTERS, Bind, ExportKind, Kind
 class ValueKind(Enum):
     STRING = "string"  # name, module, section, namespace, source: globs with = and !=
     NUMBER = "number"  # addr, size, crc: decimal or 0x hex; < <= > >= work
-    LETTER = "letter"  # type: one nm letter
+    LETTER = "letter"  # the type field: one nm letter
     CHOICE = "choice"  # bind, kind, export: one of a fixed list
 
 

@@ -78,7 +78,8 @@ def codes_mask(column: npt.NDArray[np.uint32], codes: list[int]) -> Mask:
     if not codes:
         return np.zeros(len(column), dtype=np.bool_)
     if len(codes) == 1:
-        return column == codes[0]
+        mask: Mask = column == codes[0]
+        return mask
     return np.isin(column, np.array(codes, dtype=column.dtype))
 
 
@@ -86,7 +87,8 @@ def name_equals(catalog: Catalog, text: str) -> Mask:
     cols = catalog.columns()
     order = catalog.cached_name_order()
     if order is None:
-        return cols.name == text
+        equal: Mask = cols.name == text
+        return equal
     names = cols.name
     lo = bisect_left(order, text, key=names.__getitem__)
     hi = lo

@@ -141,10 +141,10 @@ def _expr(node: Tree[Token]) -> ast.Expr:
     if kind == "word":
         inner = kids[0]
         assert isinstance(inner, Tree)
-        value = _value(inner)
-        if not value.quoted and value.text.lower() in FLAGS:
-            return ast.Flag(value.text.lower(), value.span)
-        return ast.NameMatch(value)
+        word = _value(inner)
+        if not word.quoted and word.text.lower() in FLAGS:
+            return ast.Flag(word.text.lower(), word.span)
+        return ast.NameMatch(word)
     raise AssertionError(f"unknown node {kind}")
 
 
@@ -165,7 +165,9 @@ def _build(text: str, tree: Tree[Token]) -> ast.Query:
         assert isinstance(tok, Token)
         if not str(tok).isdigit():
             raise QuerySyntaxError(
-                f"limit takes a whole number, not {str(tok)!r}", text, tok.column or 1,
+                f"limit takes a whole number, not {str(tok)!r}",
+                text,
+                tok.column or 1,
                 ("a number",),
             )
         limit = int(str(tok))

@@ -1,0 +1,62 @@
+#!/bin/sh
+# The two quick-start commands. Each sets up its own virtualenv (.venv) first.
+#
+#   ./dev.sh run [QUERY] [ksql query options]   query the running kernel (/proc/kallsyms...)
+#   ./dev.sh test                              lint, type-check and the whole test suite
+set -eu
+cd "$(dirname "$0")"
+python=${PYTHON:-python3}
+venv=${KSQL_VENV:-.venv}
+
+setup() {  # $1: pip extras ("" or "[dev]")
+    if [ ! -x "$venv/bin/python" ]; then
+        if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
+            rm -rf "$venv"
+            # Debian ships venv separately from python3.
+            if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+                apt-get install -y -qq python3-venv >/dev/null
+                "$python" -m venv "$venv"
+            else
+                echo "dev.sh: '$python -m venv' failed; install python3-venv (sudo apt-get install python3-venv)" >&2
+                exit 2
+            fi
+        fi
+    fi
+    stamp="$venv/.installed$1"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".$1"
+        touch "$stamp"
+    fi
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+run)
+    setup ""
+    "$venv/bin/ksql" sources
+    if [ $# -eq 0 ]; then
+        set -- 'name=*printk* and type=T' --format table
+    fi
+    "$venv/bin/ksql" query "$@"
+    ;;
+test)
+    setup "[dev]"
+    if [ -z "${KSQL_CORPUS:-}" ] && [ "${KSQL_FETCH_CORPUS:-1}" != 0 ]; then
+        KSQL_CORPUS=$(scripts/fetch-corpus.sh .corpus) || {
+            echo "dev.sh: no Debian corpus (apt-get download failed): corpus tests will skip" >&2
+            KSQL_CORPUS=
+        }
+        export KSQL_CORPUS
+    fi
+    "$venv/bin/ruff" check src plugins tests benchmarks
+    "$venv/bin/ruff" format --check src plugins tests benchmarks
+    "$venv/bin/mypy" --strict src plugins
+    "$venv/bin/python" -m pytest "$@"
+    ;;
+*)
+    echo "usage: ./dev.sh run [QUERY [ksql query options]] | ./dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac

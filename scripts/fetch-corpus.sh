@@ -1,0 +1,40 @@
+#!/bin/sh
+# Fetch a real Debian kernel's symbol files into a cache directory, for the corpus tests and
+# the benchmarks: Module.symvers (linux-headers-<abi>-amd64) and the real System.map
+# (linux-image-<abi>-amd64-dbg). Prints the directory. Needs apt-get (Debian) and network.
+#
+#   scripts/fetch-corpus.sh [CACHE_DIR]        default: .corpus
+#   KSQL_CORPUS_DBG=0 skips the 850 MB -dbg package (no System.map then).
+set -eu
+cache=${1:-.corpus}
+command -v apt-get >/dev/null || { echo "fetch-corpus: apt-get not found" >&2; exit 1; }
+abi_pkg() {
+    apt-cache depends linux-headers-amd64 2>/dev/null | awk '/Depends: linux-headers-/ {print $2; exit}'
+}
+pkg=$(abi_pkg)
+if [ -z "$pkg" ]; then
+    apt-get update -qq >&2 || true
+    pkg=$(abi_pkg)
+fi
+[ -n "$pkg" ] || { echo "fetch-corpus: no linux-headers-amd64 in apt's lists" >&2; exit 1; }
+abi=${pkg#linux-headers-}            # e.g. 6.1.0-56-amd64
+dir=$cache/$abi
+mkdir -p "$dir/deb"
+dir=$(cd "$dir" && pwd)
+cd "$dir/deb"
+common=$(apt-cache depends "$pkg" | awk '/Depends: linux-headers-.*-common/ {print $2; exit}')
+if [ ! -f "$dir/Module.symvers" ]; then
+    apt-get download "$pkg" $common >&2
+    for deb in linux-headers-*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
+    cp "$dir/root/usr/src/$pkg/Module.symvers" "$dir/Module.symvers"
+    rm -rf "$dir/root"
+fi
+if [ "${KSQL_CORPUS_DBG:-1}" != 0 ] && [ ! -f "$dir/System.map" ]; then
+    apt-get download "linux-image-$abi-dbg" >&2
+    dpkg-deb --fsys-tarfile linux-image-"$abi"-dbg_*.deb \
+        | tar -x -C "$dir" --wildcards './usr/lib/debug/boot/System.map-*'
+    mv "$dir"/usr/lib/debug/boot/System.map-* "$dir/System.map"
+    rm -rf "$dir/usr"
+fi
+rm -f "$dir"/deb/*.deb
+echo "$dir"

@@ -1,0 +1,43 @@
+"""Shared fixtures: the tiny real data files under tests/data and a catalog loader."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ksql.catalog import Catalog
+from ksql.loading import load_catalog
+from ksql.pluginmanager import Plugins, load_plugins
+from ksql.query.compiler import compile_query
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def plugins() -> Plugins:
+    return load_plugins()
+
+
+@pytest.fixture
+def load(plugins: Plugins) -> Callable[..., Catalog]:
+    def _load(*specs: str | Path) -> Catalog:
+        return load_catalog([str(s) for s in specs], plugins)
+
+    return _load
+
+
+def names(catalog: Catalog, query: str) -> list[str]:
+    """Names of the rows ``query`` returns, in result order."""
+    return [catalog.columns().name[r] for r in compile_query(query).rows(catalog)]
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The Debian kernel corpus (scripts/fetch-corpus.sh); skips when absent."""
+    path = os.environ.get("KSQL_CORPUS")
+    if not path or not (Path(path) / "Module.symvers").exists():
+        pytest.skip("KSQL_CORPUS not set: run scripts/fetch-corpus.sh (./dev.sh test does)")
+    return Path(path)

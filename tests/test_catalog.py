@@ -1,0 +1,122 @@
+"""Merging facts from several sources by (module, name), without losing duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ksql.batch import RowSink
+from ksql.catalog import Catalog
+from ksql.model import Bind, ExportKind
+from tests.conftest import DATA, names
+
+Load = Callable[..., Catalog]
+
+
+def test_seed_kallsyms_plus_symvers_merge_into_one_row(load: Load) -> None:
+    cat = load(DATA / "kallsyms-m2-excerpt.txt", DATA / "seed.Module.symvers")
+    assert len(cat) == 4
+    (sym,) = cat.lookup("rday_3")
+    assert (sym.addr, sym.type, sym.export, sym.crc) == (
+        0xFFFFFFFFA00F6570,
+        "D",
+        ExportKind.EXPORT_SYMBOL,
+        0x291BCCCD,
+    )
+    assert [s.split(":")[0] for s in sym.sources] == ["kallsyms", "symvers"]
+    assert names(cat, "exported and module=m2 and type=D") == ["rday_3"]
+
+
+def test_merge_order_does_not_matter(load: Load) -> None:
+    a = load(DATA / "seed.Module.symvers", DATA / "kallsyms-m2-excerpt.txt")
+    (sym,) = a.lookup("rday_3")
+    assert (sym.addr, sym.type, sym.export, sym.crc) == (
+        0xFFFFFFFFA00F6570,
+        "D",
+        ExportKind.EXPORT_SYMBOL,
+        0x291BCCCD,
+    )
+
+
+def test_symvers_precise_kind_wins_and_duplicates_survive(load: Load) -> None:
+    cat = load(DATA / "System.map-6.1-excerpt", DATA / "Module.symvers-6.1-excerpt")
+    kern_path = sorted(cat.lookup("kern_path"), key=lambda s: s.type)
+    assert [(s.type, s.export, s.crc) for s in kern_path] == [
+        ("T", ExportKind.EXPORT_SYMBOL, 0x04A093B8),
+        ("d", ExportKind.NONE, None),
+    ]
+    user_read = sorted(cat.lookup("user_read"), key=lambda s: s.type)
+    assert [(s.type, s.export) for s in user_read] == [
+        ("T", ExportKind.EXPORT_SYMBOL_GPL),
+        ("t", ExportKind.NONE),
+    ]
+    (dma,) = cat.lookup("dma_buf_export")
+    assert (dma.namespace, dma.export) == ("DMA_BUF", ExportKind.EXPORT_SYMBOL_GPL)
+    # Module exports with no kallsyms row of their own are added, not lost.
+    assert names(cat, "module=usb_storage order by name") == [
+        "usb_stor_host_template_init",
+        "usb_stor_sense_invalidCDB",
+    ]
+
+
+def test_kaslr_slide_aligns_system_map_with_kallsyms(tmp_path: Path, load: Load) -> None:
+    # /proc/kallsyms is relocated by KASLR; System.map has link-time addresses.
+    slide = 0x2E00000
+    kallsyms = tmp_path / "kallsyms"
+    lines = [
+        line.split(" ", 1) for line in (DATA / "System.map-6.1-excerpt").read_text().splitlines()
+    ]
+    kallsyms.write_text(
+        "".join(f"{int(a, 16) + (slide if int(a, 16) else 0):016x} {rest}\n" for a, rest in lines)
+    )
+    cat = load(kallsyms, DATA / "System.map-6.1-excerpt")
+    assert len(cat) == len(lines)
+    user_read = sorted(cat.lookup("user_read"), key=lambda s: s.type)
+    assert [s.addr for s in user_read] == [0xFFFFFFFF81442F30 + slide, 0xFFFFFFFF81464EE0 + slide]
+    assert all(len(s.sources) == 2 for s in user_read)
+
+
+def test_references_do_not_merge_with_definitions() -> None:
+    cat = Catalog()
+    for source, undefined in (("a", False), ("b", True)):
+        sink = RowSink(source)
+        sink.add("jiffies", module="m1", type="U" if undefined else "D")
+        for batch in sink.batches():
+            cat.add(batch)
+    assert sorted(s.type for s in cat.lookup("jiffies")) == ["D", "U"]
+
+
+def test_rows_added_by_row_and_by_column_agree() -> None:
+    by_row, by_col = RowSink("r"), RowSink("c")
+    by_row.add("f", addr=0x10, type="t", size=4)
+    by_row.add("g", module="m", addr=None, type="U")
+    by_col.extend(
+        ["f", "g"], module=["vmlinux", "m"], addr=[0x10, None], type=["t", "U"], size=[4, None]
+    )
+    rows = []
+    for sink in (by_row, by_col):
+        cat = Catalog()
+        for batch in sink.batches():
+            cat.add(batch)
+        rows.append([s.as_dict() | {"source": None} for s in cat.symbols(range(len(cat)))])
+    assert rows[0] == rows[1]
+    assert rows[0][0]["bind"] == Bind.LOCAL.label
+
+
+def test_growth_keeps_every_row() -> None:
+    cat = Catalog()
+    for i in range(5):
+        sink = RowSink(f"s{i}")
+        sink.extend(
+            [f"sym{i}_{j}" for j in range(700)],
+            module=f"mod{i}",
+            addr=np.arange(700, dtype=np.uint64),
+            type="T",
+        )
+        for batch in sink.batches():
+            cat.add(batch)
+    assert len(cat) == 3500
+    assert cat.columns().name[3499] == "sym4_699"
+    assert cat.module_names() == [f"mod{i}" for i in range(5)]
