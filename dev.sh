@@ -50,8 +50,8 @@ test)
         }
         export KSQL_CORPUS
     fi
-    "$venv/bin/ruff" check src plugins tests benchmarks
-    "$venv/bin/ruff" format --check src plugins tests benchmarks
+    "$venv/bin/ruff" check .
+    "$venv/bin/ruff" format --check .
     "$venv/bin/mypy" --strict src plugins
     "$venv/bin/python" -m pytest "$@"
     ;;

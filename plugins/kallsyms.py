@@ -59,10 +59,12 @@ class NmText(SourceType):
         text = head.decode("utf-8", "replace")
         if PLACEHOLDER in text:
             return True
-        lines = [ln for ln in text.splitlines()[:8] if ln.strip()]
-        if len(head) == 4096 and len(lines) > 1:
-            lines.pop()  # may be cut short by the sniff window
-        return bool(lines) and all(_LINE.match(ln) or _HEADER.match(ln) for ln in lines)
+        # The first line decides; a bad line further down is then reported by load()
+        # with its number instead of the file going unrecognised.
+        lines = [ln for ln in text.splitlines()[:64] if ln.strip()]
+        if lines and _HEADER.match(lines[0]):  # nm's "FILE:" header
+            lines = lines[1:]
+        return bool(lines) and bool(_LINE.match(lines[0]))
 
     def load(self, path: Path, sink: RowSink) -> None:
         try:

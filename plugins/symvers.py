@@ -44,10 +44,9 @@ class ModuleSymvers(SourceType):
     description = "Module.symvers (modpost's export list: CRC, module, export kind, namespace)"
 
     def recognizes(self, path: Path, head: bytes) -> bool:
-        lines = [ln for ln in head.split(b"\n")[:8] if ln.strip()]
-        if len(head) == 4096 and len(lines) > 1:
-            lines.pop()
-        return bool(lines) and all(_SNIFF.match(ln.rstrip(b"\r")) for ln in lines)
+        # The first line decides; load() reports later bad lines with their numbers.
+        first = next((ln for ln in head.split(b"\n")[:64] if ln.strip()), b"")
+        return bool(_SNIFF.match(first.rstrip(b"\r")))
 
     def load(self, path: Path, sink: RowSink) -> None:
         try:

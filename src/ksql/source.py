@@ -82,10 +82,11 @@ class SourceRegistry:
         return self._types.get(name)
 
     def __iter__(self) -> Iterator[SourceType]:
-        return iter(self._types.values())
+        """By name: sniffing order and listings do not depend on plugin load order."""
+        return iter(sorted(self._types.values(), key=lambda t: t.name))
 
     def __len__(self) -> int:
         return len(self._types)
 
     def names(self) -> list[str]:
-        return list(self._types)
+        return sorted(self._types)

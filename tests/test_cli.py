@@ -1,0 +1,159 @@
+"""``ksql query`` and ``ksql sources``: output formats, exit codes, error lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ksql.cli import main
+from tests.conftest import DATA
+
+SEED = str(DATA / "kallsyms-m2-excerpt.txt")
+SEED_SYMVERS = str(DATA / "seed.Module.symvers")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_seed_query_prints_kallsyms_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "query", "exported and module=m2 and type=D", "-s", SEED) == (
+        0,
+        "ffffffffa00f6570 D rday_3\t[m2]\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("names", "rday_3\n"),
+        ("count", "1\n"),
+        (
+            "csv",
+            "name,module,addr,type,size,section,bind,kind,export,namespace,crc,exported,gpl,"
+            "defined,undefined,source\n"
+            f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,True,"
+            f"False,True,False,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
+        ),
+    ],
+)
+def test_formats(capsys: pytest.CaptureFixture[str], fmt: str, expected: str) -> None:
+    code, out, _ = run(capsys, "query", "rday_3", "-s", SEED, "-s", SEED_SYMVERS, "-f", fmt)
+    assert (code, out) == (0, expected)
+
+
+def test_json_rows_use_field_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "query", "rday_*", "-s", SEED, "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["name"], r["type"], r["exported"], r["addr"]) for r in rows] == [
+        ("rday_3", "D", True, 0xFFFFFFFFA00F6570),
+        ("rday_2", "d", False, 0xFFFFFFFFA00F656C),
+    ]
+
+
+def test_table_shows_every_column_unabridged(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "query", "rday_3", "-s", SEED, "-s", SEED_SYMVERS, "-f", "table")
+    assert code == 0
+    header, row = out.splitlines()[:2]
+    assert header.split() == ["addr", "type", "name", "module", "export", "namespace", "crc"]
+    assert row.split() == ["ffffffffa00f6570", "D", "rday_3", "m2", "EXPORT_SYMBOL", "0x291bcccd"]
+
+
+def test_no_match_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "query", "name=nothing", "-s", SEED) == (1, "", "")
+    assert run(capsys, "query", "name=nothing", "-s", SEED, "-f", "count") == (1, "0\n", "")
+
+
+def test_bad_query_exits_2_with_caret(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "query", "exported and module=", "-s", SEED)
+    assert (code, out) == (2, "")
+    assert err == (
+        "ksql: unexpected end of query; expected a word or a quoted string (column 21)\n"
+        "  exported and module=\n"
+        "                      ^\n"
+    )
+
+
+def test_bad_source_line_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "Module.symvers"
+    src.write_text(
+        "0x00000001\ta\tvmlinux\tEXPORT_SYMBOL\t\n0x00000002\tb\tvmlinux\tEXPORT_SYMBOL_WHAT\t\n"
+    )
+    code, out, err = run(capsys, "query", "exported", "-s", str(src))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"ksql: {src}:2: unknown export kind 'EXPORT_SYMBOL_WHAT'")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("/nonexistent/kallsyms", "ksql: /nonexistent/kallsyms: no such file or directory\n"),
+        ("elfish:/tmp", "ksql: elfish:/tmp: no source type 'elfish' (known: kallsyms, symvers)\n"),
+        (
+            str(DATA / "m1.c"),
+            f"ksql: {DATA / 'm1.c'}: not a symbol source ksql recognises (known types: "
+            f"kallsyms, symvers; force one with -s TYPE:{DATA / 'm1.c'})\n",
+        ),
+    ],
+)
+def test_source_errors(capsys: pytest.CaptureFixture[str], spec: str, message: str) -> None:
+    assert run(capsys, "query", "x", "-s", spec) == (2, "", message)
+
+
+def test_forced_type(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "query", "rday_3", "-s", f"kallsyms:{SEED}", "-f", "names")
+    assert (code, out) == (0, "rday_3\n")
+
+
+def test_sources_lists_plugins_and_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sources", "-s", SEED, "-s", SEED_SYMVERS)
+    assert code == 0
+    assert out.splitlines() == [
+        "plugins:",
+        "  kallsyms   /proc/kallsyms, System.map and nm output (text)  [kallsyms]",
+        "  symvers    Module.symvers (modpost's export list: CRC, module, export kind, "
+        "namespace)  [symvers]",
+        "sources:",
+        f"  {SEED}: kallsyms, 4 rows",
+        f"  {SEED_SYMVERS}: symvers, 1 rows",
+        "catalog: 4 symbols in 1 modules",
+    ]
+
+
+def test_default_sources_are_the_running_kernels(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sources")
+    assert code == 0
+    assert "  /proc/kallsyms: kallsyms, " in out
+    assert any(line.startswith("  /lib/modules/") for line in out.splitlines())
+
+
+def test_python_dash_m_and_console_script() -> None:
+    for argv in ([sys.executable, "-m", "ksql"], [str(Path(sys.executable).parent / "ksql")]):
+        proc = subprocess.run(
+            [*argv, "query", "exported", "-s", SEED, "-f", "names"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "rday_3\n", "")
+
+
+def test_broken_pipe_is_quiet() -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m ksql query '' -s {DATA / 'System.map-6.1-excerpt'} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stderr == ""
+    assert proc.stdout.count("\n") == 1

@@ -1,0 +1,67 @@
+"""grammar/ and plugins/ ship as ksql.grammar and ksql.plugins in the wheel, the sdist and
+an editable install (the setuptools package-dir mapping in pyproject.toml)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.resources
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+SHIPPED = {
+    "ksql/grammar/ksql.lark",
+    "ksql/plugins/kallsyms.py",
+    "ksql/plugins/symvers.py",
+    "ksql/py.typed",
+    "ksql/query/parser.py",
+}
+
+
+def test_installed_package_carries_grammar_and_plugins() -> None:
+    grammar = importlib.resources.files("ksql.grammar").joinpath("ksql.lark")
+    assert grammar.is_file() and "OPERATOR" in grammar.read_text()
+    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="ksql")}
+    assert eps["kallsyms"] == "ksql.plugins.kallsyms"
+    assert eps["symvers"] == "ksql.plugins.symvers"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    # build makes the sdist, then the wheel from that sdist: both paths are exercised.
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def test_wheel_contents(dist: Path) -> None:
+    (wheel,) = dist.glob("ksql-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        files = set(zf.namelist())
+        entry_points = next(n for n in files if n.endswith("entry_points.txt"))
+        eps = zf.read(entry_points).decode()
+    assert files >= SHIPPED
+    assert "[ksql]\nkallsyms = ksql.plugins.kallsyms\nsymvers = ksql.plugins.symvers" in eps
+    assert not any(n.startswith(("tests/", "grammar/", "plugins/")) for n in files)
+
+
+def test_sdist_contents(dist: Path) -> None:
+    (sdist,) = dist.glob("ksql-*.tar.gz")
+    with tarfile.open(sdist) as tf:
+        files = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
+    assert {
+        "grammar/ksql.lark",
+        "plugins/kallsyms.py",
+        "src/ksql/catalog.py",
+        "pyproject.toml",
+        "README.md",
+    } <= files

@@ -1,0 +1,101 @@
+"""Real files, parsed completely and checked against awk: the running kernel's
+/proc/kallsyms (always there) and a Debian 6.1 kernel's Module.symvers and System.map
+(KSQL_CORPUS, fetched by scripts/fetch-corpus.sh)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ksql.catalog import Catalog
+from ksql.model import ExportKind
+from ksql.query.compiler import compile_query
+from tests.conftest import names
+
+Load = Callable[..., Catalog]
+
+
+def awk(program: str, path: Path, *opts: str) -> str:
+    return subprocess.run(
+        ["awk", *opts, program, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def count(cat: Catalog, query: str) -> int:
+    return compile_query(query).count(cat)
+
+
+def test_proc_kallsyms_completely(tmp_path: Path, load: Load) -> None:
+    copy = tmp_path / "kallsyms"
+    copy.write_bytes(Path("/proc/kallsyms").read_bytes())
+    cat = load(f"kallsyms:{copy}")
+    assert len(cat) == int(awk("END { print NR }", copy))
+    assert count(cat, "type=T") == int(awk('$2 == "T" { n++ } END { print n + 0 }', copy))
+    assert count(cat, "module=vmlinux") == int(awk("NF == 3 { n++ } END { print n + 0 }", copy))
+    tagged = int(awk("NF == 4 { n++ } END { print n + 0 }", copy))
+    assert count(cat, "not module=vmlinux") == tagged
+    ksymtab = int(awk("$3 ~ /^__ksymtab_/ { n++ } END { print n + 0 }", copy))
+    assert count(cat, "exported and module=vmlinux") == ksymtab
+
+
+@pytest.mark.corpus
+def test_debian_module_symvers(corpus: Path, load: Load) -> None:
+    path = corpus / "Module.symvers"
+    cat = load(path)
+    total = int(awk("END { print NR }", path))
+    assert len(cat) == total > 20_000
+    for kind in ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL"):
+        expected = int(awk(f'$4 == "{kind}" {{ n++ }} END {{ print n }}', path, "-F\t"))
+        assert count(cat, f"export={kind}") == expected
+    assert count(cat, "exported") == total
+    for ns in ("DMA_BUF", "USB_STORAGE"):
+        expected = int(awk(f'$5 == "{ns}" {{ n++ }} END {{ print n }}', path, "-F\t"))
+        assert count(cat, f"namespace={ns}") == expected > 0
+    assert count(cat, "module=vmlinux") == int(
+        awk('$3 == "vmlinux" { n++ } END { print n }', path, "-F\t")
+    )
+    modules = awk('{ sub(".*/", "", $3); gsub("-", "_", $3); print $3 }', path, "-F\t")
+    assert set(cat.module_names()) == set(modules.split())
+    assert count(cat, "crc=0") == 0 and count(cat, "crc>=0") == total
+
+
+@pytest.mark.corpus
+def test_debian_system_map(corpus: Path, load: Load) -> None:
+    path = corpus / "System.map"
+    if not path.exists():
+        pytest.skip("corpus has no System.map (KSQL_CORPUS_DBG=0)")
+    cat = load(path)
+    assert len(cat) == int(awk("END { print NR }", path))
+    n_dupes = int(
+        subprocess.run(
+            f"awk '{{print $3}}' {path} | sort | uniq -d | wc -l",
+            shell=True,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    rows_by_name: dict[str, int] = {}
+    for name in cat.columns().name:
+        rows_by_name[name] = rows_by_name.get(name, 0) + 1
+    # Static functions sharing a name stay distinct rows (1,125 names in 6.1.0-56).
+    assert sum(1 for v in rows_by_name.values() if v > 1) == n_dupes > 1000
+    # Exports seen through __ksymtab_ labels and section ranges = vmlinux in Module.symvers.
+    symvers = corpus / "Module.symvers"
+    for kind in ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL"):
+        expected = awk(f'$3 == "vmlinux" && $4 == "{kind}" {{ print $2 }}', symvers, "-F\t")
+        assert sorted(names(cat, f"export={kind}")) == sorted(expected.split())
+
+
+@pytest.mark.corpus
+def test_debian_system_map_with_symvers(corpus: Path, load: Load) -> None:
+    if not (corpus / "System.map").exists():
+        pytest.skip("corpus has no System.map")
+    cat = load(corpus / "System.map", corpus / "Module.symvers")
+    vmlinux_exports = count(cat, "exported and module=vmlinux")
+    assert vmlinux_exports == count(cat, "exported and module=vmlinux and addr>=0 and crc>=0")
+    (printk,) = (s for s in cat.lookup("_printk") if s.exported)
+    assert printk.export is ExportKind.EXPORT_SYMBOL and printk.addr and printk.crc is not None
