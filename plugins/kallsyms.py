@@ -22,7 +22,7 @@ from ksql.batch import (
     undefined_of_types,
 )
 from ksql.errors import SourceError
-from ksql.exports import KSYMTAB_PREFIX, mark_ksymtab_exports
+from ksql.exports import KSYMTAB_PREFIX, mark_ksymtab_exports, rows_with_prefix
 from ksql.hookspecs import hookimpl
 from ksql.model import VMLINUX, Bind, ExportKind, normalize_module_name
 from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
@@ -30,9 +30,10 @@ from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
 # One symbol line. Module tags are "\t[name]" in kallsyms (kernel/kallsyms.c s_show); a
 # space is accepted too, as in copies pasted from a terminal.
 _LINE = re.compile(
-    r"^(?:([0-9a-fA-F]+) | +)([A-Za-z?-]) (\S+?)(?:[ \t]+\[([^\]\s]+)\])?[ \t\r]*$",
-    re.MULTILINE,
+    r"^([0-9a-fA-F]*) +([A-Za-z?-]) (\S+)(?:[ \t]+\[([^\]\s]+)\])?[ \t\r]*$", re.MULTILINE
 )
+_LETTERS = frozenset("AaBbCcDdGgiINnpRrSsTtUuVvWw-?")
+_HEX = frozenset("0123456789abcdefABCDEF")
 _HEADER = re.compile(r"^(\S+):[ \t\r]*$")
 # Debian ships /boot/System.map-<release> as a one-line placeholder pointing at the -dbg
 # package (debian/rules.real, "The real System.map is in the linux-image-<version>-dbg
@@ -96,12 +97,44 @@ Columns = tuple[list[str], list[str], list[str], list[str], list[str] | None]
 
 def _parse(path: Path, text: str) -> Columns:
     """(addresses, letters, names, kallsyms module tags, nm file modules or None)."""
+    # kallsyms lists vmlinux first, then the modules (kernel/kallsyms.c update_iter):
+    # "ADDR TYPE NAME" lines, then "ADDR TYPE NAME\t[MODULE]" lines. Each block splits into
+    # columns with one str.split(); anything else takes the regular-expression path.
+    tagged = text.find("\t[")
+    cut = len(text) if tagged < 0 else text.rfind("\n", 0, tagged) + 1
+    head = _split_columns(text[:cut], 3)
+    tail = _split_columns(text[cut:], 4) if head is not None else None
+    if head is not None and tail is not None and (head[0] or tail[0]):
+        tags = [""] * len(head[0]) + [t[1:-1] for t in tail[3]]
+        return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], tags, None
     matches = _LINE.findall(text)
-    wanted = len(text.splitlines()) - text.count("\n\n") - (1 if text.startswith("\n") else 0)
-    if len(matches) == wanted and matches:
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if "\n\n" in text or text.startswith("\n"):
+        lines = sum(1 for line in text.splitlines() if line.strip())
+    if len(matches) == lines and matches:
         addrs, types, names, tags = (list(c) for c in zip(*matches, strict=True))
         return addrs, types, names, tags, None
     return _parse_lines(path, text)
+
+
+def _split_columns(chunk: str, width: int) -> list[list[str]] | None:
+    """The columns of ``chunk`` if every line has exactly ``width`` well-formed fields."""
+    if not chunk:
+        return [[] for _ in range(width)]
+    lines = chunk.count("\n") + (0 if chunk.endswith("\n") else 1)
+    tokens = chunk.split()
+    if len(tokens) != width * lines:
+        return None
+    cols = [tokens[i::width] for i in range(width)]
+    addrs, types = cols[0], cols[1]
+    size = len(addrs[0])
+    if not _LETTERS.issuperset(types) or not all(len(a) == size for a in addrs):
+        return None
+    if not _HEX.issuperset("".join(addrs)):
+        return None
+    if width == 4 and not all(t[:1] == "[" and t[-1:] == "]" for t in cols[3]):
+        return None
+    return cols
 
 
 def _parse_lines(path: Path, text: str) -> Columns:
@@ -203,7 +236,7 @@ def load_columns(
 
 def _clear_unlabelled(names: list[str], modules: list[str], export: np.ndarray) -> None:
     """In modules that list ``__ksymtab_`` labels, only labelled symbols are exported."""
-    labelled = {m for n, m in zip(names, modules, strict=True) if n.startswith(KSYMTAB_PREFIX)}
+    labelled = {modules[i] for i in rows_with_prefix(names, (KSYMTAB_PREFIX,))}
     labelled.discard(VMLINUX)
     if labelled:
         in_labelled = np.fromiter(

@@ -9,7 +9,10 @@ and ``__ksymtab_gpl_future`` until 5.13), bracketed in vmlinux by ``__start___<s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+import numpy as np
 
 from ksql.batch import ADDR_NONE, U8, U64, Bools
 from ksql.model import ExportKind
@@ -34,9 +37,9 @@ def section_ranges(
     ``__start___ksymtab*`` / ``__stop___ksymtab*`` markers (vmlinux has them; kallsyms
     module lines do not)."""
     marks: dict[str, dict[str, int]] = {}
-    for r, n in enumerate(names):
-        if n.startswith(_MARKERS) and addr[r] != ADDR_NONE:
-            marks.setdefault(modules[r], {})[n] = int(addr[r])
+    for r in rows_with_prefix(names, _MARKERS):
+        if addr[r] != ADDR_NONE:
+            marks.setdefault(modules[r], {})[names[r]] = int(addr[r])
     out: dict[str, list[tuple[int, int, ExportKind]]] = {}
     for module, found in marks.items():
         if "__start___kflagstab" in found:
@@ -66,9 +69,8 @@ def mark_ksymtab_exports(
     Returns how many symbols were marked.
     """
     wanted: dict[tuple[str, str], int] = {
-        (modules[i], n[len(KSYMTAB_PREFIX) :]): i
-        for i, n in enumerate(names)
-        if n.startswith(KSYMTAB_PREFIX)
+        (modules[i], names[i][len(KSYMTAB_PREFIX) :]): i
+        for i in rows_with_prefix(names, (KSYMTAB_PREFIX,))
     }
     if not wanted:
         return 0
@@ -84,6 +86,21 @@ def mark_ksymtab_exports(
     for key, j in best.items():
         export[j] = _kind_at(int(addr[wanted[key]]), ranges.get(key[0], []))
     return len(best)
+
+
+def rows_with_prefix(names: Sequence[str], prefixes: tuple[str, ...]) -> list[int]:
+    """Rows whose name starts with one of ``prefixes``, found by one regular-expression
+    scan over the newline-joined names (a Python loop costs ~10x more at 1 M rows)."""
+    blob = "\n" + "\n".join(names)
+    rx = re.compile("\n(?:" + "|".join(map(re.escape, prefixes)) + ")")
+    hits = [m.start() for m in rx.finditer(blob)]
+    if not hits:
+        return []
+    lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
+    starts = np.zeros(len(names), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    rows: list[int] = np.searchsorted(starts, np.array(hits, dtype=np.int64)).tolist()
+    return rows
 
 
 def _kind_at(address: int, ranges: list[tuple[int, int, ExportKind]]) -> ExportKind:

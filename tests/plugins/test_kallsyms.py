@@ -143,3 +143,24 @@ def test_debian_placeholder_is_explained(tmp_path: Path, load: Load) -> None:
 )
 def test_recognizes_by_content(content: bytes, recognized: bool) -> None:
     assert NmText().recognizes(Path("x"), content) is recognized
+
+
+def test_bad_address_of_the_same_width_names_its_line(tmp_path: Path, load: Load) -> None:
+    src = tmp_path / "System.map"
+    src.write_text("ffffffff81000000 T _text\nffffffff8100000g T bad\n")
+    with pytest.raises(SourceError) as err:
+        load(src)
+    assert err.value.line == 2
+
+
+def test_vmlinux_then_module_lines_and_back(tmp_path: Path, load: Load) -> None:
+    src = tmp_path / "kallsyms"
+    src.write_text(
+        "ffffffff81000000 T _text\nffffffffc0a00100 D rday_3\t[m2]\nffffffff81000010 T late\n"
+    )
+    cat = load(src)
+    assert [(s.name, s.module) for s in cat.symbols(range(len(cat)))] == [
+        ("_text", "vmlinux"),
+        ("rday_3", "m2"),
+        ("late", "vmlinux"),
+    ]
