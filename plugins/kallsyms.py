@@ -181,8 +181,8 @@ def load_columns(
     if n and _addresses_hidden(path, addr, defined, tags):
         addr[:] = ADDR_NONE
         sink.note(
-            f"{path}: every address is 0 (kptr_restrict hides them from this user): "
-            "addresses are unknown; run as root or use System.map for them"
+            f"{path}: every address is 0 (kallsyms hides them from readers without "
+            "CAP_SYSLOG): addresses are unknown; run as root or add System.map"
         )
     has_modules = any(tags)
     if files is None:

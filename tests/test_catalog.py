@@ -120,3 +120,18 @@ def test_growth_keeps_every_row() -> None:
     assert len(cat) == 3500
     assert cat.columns().name[3499] == "sym4_699"
     assert cat.module_names() == [f"mod{i}" for i in range(5)]
+
+
+def test_hidden_kallsyms_pairs_with_system_map_without_doubling(tmp_path: Path, load: Load) -> None:
+    hidden = tmp_path / "kallsyms"
+    # A kernel-sized table whose addresses are all 0 reads as hidden, not as real zeros.
+    lines = (DATA / "System.map-6.1-excerpt").read_text().splitlines()
+    filler = [f"ffffffff8{i:07x} t filler_{i}" for i in range(100)]
+    hidden.write_text("".join(f"{0:016x} {line.split(' ', 1)[1]}\n" for line in lines + filler))
+    cat = load(hidden, DATA / "System.map-6.1-excerpt")
+    assert len(cat) == len(lines) + len(filler)
+    user_read = sorted(cat.lookup("user_read"), key=lambda s: s.type)
+    assert [(s.type, s.addr) for s in user_read] == [
+        ("T", 0xFFFFFFFF81442F30),
+        ("t", 0xFFFFFFFF81464EE0),
+    ]

@@ -220,13 +220,17 @@ class Catalog:
             in_module = rows[mod[rows] == code]
             index = self._module_index(int(code))
             names = [b.name[i] for i in in_module]
-            counts = Counter(names)
+            letters = b.type[in_module].tolist()
+            counts = Counter(zip(names, letters, strict=True))
+            seen: Counter[tuple[str, int]] = Counter()
             slide = self._slide(b, in_module, names, index)
-            for i, name in zip(in_module.tolist(), names, strict=True):
+            for i, name, letter in zip(in_module.tolist(), names, letters, strict=True):
                 candidates = index.get(name)
                 if not candidates:
                     continue
-                target = self._pick(candidates, b, i, slide, counts[name])
+                key = (name, letter)
+                target = self._pick(candidates, b, i, slide, seen[key], counts[key])
+                seen[key] += 1
                 if target is not None:
                     self._merge_row(target, b, i, label)
                     keep[i] = False
@@ -258,8 +262,15 @@ class Catalog:
         return (ours - theirs) % 2**64
 
     def _pick(
-        self, candidates: list[int], b: Batch, i: int, slide: int, same_in_batch: int
+        self, candidates: list[int], b: Batch, i: int, slide: int, nth: int, same_key: int
     ) -> int | None:
+        """The existing row that row ``i`` of ``b`` describes, or None for a new row.
+
+        ``nth`` / ``same_key``: this row is the nth of ``same_key`` batch rows with its name
+        and letter. Addresses decide when both sides have them; otherwise rows pair up in
+        file order (both symbol tables are sorted by address), and only when both sides
+        have as many rows of that name and letter -- static duplicates never collapse.
+        """
         d = self._data
         undef = bool(b.undefined[i])
         cands = [r for r in candidates if bool(d["undefined"][r]) == undef]
@@ -268,13 +279,13 @@ class Catalog:
         addr = int(b.addr[i])
         if addr != ADDR_NONE:
             target = (addr + slide) % 2**64
-            known = [r for r in cands if int(d["addr"][r]) != ADDR_NONE]
-            for r in known:
-                if int(d["addr"][r]) == target:
-                    return r
-            # Addresses disagree or are missing here: merge only when the pairing is
-            # unambiguous, so static duplicates never collapse into one row.
-            return cands[0] if len(cands) == 1 and same_in_batch == 1 else None
+            if any(int(d["addr"][r]) == target for r in cands):
+                return next(r for r in cands if int(d["addr"][r]) == target)
+            if len(cands) == 1 and same_key == 1:
+                return cands[0]
+            letter = b.type[i]
+            alike = [r for r in cands if d["type"][r] == letter and int(d["addr"][r]) == ADDR_NONE]
+            return alike[nth] if len(alike) == same_key else None
         if len(cands) == 1:
             return cands[0]
         # No address to tell them apart (Module.symvers): an export names the global one.
