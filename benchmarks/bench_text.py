@@ -294,7 +294,7 @@ def bench_load(
             ),
             "",
             "First use after loading (cold, once; later calls are cached):",
-            table(["catalog", "columns()", "name_order()", "name_blob()"], index_rows, left=1),
+            table(["catalog", "columns()", "name_order()"], index_rows, left=1),
         ]
     )
     return text, catalogs
@@ -302,7 +302,7 @@ def bench_load(
 
 def first_use_indexes(cat: Any) -> list[str]:
     out = []
-    for build in (cat.columns, cat.name_order, cat.name_blob):
+    for build in (cat.columns, cat.name_order):
         start = time.perf_counter()
         build()
         out.append(ms(time.perf_counter() - start))
@@ -502,15 +502,14 @@ def rss_probe(paths: Sequence[str]) -> None:
     loaded = status_kb("VmRSS")
     cols = cat.columns()
     order = cat.name_order()
-    blob, starts = cat.name_blob()
     gc.collect()
     indexed = status_kb("VmRSS")
-    arrays = [getattr(cols, f) for f in cols.__slots__ if f != "n"]
+    arrays = [getattr(cols, f) for f in cols.__slots__ if f not in ("n", "name")]
     accounted = {
         "numpy columns": sum(a.nbytes for a in arrays),
-        "name str objects": sum(map(sys.getsizeof, cols.name.tolist())),
         "name_order": order.nbytes,
-        "name_blob": sys.getsizeof(blob) + starts.nbytes,
+        "name column (one string + offsets)": sys.getsizeof(cols.name.blob)
+        + cols.name.starts.nbytes,
     }
     print(
         json.dumps(
@@ -562,7 +561,7 @@ def memory_rows(m: dict[str, Any]) -> list[list[str]]:
     points = [
         ("after imports + load_plugins()", "before"),
         ("after load_catalog()", "loaded"),
-        ("+ columns(), name_order(), name_blob()", "indexed"),
+        ("+ columns(), name_order()", "indexed"),
         ("peak (VmHWM)", "peak"),
         ("then glibc malloc_trim(0)", "trimmed"),
     ]

@@ -105,7 +105,10 @@ def _parse(path: Path, text: str) -> Columns:
     head = _split_columns(text[:cut], 3)
     tail = _split_columns(text[cut:], 4) if head is not None else None
     if head is not None and tail is not None and (head[0] or tail[0]):
-        tags = [""] * len(head[0]) + [t[1:-1] for t in tail[3]]
+        # One string per module, not per row: per-row survivors would pin the allocator's
+        # arenas long after the parse's other strings are gone.
+        unbracket = {t: t[1:-1] for t in set(tail[3])}
+        tags = [""] * len(head[0]) + [unbracket[t] for t in tail[3]]
         return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], tags, None
     matches = _LINE.findall(text)
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -185,13 +188,12 @@ def load_columns(
             "CAP_SYSLOG): addresses are unknown; run as root or add System.map"
         )
     has_modules = any(tags)
+    known = {t: normalize_module_name(t) for t in set(tags) if t}
+    known[""] = VMLINUX
     if files is None:
-        module_names = [normalize_module_name(t) if t else VMLINUX for t in tags]
+        module_names = [known[t] for t in tags]
     else:
-        module_names = [
-            normalize_module_name(t) if t else (f or VMLINUX)
-            for t, f in zip(tags, files, strict=True)
-        ]
+        module_names = [known[t] if t else (f or VMLINUX) for t, f in zip(tags, files, strict=True)]
     bind = None
     kind = None
     undefined = None

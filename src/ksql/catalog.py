@@ -19,8 +19,13 @@ import numpy.typing as npt
 
 from ksql.batch import ADDR_NONE, INT_NONE, Batch
 from ksql.model import VMLINUX, Bind, ExportKind, Kind, Symbol
+from ksql.names import NameColumn
 
 UNKNOWN_LETTER = ord("?")
+# Plain ints for the hot loops: IntEnum attribute access costs ~1 us a time.
+_BIND_UNKNOWN, _BIND_LOCAL = int(Bind.UNKNOWN), int(Bind.LOCAL)
+_KIND_UNKNOWN = int(Kind.UNKNOWN)
+_EXPORTED = int(ExportKind.EXPORTED)
 # The symbol every vmlinux symbol table has at the image start: the KASLR slide between a
 # System.map (link-time addresses) and /proc/kallsyms (runtime addresses) is the difference
 # of its two addresses, since the kernel image is relocated as one block
@@ -76,7 +81,7 @@ class Columns:
     """A consistent view of the catalog's columns (all of length ``n``)."""
 
     n: int
-    name: npt.NDArray[np.object_]
+    name: NameColumn
     module: npt.NDArray[np.uint32]
     addr: npt.NDArray[np.uint64]
     type: npt.NDArray[np.uint8]
@@ -108,6 +113,7 @@ class Catalog:
         self._module_rows = np.zeros(0, dtype=np.int64)
         self._merge_index: dict[int, dict[str, list[int]]] = {}
         self._cache: dict[str, Any] = {}
+        self._frozen_names: NameColumn | None = None
         self.notes: list[str] = []
         self.loaded: list[tuple[str, int]] = []  # (source label, rows it gave)
 
@@ -126,6 +132,7 @@ class Catalog:
         if k == 0:
             self.loaded.append((batch.source, 0))
             return 0
+        self._thaw_names()
         label = self.source_labels.code(batch.source)
         source_code = self._source_set((label,))
         mod = self.modules.encode(batch.module)
@@ -216,6 +223,8 @@ class Catalog:
         label: int,
         keep: npt.NDArray[np.bool_],
     ) -> None:
+        targets: list[int] = []
+        sources: list[int] = []
         for code in np.unique(mod[rows]):
             in_module = rows[mod[rows] == code]
             index = self._module_index(int(code))
@@ -232,16 +241,25 @@ class Catalog:
                 target = self._pick(candidates, b, i, slide, seen[key], counts[key])
                 seen[key] += 1
                 if target is not None:
-                    self._merge_row(target, b, i, label)
+                    targets.append(target)
+                    sources.append(i)
                     keep[i] = False
+        if targets:
+            self._merge_rows(np.array(targets), np.array(sources), b, label)
 
     def _module_index(self, code: int) -> dict[str, list[int]]:
         index = self._merge_index.get(code)
         if index is None:
-            index = {}
-            names = self._data["name"]
-            for r in np.flatnonzero(self._data["module"][: self._n] == code).tolist():
-                index.setdefault(names[r], []).append(r)
+            rows = np.flatnonzero(self._data["module"][: self._n] == code).tolist()
+            names = self._data["name"][rows].tolist()
+            index = {name: [r] for name, r in zip(names, rows, strict=True)}
+            if len(index) != len(names):  # static duplicates: every row, in order
+                dupes = {name for name, count in Counter(names).items() if count > 1}
+                for name in dupes:
+                    index[name] = []
+                for name, r in zip(names, rows, strict=True):
+                    if name in dupes:
+                        index[name].append(r)
             self._merge_index[code] = index
         return index
 
@@ -289,63 +307,66 @@ class Catalog:
         if len(cands) == 1:
             return cands[0]
         # No address to tell them apart (Module.symvers): an export names the global one.
-        globals_ = [r for r in cands if d["bind"][r] != Bind.LOCAL]
+        globals_ = [r for r in cands if d["bind"][r] != _BIND_LOCAL]
         return globals_[0] if len(globals_) == 1 else None
 
-    def _merge_row(self, r: int, b: Batch, i: int, label: int) -> None:
+    def _merge_rows(
+        self, r: npt.NDArray[np.intp], i: npt.NDArray[np.intp], b: Batch, label: int
+    ) -> None:
+        """Fill what rows ``r`` do not know yet from batch rows ``i``, column by column."""
         d = self._data
-        if d["addr"][r] == ADDR_NONE:
-            d["addr"][r] = b.addr[i]
-        if d["type"][r] == UNKNOWN_LETTER:
-            d["type"][r] = b.type[i]
-        if d["size"][r] == INT_NONE:
-            d["size"][r] = b.size[i]
-        if d["section"][r] == 0 and b.section[i]:
-            d["section"][r] = self.sections.code(b.section[i])
-        if d["bind"][r] == Bind.UNKNOWN:
-            d["bind"][r] = b.bind[i]
-        if d["kind"][r] == Kind.UNKNOWN:
-            d["kind"][r] = b.kind[i]
-        theirs = int(b.export[i])
-        ours = int(d["export"][r])
+        for col, unknown in (
+            ("addr", ADDR_NONE), ("type", UNKNOWN_LETTER), ("size", INT_NONE),
+            ("bind", _BIND_UNKNOWN), ("kind", _KIND_UNKNOWN), ("crc", INT_NONE),
+        ):  # fmt: skip
+            fill = d[col][r] == unknown
+            d[col][r[fill]] = getattr(b, col)[i[fill]]
+        for col, table in (("section", self.sections), ("namespace", self.namespaces)):
+            theirs = table.encode([getattr(b, col)[k] for k in i])
+            fill = (d[col][r] == 0) & (theirs != 0)
+            d[col][r[fill]] = theirs[fill]
+        theirs, ours = b.export[i], d["export"][r]
         # A precise kind (EXPORT_SYMBOL_GPL...) beats "exported, flavour unknown".
-        if (theirs > ExportKind.EXPORTED and ours <= ExportKind.EXPORTED) or (theirs and not ours):
-            d["export"][r] = theirs
-        if d["namespace"][r] == 0 and b.namespace[i]:
-            d["namespace"][r] = self.namespaces.code(b.namespace[i])
-        if d["crc"][r] == INT_NONE:
-            d["crc"][r] = b.crc[i]
-        labels = self._source_sets[int(d["source"][r])]
-        if label not in labels:
-            d["source"][r] = self._source_set((*labels, label))
+        better = ((theirs > _EXPORTED) & (ours <= _EXPORTED)) | ((theirs > 0) & (ours == 0))
+        d["export"][r[better]] = theirs[better]
+        sets = d["source"][r]
+        for code in np.unique(sets).tolist():
+            labels = self._source_sets[code]
+            if label not in labels:
+                sets[sets == code] = self._source_set((*labels, label))
+        d["source"][r] = sets
 
     # -- reading -------------------------------------------------------------------------
 
     def columns(self) -> Columns:
-        """The columns, trimmed to the rows present (cached until the next :meth:`add`)."""
+        """The columns, trimmed to the rows present (cached until the next :meth:`add`).
+
+        The first call after loading also packs the names into a :class:`NameColumn` and
+        drops the loading-time helpers, so a loaded catalog holds no per-row objects."""
         cols = self._cache.get("columns")
         if cols is None:
             n = self._n
             if len(self._data["addr"]) != n:  # give back the growth slack once loaded
-                self._data = {k: v[:n].copy() for k, v in self._data.items()}
-            cols = Columns(n=n, **self._data)
+                self._data = {k: v[:n].copy() for k, v in self._data.items() if k != "name"} | {
+                    "name": self._data["name"]
+                }
+            if self._frozen_names is None:
+                self._frozen_names = NameColumn.from_names(self._data["name"][:n].tolist())
+                self._data["name"] = np.empty(0, dtype=np.object_)
+                self._merge_index.clear()
+            fields = {k: v for k, v in self._data.items() if k != "name"}
+            cols = Columns(n=n, name=self._frozen_names, **fields)
             self._cache["columns"] = cols
         return cols
 
-    def name_blob(self) -> tuple[str, npt.NDArray[np.int64]]:
-        """All names as one string, each preceded by a newline (and a final newline), with
-        the offset of each row's leading newline: a compiled regular expression then scans
-        every name in one C-level pass."""
-        cached = self._cache.get("blob")
-        if cached is None:
-            names = self.columns().name
-            blob = "\n" + "\n".join(names.tolist()) + "\n"
-            lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
-            starts = np.zeros(len(names), dtype=np.int64)
-            if len(names):
-                np.cumsum(lengths[:-1], out=starts[1:])
-            cached = self._cache["blob"] = (blob, starts)
-        return cached
+    def _thaw_names(self) -> None:
+        """Back to one object per name, to merge more sources into a loaded catalog."""
+        if self._frozen_names is None:
+            return
+        names = np.empty(len(self._data["addr"]), dtype=np.object_)
+        names[: self._n] = self._frozen_names.tolist()
+        self._data["name"] = names
+        self._frozen_names = None
 
     def name_order(self) -> npt.NDArray[np.int64]:
         """Row numbers sorted by name (stable): the prefix index behind completion and
@@ -354,6 +375,7 @@ class Catalog:
         if order is None:
             names = self.columns().name.tolist()
             order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
+            del names
             self._cache["order"] = order
         return order
 
@@ -397,7 +419,7 @@ class Catalog:
     def lookup(self, name: str, module: str | None = None) -> list[Symbol]:
         """Every row named ``name`` (in ``module`` if given)."""
         c = self.columns()
-        rows = np.flatnonzero(c.name == name)
+        rows = c.name.rows_equal(name)
         if module is not None:
             code = self.modules.codes.get(module)
             if code is None:

@@ -127,4 +127,5 @@ def load_catalog(
             if on_error is None:
                 raise
             on_error(exc)
+    catalog.columns()  # pack the loaded rows now: steady-state memory from here on
     return catalog

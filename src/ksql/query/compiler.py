@@ -333,7 +333,7 @@ def _sort(
 def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.NDArray[np.int64]:
     cols = catalog.columns()
     if field == "name":
-        names = cols.name[rows].tolist()
+        names = cols.name.take(rows)
         ranks = np.empty(len(rows), dtype=np.int64)
         ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
         return ranks

@@ -83,20 +83,23 @@ def codes_mask(column: npt.NDArray[np.uint32], codes: list[int]) -> Mask:
     return np.isin(column, np.array(codes, dtype=column.dtype))
 
 
+def _mask(n: int, rows: npt.NDArray[np.intp]) -> Mask:
+    mask = np.zeros(n, dtype=np.bool_)
+    mask[rows] = True
+    return mask
+
+
 def name_equals(catalog: Catalog, text: str) -> Mask:
     cols = catalog.columns()
     order = catalog.cached_name_order()
     if order is None:
-        equal: Mask = cols.name == text
-        return equal
+        return _mask(cols.n, cols.name.rows_equal(text))
     names = cols.name
     lo = bisect_left(order, text, key=names.__getitem__)
     hi = lo
-    while hi < len(order) and names[order[hi]] == text:
+    while hi < len(order) and names[int(order[hi])] == text:
         hi += 1
-    mask = np.zeros(cols.n, dtype=np.bool_)
-    mask[order[lo:hi]] = True
-    return mask
+    return _mask(cols.n, order[lo:hi])
 
 
 def name_glob(catalog: Catalog, glob: str) -> Mask:
@@ -107,20 +110,12 @@ def name_glob(catalog: Catalog, glob: str) -> Mask:
         names = cols.name
         lo = bisect_left(order, prefix, key=names.__getitem__)
         hi = bisect_left(order, prefix + "\U0010ffff", key=names.__getitem__)
-        mask = np.zeros(cols.n, dtype=np.bool_)
-        mask[order[lo:hi]] = True
-        return mask
-    blob, starts = catalog.name_blob()
-    rx = re.compile("\n" + glob_to_regex(glob, one_line=True) + "(?=\n)")
-    hits = [m.start() for m in rx.finditer(blob)]
-    mask = np.zeros(cols.n, dtype=np.bool_)
-    if hits:
-        mask[np.searchsorted(starts, np.array(hits, dtype=np.int64))] = True
-    return mask
+        return _mask(cols.n, order[lo:hi])
+    return _mask(cols.n, cols.name.rows_matching(glob_to_regex(glob, one_line=True)))
 
 
 def name_regex(catalog: Catalog, rx: re.Pattern[str]) -> Mask:
-    names = catalog.columns().name
+    names = catalog.columns().name.tolist()
     search = rx.search
     return np.fromiter((search(n) is not None for n in names), dtype=np.bool_, count=len(names))
 
