@@ -322,9 +322,9 @@ class Catalog:
             fill = d[col][r] == unknown
             d[col][r[fill]] = getattr(b, col)[i[fill]]
         for col, table in (("section", self.sections), ("namespace", self.namespaces)):
-            theirs = table.encode([getattr(b, col)[k] for k in i])
-            fill = (d[col][r] == 0) & (theirs != 0)
-            d[col][r[fill]] = theirs[fill]
+            codes = table.encode([getattr(b, col)[k] for k in i])
+            fill = (d[col][r] == 0) & (codes != 0)
+            d[col][r[fill]] = codes[fill]
         theirs, ours = b.export[i], d["export"][r]
         # A precise kind (EXPORT_SYMBOL_GPL...) beats "exported, flavour unknown".
         better = ((theirs > _EXPORTED) & (ours <= _EXPORTED)) | ((theirs > 0) & (ours == 0))
