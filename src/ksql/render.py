@@ -90,32 +90,33 @@ def render_csv(catalog: Catalog, rows: Rows, out: TextIO) -> None:
         writer.writerow(["" if d[k] is None else d[k] for k in CSV_FIELDS])
 
 
-def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
-    from rich.console import Console
-    from rich.table import Table
+TABLE_COLUMNS = ("addr", "type", "name", "module", "export", "namespace", "crc")
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for title, justify in (
-        ("addr", "right"),
-        ("type", "center"),
-        ("name", "left"),
-        ("module", "left"),
-        ("export", "left"),
-        ("namespace", "left"),
-        ("crc", "left"),
-    ):
-        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+
+def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
+    """Aligned columns, every value in full (symbol names are never cut); the header is
+    bold on a terminal. Plain string formatting: 25 k rows in well under a second."""
+    cells = [TABLE_COLUMNS]
     for sym in catalog.symbols(rows.tolist()):
-        table.add_row(
-            "" if sym.addr is None else f"{sym.addr:016x}",
-            sym.type,
-            sym.name,
-            sym.module,
-            "" if not sym.exported else sym.export.label,
-            sym.namespace,
-            "" if sym.crc is None else f"0x{sym.crc:08x}",
+        cells.append(
+            (
+                "" if sym.addr is None else f"{sym.addr:016x}",
+                sym.type,
+                sym.name,
+                sym.module,
+                sym.export.label if sym.exported else "",
+                sym.namespace,
+                "" if sym.crc is None else f"0x{sym.crc:08x}",
+            )
         )
-    Console(file=out, soft_wrap=True).print(table)
+    widths = [max(map(len, col)) for col in zip(*cells, strict=True)]
+    bold, reset = ("\033[1m", "\033[0m") if out.isatty() else ("", "")
+    for n, row in enumerate(cells):
+        line = "  ".join(
+            cell.rjust(w) if i == 0 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        out.write(f"{bold}{line}{reset}\n" if n == 0 else line + "\n")
 
 
 RENDERERS: dict[str, Callable[[Catalog, Rows, TextIO], None]] = {
