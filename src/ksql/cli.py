@@ -74,6 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_MATCH
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("KSQL_DEBUG"):
+            raise
+        print(
+            f"ksql: internal error: {type(exc).__name__}: {exc} "
+            "(set KSQL_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
