@@ -10,18 +10,17 @@ rows, told apart by address.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ksql.batch import ADDR_NONE, INT_NONE, Batch
+from ksql.columns import SPECS, UNKNOWN_LETTER, Columns, StringTable
 from ksql.model import VMLINUX, Bind, ExportKind, Kind, Symbol
 from ksql.names import NameColumn
 
-UNKNOWN_LETTER = ord("?")
 # Plain ints for the hot loops: IntEnum attribute access costs ~1 us a time.
 _BIND_UNKNOWN, _BIND_LOCAL = int(Bind.UNKNOWN), int(Bind.LOCAL)
 _KIND_UNKNOWN = int(Kind.UNKNOWN)
@@ -33,76 +32,13 @@ _EXPORTED = int(ExportKind.EXPORTED)
 _ANCHOR = "_text"
 
 
-class StringTable:
-    """Strings interned to dense integer codes."""
-
-    def __init__(self, initial: Iterable[str] = ()) -> None:
-        self.strings: list[str] = []
-        self.codes: dict[str, int] = {}
-        for s in initial:
-            self.code(s)
-
-    def code(self, s: str) -> int:
-        c = self.codes.get(s)
-        if c is None:
-            c = self.codes[s] = len(self.strings)
-            self.strings.append(s)
-        return c
-
-    def encode(self, values: Sequence[str]) -> npt.NDArray[np.uint32]:
-        for s in set(values):
-            self.code(s)
-        return np.fromiter(map(self.codes.__getitem__, values), dtype=np.uint32, count=len(values))
-
-    def __len__(self) -> int:
-        return len(self.strings)
-
-
-_SPECS: dict[str, tuple[Any, Any]] = {
-    # column -> (dtype, fill value for unused capacity)
-    "name": (np.object_, None),
-    "module": (np.uint32, 0),
-    "addr": (np.uint64, ADDR_NONE),
-    "type": (np.uint8, UNKNOWN_LETTER),
-    "size": (np.int64, INT_NONE),
-    "section": (np.uint32, 0),
-    "bind": (np.uint8, 0),
-    "kind": (np.uint8, 0),
-    "export": (np.uint8, 0),
-    "namespace": (np.uint32, 0),
-    "crc": (np.int64, INT_NONE),
-    "undefined": (np.bool_, False),
-    "source": (np.uint32, 0),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Columns:
-    """A consistent view of the catalog's columns (all of length ``n``)."""
-
-    n: int
-    name: NameColumn
-    module: npt.NDArray[np.uint32]
-    addr: npt.NDArray[np.uint64]
-    type: npt.NDArray[np.uint8]
-    size: npt.NDArray[np.int64]
-    section: npt.NDArray[np.uint32]
-    bind: npt.NDArray[np.uint8]
-    kind: npt.NDArray[np.uint8]
-    export: npt.NDArray[np.uint8]
-    namespace: npt.NDArray[np.uint32]
-    crc: npt.NDArray[np.int64]
-    undefined: npt.NDArray[np.bool_]
-    source: npt.NDArray[np.uint32]
-
-
 class Catalog:
     """Merged, indexed symbols: what queries, the REPL and the language server read."""
 
     def __init__(self) -> None:
         self._n = 0
         self._data: dict[str, npt.NDArray[Any]] = {
-            k: np.empty(0, dtype=dt) for k, (dt, _) in _SPECS.items()
+            k: np.empty(0, dtype=dt) for k, (dt, _) in SPECS.items()
         }
         self.modules = StringTable()
         self.sections = StringTable([""])
@@ -198,7 +134,7 @@ class Catalog:
         if need <= cap:
             return
         new_cap = max(need, cap * 2, 1024)
-        for key, (dtype, fill) in _SPECS.items():
+        for key, (dtype, fill) in SPECS.items():
             old = self._data[key]
             new = np.empty(new_cap, dtype=dtype)
             new[: self._n] = old[: self._n]
