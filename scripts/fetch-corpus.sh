@@ -1,10 +1,12 @@
 #!/bin/sh
 # Fetch a real Debian kernel's symbol files into a cache directory, for the corpus tests and
-# the benchmarks: Module.symvers (linux-headers-<abi>-amd64) and the real System.map
-# (linux-image-<abi>-amd64-dbg). Prints the directory. Needs apt-get (Debian) and network.
+# the benchmarks: Module.symvers (linux-headers-<abi>-amd64), the modules (linux-image-<abi>,
+# into modules/), and from linux-image-<abi>-dbg the real System.map and vmlinux (stripped of
+# debug info with objcopy --strip-debug). Prints the directory. Needs apt-get (Debian),
+# dpkg-deb, objcopy (binutils) and network.
 #
 #   scripts/fetch-corpus.sh [CACHE_DIR]        default: .corpus
-#   KSQL_CORPUS_DBG=0 skips the 850 MB -dbg package (no System.map then).
+#   KSQL_CORPUS_DBG=0 skips the 850 MB -dbg package (no System.map or vmlinux then).
 set -eu
 cache=${1:-.corpus}
 command -v apt-get >/dev/null || { echo "fetch-corpus: apt-get not found" >&2; exit 1; }
@@ -29,11 +31,19 @@ if [ ! -f "$dir/Module.symvers" ]; then
     cp "$dir/root/usr/src/$pkg/Module.symvers" "$dir/Module.symvers"
     rm -rf "$dir/root"
 fi
-if [ "${KSQL_CORPUS_DBG:-1}" != 0 ] && [ ! -f "$dir/System.map" ]; then
+if [ ! -d "$dir/modules" ]; then
+    apt-get download "linux-image-$abi" >&2
+    dpkg-deb --fsys-tarfile linux-image-"$abi"_*.deb \
+        | tar -x -C "$dir" --wildcards './lib/modules/*'
+    mv "$dir/lib/modules/$abi" "$dir/modules.tmp" && mv "$dir/modules.tmp" "$dir/modules"
+    rm -rf "$dir/lib"
+fi
+if [ "${KSQL_CORPUS_DBG:-1}" != 0 ] && { [ ! -f "$dir/System.map" ] || [ ! -f "$dir/vmlinux" ]; }; then
     apt-get download "linux-image-$abi-dbg" >&2
     dpkg-deb --fsys-tarfile linux-image-"$abi"-dbg_*.deb \
-        | tar -x -C "$dir" --wildcards './usr/lib/debug/boot/System.map-*'
+        | tar -x -C "$dir" --wildcards './usr/lib/debug/boot/*'
     mv "$dir"/usr/lib/debug/boot/System.map-* "$dir/System.map"
+    objcopy --strip-debug "$dir"/usr/lib/debug/boot/vmlinux-* "$dir/vmlinux"
     rm -rf "$dir/usr"
 fi
 rm -f "$dir"/deb/*.deb

@@ -60,3 +60,37 @@ def test_directory_and_missing_file(tmp_path: Path, load: Load) -> None:
         load(tmp_path)
     with pytest.raises(SourceError, match="no such file"):
         load(tmp_path / "missing")
+
+
+def test_every_truncation_of_a_module(tmp_path: Path, load: Load) -> None:
+    data = (DATA / "m2.ko").read_bytes()
+    target = tmp_path / "m2.ko"
+    errors = 0
+    for cut in range(len(data)):
+        target.write_bytes(data[:cut])
+        try:
+            load(f"elf:{target}")
+        except SourceError as exc:
+            assert str(exc).startswith(str(target))
+            errors += 1
+    assert errors > len(data) // 2  # most truncations cut into the section headers
+
+
+@pytest.mark.parametrize("module", ["m2.ko", "m3-6.12/m3.ko", "m3-6.12/m3.o"])
+def test_byte_flips_in_modules(tmp_path: Path, load: Load, module: str) -> None:
+    rng = random.Random(module)
+    data = (DATA / module).read_bytes()
+    shoff = int.from_bytes(data[0x28:0x30], "little")  # the section headers: flip there too
+    target = tmp_path / "flipped.ko"
+    for _ in range(400):
+        flipped = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            where = rng.choice(
+                (rng.randrange(64), rng.randrange(shoff, len(data)), rng.randrange(len(data)))
+            )
+            flipped[where] = rng.randrange(256)
+        target.write_bytes(bytes(flipped))
+        try:
+            load(f"elf:{target}")
+        except SourceError as exc:
+            assert str(exc).startswith(str(target))

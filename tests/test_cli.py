@@ -97,11 +97,14 @@ def test_bad_source_line_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     ("spec", "message"),
     [
         ("/nonexistent/kallsyms", "ksql: /nonexistent/kallsyms: no such file or directory\n"),
-        ("elfish:/tmp", "ksql: elfish:/tmp: no source type 'elfish' (known: kallsyms, symvers)\n"),
+        (
+            "elfish:/tmp",
+            "ksql: elfish:/tmp: no source type 'elfish' (known: elf, kallsyms, symvers)\n",
+        ),
         (
             str(DATA / "m1.c"),
             f"ksql: {DATA / 'm1.c'}: not a symbol source ksql recognises (known types: "
-            f"kallsyms, symvers; force one with -s TYPE:{DATA / 'm1.c'})\n",
+            f"elf, kallsyms, symvers; force one with -s TYPE:{DATA / 'm1.c'})\n",
         ),
     ],
 )
@@ -119,6 +122,7 @@ def test_sources_lists_plugins_and_rows(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
     assert out.splitlines() == [
         "plugins:",
+        "  elf        vmlinux, modules (.ko, .ko.xz/.zst/.gz), .o files, module directories  [elf]",
         "  kallsyms   /proc/kallsyms, System.map and nm output (text)  [kallsyms]",
         "  symvers    Module.symvers (modpost's export list: CRC, module, export kind, "
         "namespace)  [symvers]",

@@ -18,6 +18,8 @@ SHIPPED = {
     "ksql/grammar/ksql.lark",
     "ksql/plugins/kallsyms.py",
     "ksql/plugins/symvers.py",
+    "ksql/plugins/elf/__init__.py",
+    "ksql/plugins/elf/reader.py",
     "ksql/py.typed",
     "ksql/query/parser.py",
 }
@@ -50,7 +52,8 @@ def test_wheel_contents(dist: Path) -> None:
         entry_points = next(n for n in files if n.endswith("entry_points.txt"))
         eps = zf.read(entry_points).decode()
     assert files >= SHIPPED
-    assert "[ksql]\nkallsyms = ksql.plugins.kallsyms\nsymvers = ksql.plugins.symvers" in eps
+    assert "[ksql]\nelf = ksql.plugins.elf\nkallsyms = ksql.plugins.kallsyms\n" in eps
+    assert "symvers = ksql.plugins.symvers" in eps
     assert not any(n.startswith(("tests/", "grammar/", "plugins/")) for n in files)
 
 

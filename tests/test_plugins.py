@@ -37,9 +37,10 @@ def ksql(*argv: str, pythonpath: Path | None = None) -> subprocess.CompletedProc
 
 def test_hook_ksql_register_sources() -> None:
     plugins = load_plugins()
-    assert plugins.registry.names() == ["kallsyms", "symvers"]
+    assert plugins.registry.names() == ["elf", "kallsyms", "symvers"]
     # Built-ins come through the entry-point group, as third-party plugins do.
-    assert {name for name, _ in plugins.manager.list_name_plugin()} >= {"kallsyms", "symvers"}
+    loaded = {name for name, _ in plugins.manager.list_name_plugin()}
+    assert loaded >= {"elf", "kallsyms", "symvers"}
 
 
 def test_hook_ksql_default_sources() -> None:
@@ -81,7 +82,7 @@ def test_plugin_option_loads_a_module() -> None:
 def test_blocking_a_builtin() -> None:
     proc = ksql("query", "x", "-s", "tests/data/seed.Module.symvers", "--block", "symvers")
     assert proc.returncode == 2
-    assert "not a symbol source ksql recognises (known types: kallsyms;" in proc.stderr
+    assert "not a symbol source ksql recognises (known types: elf, kallsyms;" in proc.stderr
 
 
 def test_bad_plugin_module_is_a_clear_error() -> None:

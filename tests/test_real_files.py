@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from ksql.catalog import Catalog
 from ksql.model import ExportKind
 from ksql.query.compiler import compile_query
+from ksql.render import nm_line
 from tests.conftest import names
 
 Load = Callable[..., Catalog]
@@ -99,3 +101,69 @@ def test_debian_system_map_with_symvers(corpus: Path, load: Load) -> None:
     assert vmlinux_exports == count(cat, "exported and module=vmlinux and addr>=0 and crc>=0")
     (printk,) = (s for s in cat.lookup("_printk") if s.exported)
     assert printk.export is ExportKind.EXPORT_SYMBOL and printk.addr and printk.crc is not None
+
+
+def symvers_rows(path: Path, vmlinux: bool) -> set[tuple[str, str, str, str, str]]:
+    """(crc, name, module name, export, namespace) of Module.symvers' vmlinux or module rows."""
+    rows = set()
+    for line in path.read_text().splitlines():
+        crc, name, module, export, namespace = line.split("\t")
+        if (module == "vmlinux") == vmlinux:
+            rows.add((crc, name, module.rsplit("/", 1)[-1].replace("-", "_"), export, namespace))
+    return rows
+
+
+def export_rows(cat: Catalog) -> set[tuple[str, str, str, str, str]]:
+    return {
+        (
+            f"0x{s.crc:08x}" if s.crc is not None else "",
+            s.name,
+            s.module,
+            s.export.label,
+            s.namespace,
+        )
+        for s in cat.symbols(compile_query("exported").rows(cat).tolist())
+    }
+
+
+@pytest.mark.corpus
+def test_debian_vmlinux_exports_equal_module_symvers(corpus: Path, load: Load) -> None:
+    if not (corpus / "vmlinux").exists():
+        pytest.skip("corpus has no vmlinux (KSQL_CORPUS_DBG=0)")
+    cat = load(corpus / "vmlinux")
+    expected = symvers_rows(corpus / "Module.symvers", vmlinux=True)
+    assert export_rows(cat) == expected
+    assert len(expected) > 10_000
+    kinds = {
+        k: sum(1 for r in expected if r[3] == k) for k in ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL")
+    }
+    assert count(cat, "export=EXPORT_SYMBOL") == kinds["EXPORT_SYMBOL"]
+    assert count(cat, "gpl") == kinds["EXPORT_SYMBOL_GPL"]
+    assert count(cat, "name=kallsyms_lookup_name and defined and not exported") == 1
+
+
+@pytest.mark.corpus
+def test_debian_module_tree_exports_equal_module_symvers(corpus: Path, load: Load) -> None:
+    if not (corpus / "modules").is_dir():
+        pytest.skip("corpus has no modules/")
+    cat = load(corpus / "modules")
+    assert not cat.problems
+    assert export_rows(cat) == symvers_rows(corpus / "Module.symvers", vmlinux=False)
+    assert count(cat, "gpl and namespace=USB_STORAGE") > 0
+    assert count(cat, "module=usb_storage and license=GPL") > 0
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not shutil.which("nm"), reason="needs binutils' nm")
+def test_debian_binaries_are_nm_exact(corpus: Path, load: Load) -> None:
+    files = sorted((corpus / "modules").rglob("*.ko"))[::97]
+    if (corpus / "vmlinux").exists():
+        files.append(corpus / "vmlinux")
+    assert files
+    for path in files:
+        cat = load(f"elf:{path}")
+        ours = [nm_line(s).split("\t")[0] for s in cat.symbols(range(len(cat)))]
+        theirs = subprocess.run(
+            ["nm", "-p", str(path)], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        assert ours == theirs, path

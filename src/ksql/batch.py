@@ -65,6 +65,8 @@ class Batch:
     crc: I64
     undefined: Bools
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    module_info: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.name)
@@ -86,11 +88,24 @@ class RowSink:
         self._parts: list[Batch] = []
         self._rows: list[tuple[object, ...]] = []
         self.notes: list[str] = []
+        self.problems: list[str] = []
+        self.modules: dict[str, dict[str, list[str]]] = {}
 
     def note(self, text: str) -> None:
         """A remark the user should see once (e.g. "addresses hidden by kptr_restrict")."""
         if text not in self.notes:
             self.notes.append(text)
+
+    def problem(self, text: str) -> None:
+        """A part of the source that could not be read (one bad module in a directory):
+        reported to the user, the rest still loads."""
+        self.problems.append(text)
+
+    def module_info(self, module: str, info: dict[str, list[str]]) -> None:
+        """Metadata of ``module`` (``.modinfo`` keys: license, import_ns, depends, ...)."""
+        known = self.modules.setdefault(module, {})
+        for key, values in info.items():
+            known.setdefault(key, []).extend(v for v in values if v not in known.get(key, []))
 
     def add(
         self,
@@ -119,7 +134,7 @@ class RowSink:
         *,
         module: Sequence[str] | str = VMLINUX,
         addr: Sequence[int | None] | U64 | None = None,
-        type: Sequence[str] | str = "?",
+        type: Sequence[str] | str | bytes = "?",
         size: Sequence[int | None] | I64 | None = None,
         section: Sequence[str] | str = "",
         bind: Sequence[int] | U8 | None = None,
@@ -129,7 +144,7 @@ class RowSink:
         crc: Sequence[int | None] | I64 | None = None,
         undefined: Sequence[bool] | Bools | None = None,
     ) -> None:
-        """Add many rows given as columns."""
+        """Add many rows given as columns (``type`` may be ASCII bytes, one per row)."""
         self._flush_rows()
         n = len(name)
         types = _letters(type, n)
@@ -193,8 +208,14 @@ class RowSink:
         """The rows added so far, as batches (row-wise additions become one batch)."""
         self._flush_rows()
         parts, self._parts = self._parts, []
+        if not parts and (self.notes or self.problems or self.modules):
+            self.extend([])
+            parts, self._parts = self._parts, []
         if parts:
             parts[0].notes.extend(self.notes)
+            parts[0].problems.extend(self.problems)
+            parts[0].module_info.update(self.modules)
+        self.notes, self.problems, self.modules = [], [], {}
         return parts
 
 
@@ -206,7 +227,11 @@ def _strings(col: Sequence[str] | str, n: int) -> list[str]:
     return list(col)
 
 
-def _letters(col: Sequence[str] | str, n: int) -> U8:
+def _letters(col: Sequence[str] | str | bytes, n: int) -> U8:
+    if isinstance(col, bytes):
+        if len(col) != n:
+            raise ValueError(f"type column has {len(col)} letters for {n} rows")
+        return np.frombuffer(col, dtype=np.uint8).copy()
     if isinstance(col, str):
         return np.full(n, ord(col[:1] or "?"), dtype=np.uint8)
     if len(col) != n:

@@ -51,6 +51,8 @@ class Catalog:
         self._cache: dict[str, Any] = {}
         self._frozen_names: NameColumn | None = None
         self.notes: list[str] = []
+        self.problems: list[str] = []  # parts of sources that could not be read
+        self.module_info: dict[str, dict[str, list[str]]] = {}  # .modinfo keys per module
         self.loaded: list[tuple[str, int]] = []  # (source label, rows it gave)
 
     # -- loading -------------------------------------------------------------------------
@@ -65,6 +67,12 @@ class Catalog:
         for note in batch.notes:
             if note not in self.notes:
                 self.notes.append(note)
+        self.problems.extend(batch.problems)
+        for module, info in batch.module_info.items():
+            known = self.module_info.setdefault(module, {})
+            for key, values in info.items():
+                have = known.setdefault(key, [])
+                have.extend(v for v in values if v not in have)
         if k == 0:
             self.loaded.append((batch.source, 0))
             return 0
@@ -252,9 +260,13 @@ class Catalog:
         """Fill what rows ``r`` do not know yet from batch rows ``i``, column by column."""
         d = self._data
         for col, unknown in (
-            ("addr", ADDR_NONE), ("type", UNKNOWN_LETTER), ("size", INT_NONE),
-            ("bind", _BIND_UNKNOWN), ("kind", _KIND_UNKNOWN), ("crc", INT_NONE),
-        ):  # fmt: skip
+            ("addr", ADDR_NONE),
+            ("type", UNKNOWN_LETTER),
+            ("size", INT_NONE),
+            ("bind", _BIND_UNKNOWN),
+            ("kind", _KIND_UNKNOWN),
+            ("crc", INT_NONE),
+        ):
             fill = d[col][r] == unknown
             d[col][r[fill]] = getattr(b, col)[i[fill]]
         for col, table in (("section", self.sections), ("namespace", self.namespaces)):

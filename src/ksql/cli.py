@@ -96,6 +96,8 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     catalog = load_catalog(args.source, plugins)
     for note in catalog.notes:
         print(f"ksql: note: {note}", file=err)
+    for problem in catalog.problems:
+        print(f"ksql: warning: {problem}", file=err)
     rows = plan.rows(catalog)
     fmt = args.format or ("table" if out.isatty() else "nm")
     RENDERERS[fmt](catalog, rows, out)
@@ -151,5 +153,7 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  {shown}: {resolved.source_type.name}, {rows} rows\n")
     for note in catalog.notes:
         out.write(f"  note: {note}\n")
+    for problem in catalog.problems:
+        out.write(f"  warning: {problem}\n")
     out.write(f"catalog: {len(catalog)} symbols in {len(catalog.module_names())} modules\n")
     return EXIT_ERROR if failures else EXIT_MATCH

@@ -83,7 +83,8 @@ def test_name_index_gives_the_same_answers(cat: Catalog) -> None:
             "nmae=foo",
             1,
             "unknown field 'nmae'; did you mean 'name'? fields: name, module, addr, type, size, "
-            "section, bind, kind, export, namespace, crc, source",
+            "section, bind, kind, export, namespace, crc, source, license, import_ns, depends, "
+            "vermagic, author, description, version, srcversion, alias, firmware, intree, softdep",
         ),
         (
             "type=ZZ",
@@ -112,7 +113,9 @@ def test_name_index_gives_the_same_answers(cat: Catalog) -> None:
             "order by nmae",
             10,
             "unknown field 'nmae'; did you mean 'name'? fields: name, module, "
-            "addr, type, size, section, bind, kind, export, namespace, crc, source",
+            "addr, type, size, section, bind, kind, export, namespace, crc, source, license, "
+            "import_ns, depends, vermagic, author, description, version, srcversion, alias, "
+            "firmware, intree, softdep",
         ),
         ('name~"(x"', 7, "bad regular expression: missing ), unterminated subpattern"),
     ],

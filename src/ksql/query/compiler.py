@@ -139,6 +139,8 @@ class _Compiler:
         negate = op == "!="
         if f.kind is ValueKind.STRING:
             inner = self.string_match(f.name, op, value)
+        elif f.kind is ValueKind.MODINFO:
+            inner = self.modinfo_match(f.name, op, value)
         elif f.kind is ValueKind.LETTER:
             inner = self.letter(op, value)
         else:
@@ -185,6 +187,25 @@ class _Compiler:
         return lambda cat: codes_mask(
             _code_column(cat, field), _string_codes(cat, field, text, glob)
         )
+
+    def modinfo_match(self, key: str, op: str, value: ast.Value) -> Predicate:
+        """Rows whose module has a ``key`` value matching: one test per module, not row."""
+        if op == "~":
+            test: Callable[[str], object] = self.regex(value).search
+        elif not value.quoted and is_glob(value.text):
+            test = glob_regex(value.text).match
+        else:
+            test = value.text.__eq__
+
+        def predicate(cat: Catalog) -> Mask:
+            codes = [
+                cat.modules.codes[module]
+                for module, info in cat.module_info.items()
+                if module in cat.modules.codes and any(map(test, _modinfo_values(info, key)))
+            ]
+            return codes_mask(cat.columns().module, codes)
+
+        return predicate
 
     def letter(self, op: str, value: ast.Value) -> Predicate:
         if op == "~":
@@ -241,6 +262,13 @@ class _Compiler:
         if not 0 <= n < 2**64:
             self.error(f"{f.name} {value.text} is out of range", value.span)
         return n
+
+
+def _modinfo_values(info: dict[str, list[str]], key: str) -> list[str]:
+    values = info.get(key, [])
+    if key == "depends":  # one comma-separated value (scripts/mod/modpost.c add_depends)
+        return [d for v in values for d in v.split(",") if d]
+    return values
 
 
 def _enum_labels(field: str) -> list[str]:

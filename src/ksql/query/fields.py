@@ -15,6 +15,7 @@ class ValueKind(Enum):
     NUMBER = "number"  # addr, size, crc: decimal or 0x hex; < <= > >= work
     LETTER = "letter"  # the type field: one nm letter
     CHOICE = "choice"  # bind, kind, export: one of a fixed list
+    MODINFO = "modinfo"  # a .modinfo key of the row's module: license, import_ns, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,19 @@ FIELDS: dict[str, Field] = {
         Field("namespace", ValueKind.STRING, "symbol namespace of the export"),
         Field("crc", ValueKind.NUMBER, "modversions CRC"),
         Field("source", ValueKind.STRING, "plugin:path of a source that gave a fact"),
+        # The row's module's .modinfo (ELF sources); a key may hold several values.
+        Field("license", ValueKind.MODINFO, "MODULE_LICENSE of the module"),
+        Field("import_ns", ValueKind.MODINFO, "namespaces the module imports"),
+        Field("depends", ValueKind.MODINFO, "modules it depends on"),
+        Field("vermagic", ValueKind.MODINFO, "kernel release and options it was built for"),
+        Field("author", ValueKind.MODINFO, "MODULE_AUTHOR"),
+        Field("description", ValueKind.MODINFO, "MODULE_DESCRIPTION"),
+        Field("version", ValueKind.MODINFO, "MODULE_VERSION"),
+        Field("srcversion", ValueKind.MODINFO, "checksum of its sources"),
+        Field("alias", ValueKind.MODINFO, "MODULE_ALIAS / device table aliases"),
+        Field("firmware", ValueKind.MODINFO, "MODULE_FIRMWARE"),
+        Field("intree", ValueKind.MODINFO, "Y for in-tree modules"),
+        Field("softdep", ValueKind.MODINFO, "MODULE_SOFTDEP"),
     ]
 }
 

@@ -1,0 +1,139 @@
+"""Getting ELF bytes off the disk: compressed modules by their magic (as kmod does:
+libkmod/libkmod-file.c), and whole module trees loaded by a pool of worker processes, one
+per core, with a progress bar on a terminal.
+"""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import os
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ksql.errors import SourceError
+
+from .image import Rows, read_image
+
+XZ_MAGIC = b"\xfd7zXZ\x00"
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
+CHUNK = 48  # files per task: enough to amortize a task, small enough to balance two cores
+
+
+def is_compressed(head: bytes) -> bool:
+    return head.startswith((XZ_MAGIC, GZIP_MAGIC, ZSTD_MAGIC))
+
+
+def decompress(path: Path, data: bytes) -> bytes:
+    """``data`` itself when it is not compressed; else its decompressed contents."""
+    try:
+        if data.startswith(XZ_MAGIC):
+            return lzma.decompress(data, format=lzma.FORMAT_XZ)
+        if data.startswith(GZIP_MAGIC):
+            return gzip.decompress(data)
+        if data.startswith(ZSTD_MAGIC):
+            import zstandard
+
+            stream = zstandard.ZstdDecompressor().decompressobj()
+            out = stream.decompress(data)
+            if not stream.eof:
+                raise SourceError(path, "cannot decompress: truncated zstd frame")
+            return bytes(out)
+    except SourceError:
+        raise
+    except (lzma.LZMAError, OSError, EOFError, zlib.error, ValueError) as exc:
+        raise SourceError(path, f"cannot decompress: {exc}") from exc
+    except Exception as exc:  # zstandard.ZstdError derives from Exception only
+        raise SourceError(path, f"cannot decompress: {exc}") from exc
+    return data
+
+
+def read_file(path: Path) -> Rows:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+    return read_image(path, decompress(path, data))
+
+
+def module_files(root: Path) -> list[Path]:
+    """Every module below ``root``, sorted; symlinks (``build``, ``source``) not followed."""
+    found = []
+    for folder, _dirs, files in os.walk(root):
+        for f in files:
+            if f.endswith(MODULE_SUFFIXES):
+                found.append(Path(folder) / f)
+    found.sort()
+    return found
+
+
+def has_modules(root: Path, limit: int = 2000) -> bool:
+    """Whether a module is found in the first ``limit`` entries below ``root``."""
+    seen = 0
+    for _folder, _dirs, files in os.walk(root):
+        if any(f.endswith(MODULE_SUFFIXES) for f in files):
+            return True
+        seen += len(files) + 1
+        if seen > limit:
+            return False
+    return False
+
+
+def _read_chunk(paths: list[str]) -> Rows:
+    rows = Rows()
+    for p in paths:
+        try:
+            rows.extend(read_file(Path(p)))
+        except SourceError as exc:
+            rows.errors.append(str(exc))
+            rows.files += 1
+    return rows
+
+
+def read_tree(
+    files: list[Path], workers: int | None = None, progress: Callable[[int], None] | None = None
+) -> Iterator[Rows]:
+    """Rows of every file, a chunk at a time; bad files become ``Rows.errors``."""
+    chunks = [[str(p) for p in files[i : i + CHUNK]] for i in range(0, len(files), CHUNK)]
+    workers = workers or min(len(os.sched_getaffinity(0)), len(chunks)) or 1
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            rows = _read_chunk(chunk)
+            if progress:
+                progress(rows.files)
+            yield rows
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        for rows in pool.map(_read_chunk, chunks):
+            if progress:
+                progress(rows.files)
+            yield rows
+
+
+class Progress:
+    """``loading modules 1234/4023`` on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total = total
+        self.done = 0
+        self.label = label
+        self.live = sys.stderr.isatty() and total > 200
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.live:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            bar = "#" * filled + "-" * (width - filled)
+            sys.stderr.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.live:
+            sys.stderr.write("\r" + " " * (len(self.label) + 50) + "\r")
+            sys.stderr.flush()

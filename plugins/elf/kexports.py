@@ -1,0 +1,302 @@
+"""Exports in an ELF image (vmlinux, ``.ko``, ``.o``): which symbols are exported, with what
+flavour, namespace and CRC.
+
+- ``__ksymtab_<name>`` labels sit in section ``__ksymtab`` or ``__ksymtab_gpl`` (also
+  ``__ksymtab_unused*`` and ``__ksymtab_gpl_future`` until 367948220fce / f1c3d73e973c, 5.12;
+  in ``.o`` files ``___ksymtab+<name>`` / ``___ksymtab_gpl+<name>``). Since 7290d5809571
+  ("module: use relative references for __ksymtab entries", 4.19) an entry is three int32
+  place-relative offsets (value, name, namespace) on PREL32 architectures, else pointers.
+- Namespaces: ``__kstrtabns_<name>`` labels from 69923208431e (5.4) until ddb5cdbafaaa
+  ("kbuild: generate KSYMTAB entries by modpost", 6.5); afterwards only the entry's
+  namespace field, which in a ``.ko`` is zero until relocated, so its RELA entry is read.
+  cdd30ebb1b9f (6.13) changed the source spelling to string literals, not the binary.
+- ``.export_symbol`` (6.5+, ``.o`` only): ``__export_symbol_<name>`` -> license string
+  ("GPL" or "") and namespace string.
+- ``__kflagstab`` (55fcb926b6d8, 7.1): every export in ``__ksymtab``, one flag byte per entry,
+  bit 0 = GPL-only.
+- CRCs: ``__crc_<name>`` -- absolute symbols whose value is the CRC in old kernels, else a
+  u32 in ``__kcrctab*``; without labels the kcrctab entry parallel to the ksymtab entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ksql.exports import SECTION_EXPORTS, rows_with_prefix
+from ksql.model import ExportKind
+
+from .reader import (
+    ET_REL,
+    SHN_ABS,
+    SHN_LORESERVE,
+    SHT_NOBITS,
+    ElfImage,
+    Symbols,
+)
+
+KSYMTAB = "__ksymtab_"
+KSTRTABNS = "__kstrtabns_"
+CRC = "__crc_"
+EXPORT_SYMBOL = "__export_symbol_"
+KSYM_FLAG_GPL_ONLY = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    kind: ExportKind
+    namespace: str
+    crc: int | None
+
+
+def export_section_kind(section: str) -> ExportKind | None:
+    """``__ksymtab_gpl`` -> GPL; ``.o`` spellings ``___ksymtab_gpl+name`` too."""
+    if section.startswith("___ksymtab"):
+        section = section[1:].split("+", 1)[0]
+    return SECTION_EXPORTS.get(section)
+
+
+def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
+    """Every export the image declares, by exported name."""
+    names = syms.name
+    rows = rows_with_prefix(names, (KSYMTAB, KSTRTABNS, CRC, EXPORT_SYMBOL))
+    labels: dict[str, int] = {}
+    ns_labels: dict[str, int] = {}
+    crc_labels: dict[str, int] = {}
+    export_symbols: dict[str, int] = {}
+    for r in rows:
+        n = names[r]
+        if n.startswith(KSYMTAB):
+            labels[n[len(KSYMTAB) :]] = r
+        elif n.startswith(KSTRTABNS):
+            ns_labels[n[len(KSTRTABNS) :]] = r
+        elif n.startswith(CRC):
+            crc_labels[n[len(CRC) :]] = r
+        else:
+            export_symbols[n[len(EXPORT_SYMBOL) :]] = r
+    out: dict[str, Export] = {}
+    if labels:
+        crcs = _crcs(image, syms, crc_labels)
+        tables = _Tables(image, syms, labels)
+        for name, r in labels.items():
+            kind = tables.kind(r)
+            if kind is None:
+                continue
+            ns_row = ns_labels.get(name)
+            ns = _string_at(image, syms, ns_row) if ns_row is not None else tables.namespace(r)
+            crc = crcs.get(name)
+            out[name] = Export(kind, ns or "", crc if crc is not None else tables.crc(r))
+    for name, r in export_symbols.items():
+        if name not in out:
+            license, ns = _export_symbol(image, syms, r)
+            kind = ExportKind.EXPORT_SYMBOL_GPL if license == "GPL" else ExportKind.EXPORT_SYMBOL
+            out[name] = Export(kind, ns, crcs_or_none(image, syms, crc_labels, name))
+    return out
+
+
+def crcs_or_none(
+    image: ElfImage, syms: Symbols, crc_labels: dict[str, int], name: str
+) -> int | None:
+    return _crcs(image, syms, {name: crc_labels[name]}).get(name) if name in crc_labels else None
+
+
+def _section_of(syms: Symbols, row: int, image: ElfImage) -> int | None:
+    idx = int(syms.shndx[row])
+    return idx if 0 < idx < len(image.sections) and idx < SHN_LORESERVE else None
+
+
+def _string_at(image: ElfImage, syms: Symbols, row: int) -> str | None:
+    sec = _section_of(syms, row, image)
+    return None if sec is None else image.cstring(sec, int(syms.value[row]))
+
+
+def _export_symbol(image: ElfImage, syms: Symbols, row: int) -> tuple[str, str]:
+    sec = _section_of(syms, row, image)
+    if sec is None:
+        return "", ""
+    license = image.cstring(sec, int(syms.value[row])) or ""
+    skip = len(license.encode("utf-8", "surrogateescape")) + 1
+    ns = image.cstring(sec, int(syms.value[row]) + skip) or ""
+    return license, ns
+
+
+def _crcs(image: ElfImage, syms: Symbols, crc_labels: dict[str, int]) -> dict[str, int]:
+    """CRC values of the ``__crc_`` labels, read in bulk."""
+    if not crc_labels:
+        return {}
+    names = list(crc_labels)
+    rows = np.array([crc_labels[n] for n in names], dtype=np.intp)
+    values = syms.value[rows]
+    shndx = syms.shndx[rows]
+    out: dict[str, int] = {}
+    absolute = shndx == SHN_ABS
+    for i in np.flatnonzero(absolute).tolist():
+        out[names[i]] = int(values[i]) & 0xFFFFFFFF
+    buf = np.frombuffer(image.data, dtype=np.uint8)
+    word = np.dtype(("<" if image.little else ">") + "u4")
+    for sec in np.unique(shndx[~absolute]).tolist():
+        if not 0 < sec < len(image.sections):
+            continue
+        sh = image.sections[sec]
+        if sh["type"] == SHT_NOBITS or int(sh["offset"]) + int(sh["size"]) > len(buf):
+            continue
+        pick = np.flatnonzero(shndx == sec)
+        base = 0 if image.e_type == ET_REL else int(sh["addr"])
+        rel = (values[pick] - np.uint64(base)).astype(np.int64)  # wraps below the base
+        ok = (rel >= 0) & (rel + 4 <= int(sh["size"]))
+        offs = int(sh["offset"]) + rel[ok]
+        if len(offs) and int(offs.max()) + 4 > len(buf):
+            continue
+        got = buf[offs[:, None] + np.arange(4)].copy().view(word).ravel()
+        for i, crc in zip(pick[ok].tolist(), got.tolist(), strict=True):
+            out[names[i]] = crc
+    return out
+
+
+class _Tables:
+    """The ksymtab entries behind the labels: flavour, namespace field, parallel CRC."""
+
+    def __init__(self, image: ElfImage, syms: Symbols, labels: dict[str, int]) -> None:
+        self.image = image
+        self.syms = syms
+        self.kinds: dict[int, ExportKind | None] = {}
+        self.entry: dict[int, int] = {}  # section -> entry size
+        flag_idx = image.index("__kflagstab")
+        self.flags = image.section_bytes(flag_idx) if flag_idx is not None else None
+        per_section: dict[int, int] = {}
+        for r in labels.values():
+            sec = _section_of(syms, r, image)
+            if sec is not None:
+                per_section[sec] = per_section.get(sec, 0) + 1
+        word = 8 if image.is64 else 4
+        for sec, count in per_section.items():
+            size = int(image.sections[sec]["size"])
+            self.kinds[sec] = export_section_kind(image.section_names[sec])
+            entry = size // count if count and size % count == 0 else 0
+            self.entry[sec] = entry if entry in (8, 12, 2 * word, 3 * word) else 0
+        self.relocs: dict[int, dict[int, tuple[int, int]]] = {}
+
+    def kind(self, row: int) -> ExportKind | None:
+        sec = _section_of(self.syms, row, self.image)
+        if sec is None:
+            return None
+        kind = self.kinds.get(sec)
+        if kind is not None and self.flags is not None:
+            i = self._entry_index(sec, row)
+            if i is not None and i < len(self.flags):
+                gpl = self.flags[i] & KSYM_FLAG_GPL_ONLY
+                kind = ExportKind.EXPORT_SYMBOL_GPL if gpl else ExportKind.EXPORT_SYMBOL
+        return kind
+
+    def _entry_index(self, sec: int, row: int) -> int | None:
+        entry = self.entry.get(sec, 0)
+        if not entry:
+            return None
+        base = 0 if self.image.e_type == ET_REL else int(self.image.sections[sec]["addr"])
+        rel = int(self.syms.value[row]) - base
+        return rel // entry if rel % entry == 0 else None
+
+    def namespace(self, row: int) -> str | None:
+        """The entry's namespace field: PREL32 (12-byte entries) or a pointer (3 words)."""
+        sec = _section_of(self.syms, row, self.image)
+        img = self.image
+        word = 8 if img.is64 else 4
+        entry = self.entry.get(sec or 0, 0)
+        prel32 = img.is64 and entry == 12
+        if sec is None or not (prel32 or entry == 3 * word):
+            return None
+        field_size = 4 if prel32 else word
+        field = int(self.syms.value[row]) + 2 * field_size
+        if img.e_type == ET_REL:
+            target = self._relocated(sec, field)
+            return None if target is None else img.cstring(*target)
+        raw = img.read(sec, field, field_size)
+        if raw is None:
+            return None
+        if prel32:  # place-relative: target = field address + signed offset
+            off = int.from_bytes(raw, "little" if img.little else "big", signed=True)
+            if off == 0:
+                return None
+            address = field + off
+        else:
+            address = img.word(raw)
+        return self._string_at_address(address)
+
+    def _string_at_address(self, address: int) -> str | None:
+        img = self.image
+        secs = img.sections
+        hit = np.flatnonzero(
+            (secs["addr"] <= address) & (address < secs["addr"] + secs["size"]) & (secs["addr"] > 0)
+        )
+        return img.cstring(int(hit[0]), address) if len(hit) else None
+
+    def _relocated(self, sec: int, offset: int) -> tuple[int, int] | None:
+        """(section, offset) a relocatable object's field at ``offset`` will point to."""
+        table = self.relocs.get(sec)
+        if table is None:
+            table = {}
+            rela = self.image.relocations_for(sec)
+            if rela is not None:
+                for off, info, addend in zip(
+                    rela["offset"].tolist(),
+                    rela["info"].tolist(),
+                    rela["addend"].tolist(),
+                    strict=True,
+                ):
+                    table[off] = (self.image.rela_symbol(info), addend)
+            self.relocs[sec] = table
+        hit = table.get(offset)
+        if hit is None:
+            return None
+        sym, addend = hit
+        if not 0 < sym < len(self.syms.shndx):
+            return None
+        target_sec = _section_of(self.syms, sym, self.image)
+        if target_sec is None:
+            return None
+        return target_sec, int(self.syms.value[sym]) + addend
+
+    def crc(self, row: int) -> int | None:
+        """The kcrctab entry parallel to this ksymtab entry (vmlinux without __crc_)."""
+        sec = _section_of(self.syms, row, self.image)
+        if sec is None:
+            return None
+        name = self.image.section_names[sec]
+        crc_sec = self.image.index(name.replace("__ksymtab", "__kcrctab", 1))
+        i = self._entry_index(sec, row)
+        if crc_sec is None or i is None:
+            return None
+        base = 0 if self.image.e_type == ET_REL else int(self.image.sections[crc_sec]["addr"])
+        raw = self.image.read(crc_sec, base + 4 * i, 4)
+        return None if raw is None else self.image.u32(raw)
+
+
+def mark(
+    exports: dict[str, Export],
+    names: list[str],
+    undefined: npt.NDArray[np.bool_],
+    local: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.uint8], list[str], npt.NDArray[np.int64]]:
+    """Export kind, namespace and CRC columns for ``names``: each export marks the defined
+    row of its name, the global one where static namesakes exist."""
+    n = len(names)
+    export = np.zeros(n, dtype=np.uint8)
+    namespace = [""] * n
+    crc = np.full(n, -1, dtype=np.int64)
+    if not exports:
+        return export, namespace, crc
+    best: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in exports and not undefined[j]:
+            b = best.get(name)
+            if b is None or (local[b] and not local[j]):
+                best[name] = j
+    for name, j in best.items():
+        e = exports[name]
+        export[j] = e.kind
+        namespace[j] = e.namespace
+        if e.crc is not None:
+            crc[j] = e.crc
+    return export, namespace, crc

@@ -1,0 +1,294 @@
+"""A bulk ELF reader: the ELF header, the section header table and the symbol table decoded
+with numpy structured dtypes straight from the file's bytes.
+
+pyelftools' ``ELFFile`` builds one Python object per section and per symbol: 0.72 ms per
+Debian module just to list the sections (2.9 s for the 4,023 modules of 6.1, where
+``nm -p`` needs 0.6 s for everything). Here one ``np.frombuffer`` call decodes a whole table;
+pyelftools' documented constants name the fields, and the tests check the decoding against
+pyelftools and binutils. Every offset is bounds-checked: a bad file is a SourceError.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from elftools.elf.constants import SH_FLAGS, SHN_INDICES
+from elftools.elf.enums import ENUM_E_TYPE, ENUM_SH_TYPE_BASE
+
+from ksql.errors import SourceError
+
+SHT_SYMTAB = ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
+SHT_NOBITS = ENUM_SH_TYPE_BASE["SHT_NOBITS"]
+SHT_RELA = ENUM_SH_TYPE_BASE["SHT_RELA"]
+SHT_REL = ENUM_SH_TYPE_BASE["SHT_REL"]
+SHT_SYMTAB_SHNDX = ENUM_SH_TYPE_BASE["SHT_SYMTAB_SHNDX"]
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = SH_FLAGS.SHF_WRITE, SH_FLAGS.SHF_ALLOC, SH_FLAGS.SHF_EXECINSTR
+SHN_UNDEF = 0
+SHN_LORESERVE = 0xFF00
+SHN_ABS = 0xFFF1
+SHN_COMMON = 0xFFF2
+SHN_XINDEX = 0xFFFF
+assert SHN_INDICES.SHN_ABS == SHN_ABS and SHN_INDICES.SHN_COMMON == SHN_COMMON
+ET_REL = ENUM_E_TYPE["ET_REL"]
+ET_EXEC = ENUM_E_TYPE["ET_EXEC"]
+
+ELF_MAGIC = b"\x7fELF"
+
+
+def _dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:
+    if is64:
+        sh = [
+            ("name", "u4"),
+            ("type", "u4"),
+            ("flags", "u8"),
+            ("addr", "u8"),
+            ("offset", "u8"),
+            ("size", "u8"),
+            ("link", "u4"),
+            ("info", "u4"),
+            ("addralign", "u8"),
+            ("entsize", "u8"),
+        ]
+        sym = [
+            ("name", "u4"),
+            ("info", "u1"),
+            ("other", "u1"),
+            ("shndx", "u2"),
+            ("value", "u8"),
+            ("size", "u8"),
+        ]
+        rela = [("offset", "u8"), ("info", "u8"), ("addend", "i8")]
+    else:
+        sh = [
+            ("name", "u4"),
+            ("type", "u4"),
+            ("flags", "u4"),
+            ("addr", "u4"),
+            ("offset", "u4"),
+            ("size", "u4"),
+            ("link", "u4"),
+            ("info", "u4"),
+            ("addralign", "u4"),
+            ("entsize", "u4"),
+        ]
+        sym = [
+            ("name", "u4"),
+            ("value", "u4"),
+            ("size", "u4"),
+            ("info", "u1"),
+            ("other", "u1"),
+            ("shndx", "u2"),
+        ]
+        rela = [("offset", "u4"), ("info", "u4"), ("addend", "i4")]
+
+    def dt(fields: list[tuple[str, str]]) -> np.dtype:
+        return np.dtype([(n, order + t) for n, t in fields])
+
+    return dt(sh), dt(sym), dt(rela)
+
+
+@dataclass(frozen=True, slots=True)
+class Symbols:
+    """The symbol table as columns (index 0, the null symbol, included)."""
+
+    name: list[str]
+    info: npt.NDArray[np.uint8]
+    shndx: npt.NDArray[np.uint32]
+    value: npt.NDArray[np.uint64]
+    size: npt.NDArray[np.uint64]
+
+
+class ElfImage:
+    """One ELF file in memory: header fields, sections, and readers for their contents."""
+
+    def __init__(self, path: Path | str, data: bytes) -> None:
+        self.path = str(path)
+        self.data = data
+        if len(data) < 52 or data[:4] != ELF_MAGIC:
+            raise SourceError(path, "not an ELF file (no \\x7fELF magic)", offset=0)
+        ei_class, ei_data = data[4], data[5]
+        if ei_class not in (1, 2) or ei_data not in (1, 2):
+            raise SourceError(path, f"bad ELF class/encoding {ei_class}/{ei_data}", offset=4)
+        self.is64 = ei_class == 2
+        self.little = ei_data == 1
+        order = "<" if self.little else ">"
+        self._sh_dtype, self._sym_dtype, self._rela_dtype = _dtypes(self.is64, order)
+        if self.is64:
+            if len(data) < 64:
+                raise SourceError(path, "truncated ELF header", offset=len(data))
+            fields = struct.unpack_from(order + "HHIQQQIHHHHHH", data, 16)
+        else:
+            fields = struct.unpack_from(order + "HHIIIIIHHHHHH", data, 16)
+        self.e_type, self.machine = fields[0], fields[1]
+        shoff, shentsize, shnum, shstrndx = fields[5], fields[10], fields[11], fields[12]
+        if shoff == 0:
+            raise SourceError(path, "no section header table (stripped of sections?)")
+        if shnum == 0 and shoff + self._sh_dtype.itemsize <= len(data):
+            # More than 0xff00 sections: the real count is in section 0's sh_size.
+            shnum = int(np.frombuffer(data, self._sh_dtype, 1, shoff)["size"][0])
+        if shentsize != self._sh_dtype.itemsize:
+            raise SourceError(
+                path,
+                f"section header size {shentsize}, expected {self._sh_dtype.itemsize}",
+                offset=16,
+            )
+        end = shoff + shnum * shentsize
+        if end > len(data):
+            raise SourceError(
+                path,
+                f"truncated: section headers end at {end}, file has {len(data)} bytes",
+                offset=shoff,
+            )
+        self.sections = np.frombuffer(data, self._sh_dtype, shnum, shoff)
+        if shstrndx == SHN_XINDEX and shnum:
+            shstrndx = int(self.sections["link"][0])
+        if shstrndx >= shnum:
+            raise SourceError(path, f"section name table index {shstrndx} out of range")
+        self.section_names = _names(
+            self.section_bytes(shstrndx), self.sections["name"], self.path, "section"
+        )
+        self._by_name = {n: i for i, n in reversed(list(enumerate(self.section_names)))}
+
+    def index(self, name: str) -> int | None:
+        """Index of the first section called ``name``."""
+        return self._by_name.get(name)
+
+    def section_bytes(self, index: int) -> bytes:
+        sh = self.sections[index]
+        if sh["type"] == SHT_NOBITS:
+            return b""
+        start, size = int(sh["offset"]), int(sh["size"])
+        if start + size > len(self.data):
+            raise SourceError(
+                self.path,
+                f"section {index} ({self._name(index)}) runs past the end of the file "
+                f"({start}+{size} > {len(self.data)})",
+                offset=start,
+            )
+        return self.data[start : start + size]
+
+    def _name(self, index: int) -> str:
+        names = getattr(self, "section_names", None)
+        return names[index] if names else "?"
+
+    def symbols(self) -> Symbols | None:
+        """The ``.symtab`` (None when the file has none)."""
+        found = np.flatnonzero(self.sections["type"] == SHT_SYMTAB)
+        if not len(found):
+            return None
+        index = int(found[0])
+        sh = self.sections[index]
+        if sh["entsize"] and sh["entsize"] != self._sym_dtype.itemsize:
+            raise SourceError(self.path, f"symbol size {sh['entsize']} in .symtab")
+        raw = self.section_bytes(index)
+        count = len(raw) // self._sym_dtype.itemsize
+        table = np.frombuffer(raw, self._sym_dtype, count)
+        link = int(sh["link"])
+        if link >= len(self.sections):
+            raise SourceError(self.path, f".symtab links to missing section {link}")
+        strtab = self.section_bytes(link)
+        shndx = table["shndx"].astype(np.uint32)
+        xindex = np.flatnonzero(
+            (self.sections["type"] == SHT_SYMTAB_SHNDX) & (self.sections["link"] == index)
+        )
+        if len(xindex) and (shndx == SHN_XINDEX).any():
+            word = np.dtype(("<" if self.little else ">") + "u4")
+            ext = np.frombuffer(self.section_bytes(int(xindex[0])), word, count)
+            shndx = np.where(shndx == SHN_XINDEX, ext, shndx)
+        return Symbols(
+            name=_names(strtab, table["name"], self.path),
+            info=table["info"].astype(np.uint8),
+            shndx=shndx,
+            value=table["value"].astype(np.uint64),
+            size=table["size"].astype(np.uint64),
+        )
+
+    def relocations_for(self, target: int) -> npt.NDArray[np.void] | None:
+        """The RELA entries that apply to section ``target`` (None when there are none)."""
+        found = np.flatnonzero(
+            (self.sections["type"] == SHT_RELA) & (self.sections["info"] == target)
+        )
+        if not len(found):
+            return None
+        raw = self.section_bytes(int(found[0]))
+        return np.frombuffer(raw, self._rela_dtype, len(raw) // self._rela_dtype.itemsize)
+
+    def rela_symbol(self, info: int) -> int:
+        return info >> 32 if self.is64 else info >> 8
+
+    def file_offset(self, index: int, address: int) -> int | None:
+        """File offset of ``address`` inside section ``index`` (an address for linked
+        images, a section offset for relocatable objects), or None when outside it."""
+        sh = self.sections[index]
+        base = 0 if self.e_type == ET_REL else int(sh["addr"])
+        rel = address - base
+        if sh["type"] == SHT_NOBITS or not 0 <= rel < int(sh["size"]):
+            return None
+        return int(sh["offset"]) + rel
+
+    def read(self, index: int, address: int, size: int) -> bytes | None:
+        off = self.file_offset(index, address)
+        if off is None or off + size > len(self.data):
+            return None
+        return self.data[off : off + size]
+
+    def cstring(self, index: int, address: int) -> str | None:
+        off = self.file_offset(index, address)
+        if off is None:
+            return None
+        sh = self.sections[index]
+        end = self.data.find(b"\0", off, int(sh["offset"]) + int(sh["size"]))
+        if end < 0:
+            return None
+        return self.data[off:end].decode("utf-8", "surrogateescape")
+
+    def u32(self, chunk: bytes) -> int:
+        return int.from_bytes(chunk[:4], "little" if self.little else "big")
+
+    def word(self, chunk: bytes) -> int:
+        size = 8 if self.is64 else 4
+        return int.from_bytes(chunk[:size], "little" if self.little else "big")
+
+
+def _cstr(table: bytes, offset: int) -> str:
+    end = table.find(b"\0", offset)
+    if offset >= len(table):
+        return ""
+    return table[offset : end if end >= 0 else len(table)].decode("utf-8", "surrogateescape")
+
+
+def _names(
+    strtab: bytes, offsets: npt.NDArray[np.uint32], path: str, what: str = "symbol"
+) -> list[str]:
+    """Symbol names by their string-table offsets. Linkers write each name once, in symbol
+    order, so splitting the table at NULs and matching offsets is exact; names that point
+    into the middle of another (tail-merged) are sliced one by one."""
+    try:  # symbol names are ASCII in practice: one C-level decode and split
+        pieces: list[str] = strtab.decode("ascii").split("\0")
+        lengths = list(map(len, pieces))
+    except UnicodeDecodeError:
+        raw = strtab.split(b"\0")
+        pieces = [p.decode("utf-8", "surrogateescape") for p in raw]
+        lengths = list(map(len, raw))
+    starts = np.zeros(len(pieces), dtype=np.int64)
+    if len(pieces) > 1:
+        np.cumsum(np.array(lengths[:-1], dtype=np.int64) + 1, out=starts[1:])
+    offs = offsets.astype(np.int64)
+    if len(offs) and int(offs.max()) >= max(len(strtab), 1):
+        bad = int(np.flatnonzero(offs >= len(strtab))[0])
+        raise SourceError(
+            path,
+            f"{what} {bad}: name offset {int(offs[bad])} is past the "
+            f"string table ({len(strtab)} bytes)",
+        )
+    pos = np.searchsorted(starts, offs)
+    pos = np.minimum(pos, len(pieces) - 1)
+    exact = starts[pos] == offs
+    names = [pieces[i] for i in pos.tolist()]
+    for i in np.flatnonzero(~exact).tolist():
+        names[i] = _cstr(strtab, int(offs[i]))
+    return names
