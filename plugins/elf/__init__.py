@@ -9,6 +9,7 @@ module its ``.modinfo`` as queryable fields (:mod:`.modinfo`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,16 +17,13 @@ from ksql.batch import RowSink
 from ksql.hookspecs import hookimpl
 from ksql.source import SourceRegistry, SourceType
 
-from .files import (
-    Progress,
-    has_modules,
-    is_compressed,
-    module_files,
-    read_file,
-    read_tree,
-)
-from .image import Rows
-from .reader import ELF_MAGIC
+if TYPE_CHECKING:
+    from .image import Rows
+
+from .magic import ELF_MAGIC, is_compressed
+
+# Every ksql run imports every plugin: the decoder (with pyelftools and multiprocessing) is
+# imported only when an ELF source is read.
 
 
 class ElfSource(SourceType):
@@ -34,12 +32,16 @@ class ElfSource(SourceType):
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         if path.is_dir():
+            from .files import has_modules
+
             return has_modules(path)
         if head.startswith(ELF_MAGIC):
             return True
-        return is_compressed(head) and path.name.endswith(tuple(_COMPRESSED))
+        return is_compressed(head) and path.name.endswith(_COMPRESSED)
 
     def load(self, path: Path, sink: RowSink) -> None:
+        from .files import Progress, module_files, read_file, read_tree
+
         if not path.is_dir():
             emit(read_file(path), sink)
             return

@@ -7,26 +7,20 @@ from __future__ import annotations
 
 import gzip
 import lzma
+import mmap
 import os
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ksql.errors import SourceError
 
 from .image import Rows, read_image
+from .magic import GZIP_MAGIC, XZ_MAGIC, ZSTD_MAGIC, is_compressed
 
-XZ_MAGIC = b"\xfd7zXZ\x00"
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 CHUNK = 48  # files per task: enough to amortize a task, small enough to balance two cores
-
-
-def is_compressed(head: bytes) -> bool:
-    return head.startswith((XZ_MAGIC, GZIP_MAGIC, ZSTD_MAGIC))
 
 
 def decompress(path: Path, data: bytes) -> bytes:
@@ -53,11 +47,22 @@ def decompress(path: Path, data: bytes) -> bytes:
     return data
 
 
+MMAP_FROM = 1 << 20  # map big files: a vmlinux with debug info is 600 MB, ksql reads ~10
+
+
 def read_file(path: Path) -> Rows:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            if size >= MMAP_FROM and not is_compressed(head):
+                data: bytes | mmap.mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            else:
+                data = head + f.read()
+    except (OSError, ValueError) as exc:
+        raise SourceError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    if isinstance(data, mmap.mmap):
+        return read_image(path, data)  # type: ignore[arg-type]  # bytes-like, read-only
     return read_image(path, decompress(path, data))
 
 
@@ -108,6 +113,8 @@ def read_tree(
                 progress(rows.files)
             yield rows
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(workers) as pool:
         for rows in pool.map(_read_chunk, chunks):
             if progress:

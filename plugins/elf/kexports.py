@@ -79,13 +79,13 @@ def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
     out: dict[str, Export] = {}
     if labels:
         crcs = _crcs(image, syms, crc_labels)
+        spaces = _namespaces(image, syms, ns_labels)
         tables = _Tables(image, syms, labels)
         for name, r in labels.items():
             kind = tables.kind(r)
             if kind is None:
                 continue
-            ns_row = ns_labels.get(name)
-            ns = _string_at(image, syms, ns_row) if ns_row is not None else tables.namespace(r)
+            ns = spaces[name] if name in spaces else tables.namespace(r)
             crc = crcs.get(name)
             out[name] = Export(kind, ns or "", crc if crc is not None else tables.crc(r))
     for name, r in export_symbols.items():
@@ -93,6 +93,48 @@ def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
             license, ns = _export_symbol(image, syms, r)
             kind = ExportKind.EXPORT_SYMBOL_GPL if license == "GPL" else ExportKind.EXPORT_SYMBOL
             out[name] = Export(kind, ns, crcs_or_none(image, syms, crc_labels, name))
+    return out
+
+
+def _file_offsets(
+    image: ElfImage, syms: Symbols, rows: npt.NDArray[np.intp], width: int
+) -> npt.NDArray[np.int64]:
+    """File offsets of the ``width`` bytes each symbol in ``rows`` labels; -1 where that
+    is not inside its section's contents. One vectorized pass per section."""
+    out = np.full(len(rows), -1, dtype=np.int64)
+    shndx = syms.shndx[rows]
+    values = syms.value[rows]
+    for sec in np.unique(shndx).tolist():
+        if not 0 < sec < len(image.sections) or sec >= SHN_LORESERVE:
+            continue
+        sh = image.sections[sec]
+        start, size = int(sh["offset"]), int(sh["size"])
+        if sh["type"] == SHT_NOBITS or start + size > len(image.data):
+            continue
+        pick = np.flatnonzero(shndx == sec)
+        base = 0 if image.e_type == ET_REL else int(sh["addr"])
+        rel = (values[pick] - np.uint64(base)).astype(np.int64)  # wraps below the base
+        ok = (rel >= 0) & (rel + width <= size)
+        out[pick[ok]] = start + rel[ok]
+    return out
+
+
+def _namespaces(image: ElfImage, syms: Symbols, ns_labels: dict[str, int]) -> dict[str, str]:
+    """The strings ``__kstrtabns_`` labels point at; most are empty, so only the first
+    byte is read for all of them."""
+    if not ns_labels:
+        return {}
+    names = list(ns_labels)
+    offs = _file_offsets(image, syms, np.array([ns_labels[n] for n in names]), 1)
+    buf = np.frombuffer(image.data, dtype=np.uint8)
+    valid = offs >= 0
+    first = np.zeros(len(offs), dtype=np.uint8)
+    first[valid] = buf[offs[valid]]
+    out = {n: "" for n, v in zip(names, valid.tolist(), strict=True) if v}
+    for i in np.flatnonzero(valid & (first != 0)).tolist():
+        end = image.data.find(b"\0", int(offs[i]))
+        if end > 0:
+            out[names[i]] = bytes(image.data[int(offs[i]) : end]).decode("utf-8", "surrogateescape")
     return out
 
 
@@ -128,29 +170,17 @@ def _crcs(image: ElfImage, syms: Symbols, crc_labels: dict[str, int]) -> dict[st
         return {}
     names = list(crc_labels)
     rows = np.array([crc_labels[n] for n in names], dtype=np.intp)
-    values = syms.value[rows]
-    shndx = syms.shndx[rows]
     out: dict[str, int] = {}
-    absolute = shndx == SHN_ABS
+    absolute = syms.shndx[rows] == SHN_ABS
     for i in np.flatnonzero(absolute).tolist():
-        out[names[i]] = int(values[i]) & 0xFFFFFFFF
-    buf = np.frombuffer(image.data, dtype=np.uint8)
-    word = np.dtype(("<" if image.little else ">") + "u4")
-    for sec in np.unique(shndx[~absolute]).tolist():
-        if not 0 < sec < len(image.sections):
-            continue
-        sh = image.sections[sec]
-        if sh["type"] == SHT_NOBITS or int(sh["offset"]) + int(sh["size"]) > len(buf):
-            continue
-        pick = np.flatnonzero(shndx == sec)
-        base = 0 if image.e_type == ET_REL else int(sh["addr"])
-        rel = (values[pick] - np.uint64(base)).astype(np.int64)  # wraps below the base
-        ok = (rel >= 0) & (rel + 4 <= int(sh["size"]))
-        offs = int(sh["offset"]) + rel[ok]
-        if len(offs) and int(offs.max()) + 4 > len(buf):
-            continue
-        got = buf[offs[:, None] + np.arange(4)].copy().view(word).ravel()
-        for i, crc in zip(pick[ok].tolist(), got.tolist(), strict=True):
+        out[names[i]] = int(syms.value[rows[i]]) & 0xFFFFFFFF
+    offs = _file_offsets(image, syms, rows, 4)
+    ok = np.flatnonzero((offs >= 0) & ~absolute)
+    if len(ok):
+        buf = np.frombuffer(image.data, dtype=np.uint8)
+        word = np.dtype(("<" if image.little else ">") + "u4")
+        got = buf[offs[ok][:, None] + np.arange(4)].copy().view(word).ravel()
+        for i, crc in zip(ok.tolist(), got.tolist(), strict=True):
             out[names[i]] = crc
     return out
 
@@ -288,8 +318,10 @@ def mark(
     if not exports:
         return export, namespace, crc
     best: dict[str, int] = {}
-    for j, name in enumerate(names):
-        if name in exports and not undefined[j]:
+    hits = [j for j, name in enumerate(names) if name in exports]
+    for j in hits:
+        name = names[j]
+        if not undefined[j]:
             b = best.get(name)
             if b is None or (local[b] and not local[j]):
                 best[name] = j

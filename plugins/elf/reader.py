@@ -21,6 +21,8 @@ from elftools.elf.enums import ENUM_E_TYPE, ENUM_SH_TYPE_BASE
 
 from ksql.errors import SourceError
 
+from .magic import ELF_MAGIC
+
 SHT_SYMTAB = ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
 SHT_NOBITS = ENUM_SH_TYPE_BASE["SHT_NOBITS"]
 SHT_RELA = ENUM_SH_TYPE_BASE["SHT_RELA"]
@@ -35,8 +37,6 @@ SHN_XINDEX = 0xFFFF
 assert SHN_INDICES.SHN_ABS == SHN_ABS and SHN_INDICES.SHN_COMMON == SHN_COMMON
 ET_REL = ENUM_E_TYPE["ET_REL"]
 ET_EXEC = ENUM_E_TYPE["ET_EXEC"]
-
-ELF_MAGIC = b"\x7fELF"
 
 
 def _dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:
@@ -270,10 +270,12 @@ def _names(
     try:  # symbol names are ASCII in practice: one C-level decode and split
         pieces: list[str] = strtab.decode("ascii").split("\0")
         lengths = list(map(len, pieces))
+        ascii_only = True
     except UnicodeDecodeError:
         raw = strtab.split(b"\0")
         pieces = [p.decode("utf-8", "surrogateescape") for p in raw]
         lengths = list(map(len, raw))
+        ascii_only = False
     starts = np.zeros(len(pieces), dtype=np.int64)
     if len(pieces) > 1:
         np.cumsum(np.array(lengths[:-1], dtype=np.int64) + 1, out=starts[1:])
@@ -288,7 +290,15 @@ def _names(
     pos = np.searchsorted(starts, offs)
     pos = np.minimum(pos, len(pieces) - 1)
     exact = starts[pos] == offs
-    names = [pieces[i] for i in pos.tolist()]
-    for i in np.flatnonzero(~exact).tolist():
-        names[i] = _cstr(strtab, int(offs[i]))
+    table = np.empty(len(pieces), dtype=object)
+    table[:] = pieces
+    names: list[str] = table[pos].tolist()
+    # Offsets into the middle of a string: linkers share tails (vmlinux's "foo" is the end
+    # of "__kstrtab_foo"), so the name is the rest of the string that holds the offset.
+    inner = np.flatnonzero(~exact)
+    if len(inner):
+        holder = np.searchsorted(starts, offs[inner], side="right") - 1
+        skip = offs[inner] - starts[holder]
+        for i, h, k in zip(inner.tolist(), holder.tolist(), skip.tolist(), strict=True):
+            names[i] = pieces[h][k:] if ascii_only else _cstr(strtab, int(offs[i]))
     return names

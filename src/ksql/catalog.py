@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from ksql.batch import ADDR_NONE, INT_NONE, Batch
 from ksql.columns import SPECS, UNKNOWN_LETTER, Columns, StringTable
+from ksql.memory import release_free_memory
 from ksql.model import VMLINUX, Bind, ExportKind, Kind, Symbol
 from ksql.names import NameColumn
 
@@ -324,6 +325,7 @@ class Catalog:
             names = self.columns().name.tolist()
             order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
             del names
+            release_free_memory()  # the sort's million temporaries
             self._cache["order"] = order
         return order
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ksql.batch import RowSink
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, SourceError
+from ksql.memory import release_free_memory
 from ksql.pluginmanager import Plugins
 from ksql.source import SNIFF_BYTES, DefaultSource, RunningKernel, SourceType
 
@@ -128,4 +129,5 @@ def load_catalog(
                 raise
             on_error(exc)
     catalog.columns()  # pack the loaded rows now: steady-state memory from here on
+    release_free_memory()
     return catalog
