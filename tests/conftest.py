@@ -41,3 +41,9 @@ def corpus() -> Path:
     if not path or not (Path(path) / "Module.symvers").exists():
         pytest.skip("KSQL_CORPUS not set: run scripts/fetch-corpus.sh (./dev.sh test does)")
     return Path(path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read or fill the user's decoded-source cache."""
+    os.environ["KSQL_CACHE_DIR"] = str(tmp_path_factory.mktemp("ksql-cache"))

@@ -39,6 +39,13 @@ class ElfSource(SourceType):
             return True
         return is_compressed(head) and path.name.endswith(_COMPRESSED)
 
+    def fingerprint(self, path: Path) -> str | None:
+        if not path.is_dir():
+            return super().fingerprint(path)
+        from .files import tree_fingerprint
+
+        return tree_fingerprint(path)
+
     def load(self, path: Path, sink: RowSink) -> None:
         from .files import Progress, module_files, read_file, read_tree
 

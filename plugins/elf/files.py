@@ -6,6 +6,7 @@ per core, with a progress bar on a terminal.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import lzma
 import mmap
 import os
@@ -75,6 +76,18 @@ def module_files(root: Path) -> list[Path]:
                 found.append(Path(folder) / f)
     found.sort()
     return found
+
+
+def tree_fingerprint(root: Path) -> str:
+    """Every module file's path, size and modification time, hashed: a tree's cache key."""
+    digest = hashlib.sha1()
+    for path in module_files(root):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def has_modules(root: Path, limit: int = 2000) -> bool:

@@ -285,6 +285,53 @@ class Catalog:
                 sets[sets == code] = self._source_set((*labels, label))
         d["source"][r] = sets
 
+    # -- snapshots (the load cache) -------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a loaded catalog holds, as arrays and JSON-able values."""
+        cols = self.columns()
+        arrays = {k: v for k, v in self._data.items() if k != "name"}
+        return {
+            "arrays": arrays,
+            "blob": cols.name.blob,
+            "starts": cols.name.starts,
+            "meta": {
+                "modules": self.modules.strings,
+                "sections": self.sections.strings,
+                "namespaces": self.namespaces.strings,
+                "source_labels": self.source_labels.strings,
+                "source_sets": [list(s) for s in self._source_sets],
+                "notes": self.notes,
+                "problems": self.problems,
+                "module_info": self.module_info,
+                "loaded": self.loaded,
+            },
+        }
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Catalog:
+        """A catalog from :meth:`snapshot`'s output."""
+        cat = cls()
+        meta = snap["meta"]
+        arrays = snap["arrays"]
+        cat._n = len(arrays["addr"])
+        cat._data = dict(arrays) | {"name": np.empty(0, dtype=np.object_)}
+        cat._frozen_names = NameColumn(snap["blob"], snap["starts"])
+        cat.modules = StringTable(meta["modules"])
+        cat.sections = StringTable(meta["sections"])
+        cat.namespaces = StringTable(meta["namespaces"])
+        cat.source_labels = StringTable(meta["source_labels"])
+        for labels in meta["source_sets"]:
+            cat._source_set(tuple(labels))
+        cat.notes = meta["notes"]
+        cat.problems = meta["problems"]
+        cat.module_info = meta["module_info"]
+        cat.loaded = [tuple(x) for x in meta["loaded"]]
+        cat._module_rows = np.bincount(arrays["module"], minlength=len(cat.modules)).astype(
+            np.int64
+        )
+        return cat
+
     # -- reading -------------------------------------------------------------------------
 
     def columns(self) -> Columns:

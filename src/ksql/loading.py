@@ -5,10 +5,11 @@ With no spec, the running kernel's default sources that exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ksql import cache
 from ksql.batch import RowSink
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, SourceError
@@ -95,8 +96,9 @@ def load_one(catalog: Catalog, resolved: Resolved) -> int:
         raise SourceError(
             resolved.path, f"cannot load as {resolved.source_type.name}: {exc}"
         ) from exc
+    batches = sink.batches()
     rows = 0
-    for batch in sink.batches():
+    for batch in batches:
         rows += len(batch)
         catalog.add(batch)
     return rows
@@ -110,24 +112,53 @@ def load_catalog(
 ) -> Catalog:
     """Load ``specs`` (or the defaults when empty) into a new catalog. Without
     ``on_error`` the first bad source raises; with it, bad sources are reported and skipped."""
-    catalog = Catalog()
-    targets: Iterable[Resolved | str]
+    targets: list[Resolved | str]
     if specs:
-        targets = specs
+        targets = list(specs)
     else:
-        targets = usable_defaults(plugins)
+        targets = list(usable_defaults(plugins))
         if not targets:
             raise KsqlError(
                 "no source given and none of the running kernel's was found; use -s PATH"
             )
+    resolved: list[Resolved] = []
     for target in targets:
         try:
-            resolved = target if isinstance(target, Resolved) else resolve(target, plugins)
-            load_one(catalog, resolved)
+            resolved.append(target if isinstance(target, Resolved) else resolve(target, plugins))
         except KsqlError as exc:
             if on_error is None:
                 raise
             on_error(exc)
+    cache_key = _cache_key(resolved)
+    if cache_key is not None:
+        cached = cache.load(cache_key)
+        if cached is not None:
+            return cached
+    catalog = Catalog()
+    failed = False
+    for r in resolved:
+        try:
+            load_one(catalog, r)
+        except KsqlError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+            failed = True
     catalog.columns()  # pack the loaded rows now: steady-state memory from here on
     release_free_memory()
+    if cache_key is not None and not failed:
+        cache.store(cache_key, catalog)
     return catalog
+
+
+def _cache_key(resolved: list[Resolved]) -> str | None:
+    """The load cache's key when every source can say what its contents are."""
+    if not cache.enabled() or not resolved:
+        return None
+    prints = []
+    for r in resolved:
+        fingerprint = r.source_type.fingerprint(r.path)
+        if fingerprint is None:
+            return None
+        prints.append((r.label, fingerprint))
+    return cache.key(prints)

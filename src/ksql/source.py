@@ -38,6 +38,20 @@ class SourceType(ABC):
         """Read ``path`` into ``sink``. Raise :class:`~ksql.errors.SourceError` naming the
         file and line (or byte offset) for bad input."""
 
+    def fingerprint(self, path: Path) -> str | None:
+        """What identifies this input's current contents, for the decoded-source cache;
+        None to never cache it. The default: a regular file's device, inode, size and
+        modification time -- nothing under /proc, /sys or /dev, which change unseen."""
+        if str(path.resolve()).startswith(("/proc/", "/sys/", "/dev/")):
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if not path.is_file():
+            return None
+        return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
 
 @dataclass(frozen=True, slots=True)
 class RunningKernel:
