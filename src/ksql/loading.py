@@ -133,6 +133,7 @@ def load_catalog(
     if cache_key is not None:
         cached = cache.load(cache_key)
         if cached is not None:
+            release_free_memory()  # the archive's buffers
             return cached
     catalog = Catalog()
     failed = False
