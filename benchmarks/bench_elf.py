@@ -17,6 +17,12 @@ resident memory per row in a fresh process. Cross-checked: the export count agai
 ``__ksymtab_`` labels, ``--format nm`` lines against ``nm -p`` lines (vmlinux and every 20th
 module), and exports with CRCs against ``Module.symvers``. A disagreement prints MISMATCH;
 ``--strict`` turns it into exit status 1.
+
+Every load (``load_catalog`` in-process and ``ksql`` processes) is measured twice: cold, with
+the load cache off (``KSQL_NO_CACHE=1``), and warm, with the cache in a private temporary
+directory (``KSQL_CACHE_DIR``, removed at the end) after one untimed run that fills it.
+``read_file``/``read_tree`` never use the cache: they are always cold. The targets are judged
+on the cold numbers (they are about decoding); warm verdicts are shown, labelled ``warm``.
 """
 
 from __future__ import annotations
@@ -37,15 +43,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _common import (
+    CACHE_NOTE,
+    COLD,
+    WARM,
     Checks,
+    Targets,
     bench_memory,
+    best_in,
     best_of,
+    cache_mode,
+    check_cache_modes,
     corpus_dir,
     first_int,
     ksql_argv,
-    meets,
+    mode_label,
     ms,
     num,
+    private_cache,
     ratio,
     rss_probe,
     run,
@@ -106,26 +120,45 @@ def ko_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def target_cells(seconds: float | None, reference: float, target: float | None) -> list[str]:
-    """ksql/nm ratio, the target and whether it is met."""
-    if target is None:
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """A target ratio against the nm reference, recorded in ``targets`` under ``what``."""
+
+    what: str
+    target: float
+    targets: Targets
+
+
+def target_cells(
+    seconds: float | None, reference: float, mode: str, goal: Goal | None = None
+) -> list[str]:
+    """ksql/nm ratio, the target and whether it is met (judged cold; labelled warm)."""
+    if goal is None:
         return [ratio(seconds, reference), "", ""]
     value = None if seconds is None else seconds / reference
-    return [ratio(seconds, reference), f"<= {target:.2f}x", meets(value, target)]
+    verdict = goal.targets.verdict(goal.what, mode, value, goal.target, "x")
+    return [ratio(seconds, reference), f"<= {goal.target:.2f}x", verdict]
 
 
 def timed_row(
-    label: str, rows: int | None, seconds: float, reference: float, target: float | None = None
+    label: str,
+    mode: str,
+    rows: int | None,
+    seconds: float,
+    reference: float,
+    goal: Goal | None = None,
 ) -> list[str]:
-    """label, rows, time, ksql/nm, target, verdict."""
-    return [label, num(rows), ms(seconds), *target_cells(seconds, reference, target)]
+    """label, mode, rows, time, ksql/nm, target, verdict."""
+    cells = target_cells(seconds, reference, mode, goal)
+    return [label, mode_label(mode), num(rows), ms(seconds), *cells]
 
 
 # -- a. vmlinux decode in-process ------------------------------------------------------------
 
 
-def bench_decode(vmlinux: Path, repeat: int, checks: Checks) -> tuple[str, float]:
-    """Decoding vmlinux in-process against an ``nm -p vmlinux > /dev/null`` process."""
+def bench_decode(vmlinux: Path, repeat: int, checks: Checks, targets: Targets) -> tuple[str, float]:
+    """Decoding vmlinux in-process against an ``nm -p vmlinux > /dev/null`` process; the
+    load cold and warm."""
     from ksql.plugins.elf.files import read_file
 
     from ksql.loading import load_catalog
@@ -135,23 +168,34 @@ def bench_decode(vmlinux: Path, repeat: int, checks: Checks) -> tuple[str, float
     nm_s, nm_proc = best_of(repeat, lambda: quiet(["nm", "-p", str(vmlinux)]))
     note_failed(f"nm -p {vmlinux}", nm_proc, checks)
     io_s, data = best_of(repeat, vmlinux.read_bytes)
-    decode_s, rows = best_of(repeat, lambda: read_file(vmlinux))
-    load_s, cat = best_of(repeat, lambda: load_catalog([str(vmlinux)], plugins))
-    n_rows, n_cat = len(rows), len(cat)
-    del data, rows, cat
+    decode_s, rows = best_in(COLD, repeat, lambda: read_file(vmlinux))
+    n_rows = len(rows)
+    del data, rows
     gc.collect()
+    load = {}
+    for mode in (COLD, WARM):
+        t, cat = best_in(mode, repeat, lambda: load_catalog([str(vmlinux)], plugins))
+        load[mode] = (t, len(cat))
+        del cat
+        gc.collect()
+    (load_s, n_cat), (warm_s, n_warm) = load[COLD], load[WARM]
+    checks.agree("load_catalog([vmlinux]) rows, warm vs cold", n_warm == n_cat, f"{n_warm}")
     rest = max(load_s - decode_s, 0.0)
+    goal = Goal("load_catalog([vmlinux]) / nm -p vmlinux", TARGET_DECODE, targets)
+    load_label = "load_catalog([vmlinux], plugins)"
     body = [
-        timed_row("Path.read_bytes() (I/O only)", None, io_s, nm_s),
-        timed_row("read_file(): ELF decode -> Rows", n_rows, decode_s, nm_s),
-        timed_row("load_catalog([vmlinux], plugins)", n_cat, load_s, nm_s, TARGET_DECODE),
-        timed_row("  minus read_file (sink + catalog; 0 = noise)", None, rest, nm_s),
+        timed_row("Path.read_bytes() (I/O only)", "-", None, io_s, nm_s),
+        timed_row("read_file(): ELF decode -> Rows", COLD, n_rows, decode_s, nm_s),
+        timed_row(load_label, COLD, n_cat, load_s, nm_s, goal),
+        timed_row("  minus read_file (sink + catalog; 0 = noise)", COLD, None, rest, nm_s),
+        timed_row(load_label, WARM, n_warm, warm_s, nm_s, goal),
     ]
+    headers = ["step", "mode", "rows", "ksql", "ksql/nm", "target", "verdict"]
     text = "\n".join(
         [
             f"load_plugins(): {ms(plugins_s)} (best; not included below)",
             f"nm -p vmlinux > /dev/null (subprocess, wall): {ms(nm_s)}",
-            table(["step", "rows", "ksql", "ksql/nm", "target", "verdict"], body, left=1),
+            table(headers, body, left=2),
         ]
     )
     return text, nm_s
@@ -161,47 +205,59 @@ def bench_decode(vmlinux: Path, repeat: int, checks: Checks) -> tuple[str, float
 
 
 def bench_process(
-    vmlinux: Path, nm_s: float, repeat: int, checks: Checks
+    vmlinux: Path, nm_s: float, repeat: int, checks: Checks, targets: Targets
 ) -> tuple[str, int | None]:
-    """Whole ``ksql`` processes against ``nm``; returns the table and the export count."""
+    """Whole ``ksql`` processes against ``nm``, cold and warm; returns the table and the
+    (cold) export count."""
     k0, kp = best_of(repeat, lambda: quiet([*ksql_argv(), "--version"]))
     n0, _ = best_of(repeat, lambda: quiet(["nm", "--version"]))
     note_failed("ksql --version", kp, checks)
+    nm_p = "nm -p vmlinux > /dev/null"
+    body = [["ksql --version", "-", "nm --version", ms(k0), ms(n0), *target_cells(k0, n0, "-"), ""]]
+    count_label = "ksql query exported -s vmlinux --format count"
+    goal = Goal(f"{count_label} (process) / nm -p vmlinux", TARGET_PROCESS, targets)
     count_argv = ksql_query("exported", vmlinux, "count")
-    t, proc = best_of(repeat, lambda: run(count_argv))
-    note_failed("ksql query exported -s vmlinux --format count", proc, checks, (0, 1))
-    exported = first_int(proc)
+    counts: dict[str, int | None] = {}
+    for mode in (COLD, WARM):
+        t, proc = best_in(mode, repeat, lambda: run(count_argv))
+        note_failed(f"{count_label} ({mode_label(mode)})", proc, checks, (0, 1))
+        counts[mode] = first_int(proc)
+        cells = target_cells(t, nm_s, mode, goal)
+        body.append(
+            [count_label, mode_label(mode), nm_p, ms(t), ms(nm_s), *cells, num(counts[mode])]
+        )
+    checks.agree(
+        "exported count on vmlinux, warm vs cold",
+        counts[WARM] == counts[COLD],
+        f"{counts[WARM]} != {counts[COLD]}",
+    )
+    nm_label = "ksql query '' -s vmlinux --format nm > /dev/null"
     nm_argv = ksql_query("", vmlinux, "nm")
-    t_nm, nm_proc = best_of(repeat, lambda: quiet(nm_argv))
-    note_failed("ksql query '' -s vmlinux --format nm", nm_proc, checks, (0, 1))
-    body = [
-        ["ksql --version", "nm --version", ms(k0), ms(n0), *target_cells(k0, n0, None), ""],
-        [
-            "ksql query exported -s vmlinux --format count",
-            "nm -p vmlinux > /dev/null",
-            ms(t),
-            ms(nm_s),
-            *target_cells(t, nm_s, TARGET_PROCESS),
-            num(exported),
-        ],
-        [
-            "ksql query '' -s vmlinux --format nm > /dev/null",
-            "nm -p vmlinux > /dev/null",
-            ms(t_nm),
-            ms(nm_s),
-            *target_cells(t_nm, nm_s, None),
-            "",
-        ],
+    for mode in (COLD, WARM):
+        t_nm, nm_proc = best_in(mode, repeat, lambda: quiet(nm_argv))
+        note_failed(f"{nm_label} ({mode_label(mode)})", nm_proc, checks, (0, 1))
+        cells = target_cells(t_nm, nm_s, mode)
+        body.append([nm_label, mode_label(mode), nm_p, ms(t_nm), ms(nm_s), *cells, ""])
+    headers = [
+        "ksql process",
+        "mode",
+        "nm process",
+        "ksql",
+        "nm",
+        "ksql/nm",
+        "target",
+        "verdict",
+        "ksql n",
     ]
-    headers = ["ksql process", "nm process", "ksql", "nm", "ksql/nm", "target", "verdict", "ksql n"]
-    return table(headers, body), exported
+    return table(headers, body, left=3), counts[COLD]
 
 
 # -- c. the module tree ----------------------------------------------------------------------
 
 
-def bench_tree(root: Path, repeat: int, checks: Checks) -> str:
-    """Loading every module in-process and as a process against ``find | xargs nm -p``."""
+def bench_tree(root: Path, repeat: int, checks: Checks, targets: Targets) -> str:
+    """Loading every module in-process and as a process against ``find | xargs nm -p``;
+    the loads cold and warm."""
     from ksql.plugins.elf.files import module_files, read_tree
 
     from ksql.loading import load_catalog
@@ -216,22 +272,42 @@ def bench_tree(root: Path, repeat: int, checks: Checks) -> str:
     def rows_with(workers: int) -> int:
         return sum(len(r) for r in read_tree(files, workers=workers))
 
-    w1_s, n1 = best_of(repeat, lambda: rows_with(1))
-    w2_s, n2 = best_of(repeat, lambda: rows_with(2))
+    w1_s, n1 = best_in(COLD, repeat, lambda: rows_with(1))
+    w2_s, n2 = best_in(COLD, repeat, lambda: rows_with(2))
     checks.agree("read_tree rows, workers=1 vs 2", n1 == n2, f"{n1} != {n2}")
-    load_s, n_cat = best_of(repeat, lambda: len(load_catalog([str(root)], plugins)))
-    gc.collect()
-    argv = ksql_query("exported", root, "count")
-    proc_s, proc = best_of(repeat, lambda: run(argv))
-    note_failed("ksql query exported -s modules --format count", proc, checks, (0, 1))
-    process = "ksql query exported -s modules --format count (process)"
     body = [
-        timed_row(f"module_files(): {len(files):,} files", None, walk_s, nm_s),
-        timed_row("read_tree(files, workers=1)", n1, w1_s, nm_s),
-        timed_row("read_tree(files, workers=2)", n2, w2_s, nm_s),
-        timed_row("load_catalog([modules], plugins)", n_cat, load_s, nm_s, TARGET_TREE),
-        timed_row(process, first_int(proc), proc_s, nm_s, TARGET_TREE),
+        timed_row(f"module_files(): {len(files):,} files", "-", None, walk_s, nm_s),
+        timed_row("read_tree(files, workers=1)", COLD, n1, w1_s, nm_s),
+        timed_row("read_tree(files, workers=2)", COLD, n2, w2_s, nm_s),
     ]
+    load_label = "load_catalog([modules], plugins)"
+    goal = Goal(f"{load_label} / find | xargs nm -p", TARGET_TREE, targets)
+    loaded: dict[str, int] = {}
+    for mode in (COLD, WARM):
+        load_s, loaded[mode] = best_in(
+            mode, repeat, lambda: len(load_catalog([str(root)], plugins))
+        )
+        gc.collect()
+        body.append(timed_row(load_label, mode, loaded[mode], load_s, nm_s, goal))
+    checks.agree(
+        "load_catalog([modules]) rows, warm vs cold",
+        loaded[WARM] == loaded[COLD],
+        f"{loaded[WARM]} != {loaded[COLD]}",
+    )
+    argv = ksql_query("exported", root, "count")
+    process = "ksql query exported -s modules --format count (process)"
+    goal = Goal(f"{process} / find | xargs nm -p", TARGET_TREE, targets)
+    counts: dict[str, int | None] = {}
+    for mode in (COLD, WARM):
+        proc_s, proc = best_in(mode, repeat, lambda: run(argv))
+        note_failed(f"{process} ({mode_label(mode)})", proc, checks, (0, 1))
+        counts[mode] = first_int(proc)
+        body.append(timed_row(process, mode, counts[mode], proc_s, nm_s, goal))
+    checks.agree(
+        "exported count on modules, warm vs cold",
+        counts[WARM] == counts[COLD],
+        f"{counts[WARM]} != {counts[COLD]}",
+    )
     speed_up = ratio(w1_s, w2_s)
     cpus = len(os.sched_getaffinity(0))
     return "\n".join(
@@ -239,7 +315,7 @@ def bench_tree(root: Path, repeat: int, checks: Checks) -> str:
             f"{nm_tree(root)} (shell, wall): {ms(nm_s)}",
             f"reference, nm on two cores ({nm_tree(Path('DIR'), jobs=2)}): {ms(nm2_s)}",
             f"read_tree speed-up, workers=2 over workers=1: {speed_up} (cpus available: {cpus})",
-            table(["ksql", "rows", "best", "ksql/nm", "target", "verdict"], body, left=1),
+            table(["ksql", "mode", "rows", "best", "ksql/nm", "target", "verdict"], body, left=2),
         ]
     )
 
@@ -253,7 +329,7 @@ def check_ksymtab(vmlinux: Path, exported: int | None, checks: Checks) -> list[s
     labels = sum(
         1 for line in proc.stdout.splitlines() if line.rpartition(" ")[2].startswith(KSYMTAB)
     )
-    what = "exported on vmlinux vs nm's __ksymtab_ labels"
+    what = "exported on vmlinux [cold] vs nm's __ksymtab_ labels"
     return [what, num(exported), num(labels), checks.verdict(what, exported, labels, exact=True)]
 
 
@@ -329,12 +405,20 @@ def ksql_exports(source: Path, checks: Checks) -> Counter[Export]:
     return out
 
 
-def check_symvers(source: Path, symvers: Path, vmlinux: bool, checks: Checks) -> list[str]:
-    """Exports (name, module, kind, namespace, CRC) from ``source`` against Module.symvers."""
-    ours, theirs = ksql_exports(source, checks), symvers_exports(symvers, vmlinux)
+def check_symvers(
+    source: Path, symvers: Path, vmlinux: bool, checks: Checks, mode: str = COLD
+) -> list[str]:
+    """Exports (name, module, kind, namespace, CRC) from ``source`` against Module.symvers;
+    ksql run in cache mode ``mode``."""
+    with cache_mode(mode):
+        ours = ksql_exports(source, checks)
+    theirs = symvers_exports(symvers, vmlinux)
     only_ours, only_theirs = ours - theirs, theirs - ours
     which = "vmlinux" if vmlinux else "module"
-    what = f"exports of {source.name} vs Module.symvers {which} rows (name, kind, ns, crc)"
+    what = (
+        f"exports of {source.name} [{mode_label(mode)}] vs Module.symvers {which} rows "
+        "(name, kind, ns, crc)"
+    )
     detail = (
         f"{only_ours.total():,} only in ksql, e.g. {list(only_ours)[:EXAMPLES]}; "
         f"{only_theirs.total():,} only in Module.symvers, e.g. {list(only_theirs)[:EXAMPLES]}"
@@ -345,17 +429,30 @@ def check_symvers(source: Path, symvers: Path, vmlinux: bool, checks: Checks) ->
 
 
 def bench_checks(corpus: Path, exported: int | None, quick: bool, checks: Checks) -> str:
-    vmlinux, symvers = corpus / VMLINUX, corpus / SYMVERS
+    """The cross-checks, on decoded (cold) output; vmlinux's nm lines and the exports also
+    once more warm, read back from the cache (filled first)."""
+    vmlinux, symvers, modules = corpus / VMLINUX, corpus / SYMVERS, corpus / MODULES
+    big = [vmlinux] if quick else [vmlinux, modules]
     rows = [check_ksymtab(vmlinux, exported, checks)]
-    groups: dict[str, list[Path]] = {"vmlinux": [vmlinux]}
+    groups: dict[str, list[Path]] = {"vmlinux [cold]": [vmlinux]}
     if not quick:
-        sample = ko_files(corpus / MODULES)[::SAMPLE_EVERY][:SAMPLE_SIZE]
-        groups[f"{len(sample)} modules (every {SAMPLE_EVERY}th)"] = sample
-    rows.extend(check_nm_lines(groups, checks))
+        sample = ko_files(modules)[::SAMPLE_EVERY][:SAMPLE_SIZE]
+        groups[f"{len(sample)} modules (every {SAMPLE_EVERY}th) [cold]"] = sample
+    with cache_mode(COLD):
+        rows.extend(check_nm_lines(groups, checks))
+    with cache_mode(WARM):
+        for source in big:  # fill the cache (a hit when the timings above filled it)
+            note_failed(
+                f"fill the cache: {source.name}",
+                quiet(ksql_query("", source, "count")),
+                checks,
+                (0, 1),
+            )
+        rows.extend(check_nm_lines({f"vmlinux [{mode_label(WARM)}]": [vmlinux]}, checks))
     if symvers.is_file():
-        rows.append(check_symvers(vmlinux, symvers, True, checks))
-        if not quick:
-            rows.append(check_symvers(corpus / MODULES, symvers, False, checks))
+        for mode in (COLD, WARM):
+            for source in big:
+                rows.append(check_symvers(source, symvers, source == vmlinux, checks, mode))
     else:
         rows.append([f"exports vs {SYMVERS}", "-", "-", "skipped (no file)"])
     return table(["check", "ksql", "reference", "verdict"], rows, left=1)
@@ -375,6 +472,7 @@ def header(corpus: Path, quick: bool, repeat: int) -> str:
         f"python:  {platform.python_version()}, numpy {numpy.__version__}; {nm_version[0]}; "
         f"cpus {os.cpu_count()}",
         f"host:    {platform.node()} {platform.release()}; best of {repeat} runs per timing",
+        *CACHE_NOTE,
         f"file:    {VMLINUX:<16} {vmlinux.stat().st_size / 2**20:7.1f} MiB",
     ]
     if not quick:
@@ -417,19 +515,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     require(corpus, args.quick)
     vmlinux, modules = corpus / VMLINUX, corpus / MODULES
     repeat = max(1, args.repeat)
-    checks = Checks(other="nm")
+    checks, targets = Checks(other="nm"), Targets()
     print(header(corpus, args.quick, repeat), flush=True)
-    decode, nm_s = bench_decode(vmlinux, repeat, checks)
-    print(section("a. vmlinux decode in-process vs an nm -p process", decode), flush=True)
-    process, exported = bench_process(vmlinux, nm_s, repeat, checks)
-    print(section("b. Whole process on vmlinux (wall time)", process), flush=True)
-    if not args.quick:
-        tree = bench_tree(modules, repeat, checks)
-        print(section("c. Every module: ksql vs find | xargs nm -p", tree), flush=True)
-    print(section("d. Cross-checks", bench_checks(corpus, exported, args.quick, checks)))
-    key, paths = (VMLINUX, [vmlinux]) if args.quick else ("modules + vmlinux", [modules, vmlinux])
-    print(section("e. Memory", bench_memory(__file__, key, paths, checks)))
-    print(section("Summary", checks.summary()))
+    with private_cache():
+        decode, nm_s = bench_decode(vmlinux, repeat, checks, targets)
+        title = "a. vmlinux decode in-process vs an nm -p process, cold and warm"
+        print(section(title, decode), flush=True)
+        process, exported = bench_process(vmlinux, nm_s, repeat, checks, targets)
+        print(
+            section("b. Whole process on vmlinux (wall time), cold and warm", process), flush=True
+        )
+        if not args.quick:
+            tree = bench_tree(modules, repeat, checks, targets)
+            title = "c. Every module: ksql vs find | xargs nm -p, cold and warm"
+            print(section(title, tree), flush=True)
+        crosschecks = bench_checks(corpus, exported, args.quick, checks)
+        print(section("d. Cross-checks", crosschecks), flush=True)
+        key = VMLINUX if args.quick else "modules + vmlinux"
+        paths = [vmlinux] if args.quick else [modules, vmlinux]
+        memory = bench_memory(__file__, key, paths, checks, targets)
+        print(section("e. Memory", memory), flush=True)
+        check_cache_modes(checks)
+    print(section("Summary", f"{targets.summary()}\n{checks.summary()}"))
     return 1 if args.strict and checks.failures else 0
 
 

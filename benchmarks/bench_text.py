@@ -18,6 +18,11 @@ Measured, each the best of ``--repeat`` runs: in-process load and first-use inde
 in-process queries, whole ``ksql`` processes against ``awk`` (counts are cross-checked;
 a disagreement prints MISMATCH, and ``--strict`` turns it into exit status 1), and the
 catalog's resident memory per row in a fresh process.
+
+Every load (in-process and in ``ksql`` processes) is measured twice: cold, with the load
+cache off (``KSQL_NO_CACHE=1``), and warm, with the cache in a private temporary directory
+(``KSQL_CACHE_DIR``, removed at the end) after one untimed run that fills it. The memory
+target is judged on the cold probe.
 """
 
 from __future__ import annotations
@@ -37,14 +42,23 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    CACHE_NOTE,
+    COLD,
+    WARM,
     Checks,
+    Targets,
     bench_memory,
+    best_in,
     best_of,
+    cache_mode,
+    check_cache_modes,
     corpus_dir,
     first_int,
     ksql_argv,
+    mode_label,
     ms,
     num,
+    private_cache,
     ratio,
     rss_probe,
     run,
@@ -177,6 +191,8 @@ def distro_kallsyms(corpus: Path, modules_arg: str | None) -> Path:
 def bench_load(
     sources: dict[str, list[Path]], repeat: int, checks: Checks
 ) -> tuple[str, dict[str, Any]]:
+    """load_catalog per source, cold and warm, against an awk pass; returns the cold
+    catalogs."""
     from ksql.loading import load_catalog
     from ksql.pluginmanager import load_plugins
 
@@ -185,26 +201,43 @@ def bench_load(
     rows, index_rows = [], []
     for key, paths in sources.items():
         specs = [str(p) for p in paths]
-        t, cat = best_of(repeat, lambda specs=specs: load_catalog(specs, plugins))
         a, proc = best_of(repeat, lambda p=paths: run(["awk", "{f += NF} END {print NR}", *p]))
         lines = first_int(proc)
-        check = checks.verdict(f"load {key}: rows vs lines", len(cat), lines, len(paths) == 1)
-        if check == "approx":
-            check = "merged"
-        rows.append([key, num(len(cat)), ms(t), ms(a), ratio(t, a), num(lines), check])
-        index_rows.append([key, *first_use_indexes(cat)])
-        catalogs[key] = cat
+        for mode in (COLD, WARM):
+            t, cat = best_in(mode, repeat, lambda specs=specs: load_catalog(specs, plugins))
+            what = f"load {key} ({mode_label(mode)}): rows vs lines"
+            check = checks.verdict(what, len(cat), lines, len(paths) == 1)
+            if check == "approx":
+                check = "merged"
+            label = mode_label(mode)
+            rows.append([key, label, num(len(cat)), ms(t), ms(a), ratio(t, a), num(lines), check])
+            index_rows.append([key, label, *first_use_indexes(cat)])
+            if mode == COLD:
+                catalogs[key] = cat
+            elif key in catalogs:
+                n_cold = len(catalogs[key])
+                checks.agree(f"load {key}: rows, warm vs cold", len(cat) == n_cold)
+            del cat
     text = "\n".join(
         [
             f"load_plugins(): {ms(plugins_s)} (best; not included below)",
             table(
-                ["source", "rows", "load_catalog", "awk pass", "ksql/awk", "lines", "check"],
+                [
+                    "source",
+                    "mode",
+                    "rows",
+                    "load_catalog",
+                    "awk pass",
+                    "ksql/awk",
+                    "lines",
+                    "check",
+                ],
                 rows,
-                left=1,
+                left=2,
             ),
             "",
-            "First use after loading (cold, once; later calls are cached):",
-            table(["catalog", "columns()", "name_order()"], index_rows, left=1),
+            "First use after loading (once; later calls are cached in the catalog):",
+            table(["catalog", "mode", "columns()", "name_order()"], index_rows, left=2),
         ]
     )
     return text, catalogs
@@ -322,7 +355,7 @@ def bench_processes(sources: dict[str, list[Path]], repeat: int, checks: Checks)
     k0, _ = best_of(repeat, lambda: run([*ksql, "--version"]))
     a0, _ = best_of(repeat, lambda: run(["awk", "BEGIN {}"]))
     startup = "(startup: ksql --version / awk 'BEGIN {}')"
-    rows = [[startup, "", ms(k0), ms(a0), ratio(k0, a0), "", "", ""]]
+    rows = [[startup, "", mode_label("-"), ms(k0), ms(a0), ratio(k0, a0), "", "", ""]]
     for spec in PROCESSES:
         if spec.source not in sources:
             continue
@@ -335,26 +368,32 @@ def bench_processes(sources: dict[str, list[Path]], repeat: int, checks: Checks)
             "--format",
             spec.fmt,
         ]
-        t, kproc = best_of(repeat, lambda kargv=kargv: run(kargv))
         a, aproc = best_of(repeat, lambda argv=["awk", *spec.awk, *files]: run(argv))
-        what = f"ksql query {spec.query!r} -s {spec.source} --format {spec.fmt}"
-        ours, theirs, check = compare_outputs(what, spec.fmt, kproc, aproc, checks)
-        rows.append(
-            [
-                f"{spec.query} --format {spec.fmt}",
-                spec.source,
-                ms(t),
-                ms(a),
-                ratio(t, a),
-                ours,
-                theirs,
-                check,
-            ]
-        )
+        for mode in (COLD, WARM):
+            t, kproc = best_in(mode, repeat, lambda kargv=kargv: run(kargv))
+            what = (
+                f"ksql query {spec.query!r} -s {spec.source} --format {spec.fmt} "
+                f"({mode_label(mode)})"
+            )
+            ours, theirs, check = compare_outputs(what, spec.fmt, kproc, aproc, checks)
+            rows.append(
+                [
+                    f"{spec.query} --format {spec.fmt}",
+                    spec.source,
+                    mode_label(mode),
+                    ms(t),
+                    ms(a),
+                    ratio(t, a),
+                    ours,
+                    theirs,
+                    check,
+                ]
+            )
     return table(
         [
             "ksql query",
             "file",
+            "mode",
             "ksql process",
             "awk process",
             "ksql/awk",
@@ -363,6 +402,7 @@ def bench_processes(sources: dict[str, list[Path]], repeat: int, checks: Checks)
             "check",
         ],
         rows,
+        left=3,
     )
 
 
@@ -403,6 +443,7 @@ def header(corpus: Path, sources: dict[str, list[Path]], repeat: int) -> str:
         f"python:  {platform.python_version()}, numpy {numpy.__version__}; "
         f"awk: {os.path.realpath(awk)}; nm jobs {NM_JOBS}; cpus {os.cpu_count()}",
         f"host:    {platform.node()} {platform.release()}; best of {repeat} runs per timing",
+        *CACHE_NOTE,
     ]
     for p in sorted(files):
         lines.append(f"file:    {p.name:<22} {p.stat().st_size / 2**20:7.1f} MiB")
@@ -444,14 +485,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quick:
         sources[DISTRO] = [distro_kallsyms(corpus, args.modules)]
     repeat = max(1, args.repeat)
-    checks = Checks()
+    checks, targets = Checks(), Targets()
     print(header(corpus, sources, repeat), flush=True)
+    with private_cache():
+        run_benchmarks(sources, repeat, checks, targets)
+        check_cache_modes(checks)
+    print(section("Summary", f"{targets.summary()}\n{checks.summary()}"))
+    return 1 if args.strict and checks.failures else 0
+
+
+def run_benchmarks(
+    sources: dict[str, list[Path]], repeat: int, checks: Checks, targets: Targets
+) -> None:
     load_text, catalogs = bench_load(sources, repeat, checks)
-    print(section("a. Load in-process: load_catalog([path], load_plugins())", load_text))
+    title = "a. Load in-process: load_catalog([path], load_plugins()), cold and warm"
+    print(section(title, load_text), flush=True)
+    with cache_mode(COLD):
+        queries = bench_queries(sources, catalogs, repeat, checks)
     print(
         section(
-            "b. Queries in-process: compile_query(q).rows(cat), vs awk on the file",
-            bench_queries(sources, catalogs, repeat, checks),
+            "b. Queries in-process: compile_query(q).rows(cat) on the cold-loaded catalogs, "
+            "vs awk on the file",
+            queries,
         ),
         flush=True,
     )
@@ -459,15 +514,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.collect()
     print(
         section(
-            "c. Whole process: ksql query ... vs awk (wall time)",
+            "c. Whole process: ksql query ... vs awk (wall time), cold and warm",
             bench_processes(sources, repeat, checks),
         ),
         flush=True,
     )
     mem_key = DISTRO if DISTRO in sources else MERGED
-    print(section("d. Memory", bench_memory(__file__, mem_key, sources[mem_key], checks)))
-    print(section("Summary", checks.summary()))
-    return 1 if args.strict and checks.failures else 0
+    memory = bench_memory(__file__, mem_key, sources[mem_key], checks, targets)
+    print(section("d. Memory", memory), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ rows, told apart by address.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -413,10 +414,31 @@ class Catalog:
         for r in rows:
             yield self.symbol(int(r))
 
+    def rows_named(self, name: str) -> npt.NDArray[np.intp]:
+        """Rows named ``name``: a binary search once :meth:`name_order` is built (what
+        long-lived processes do after loading), else one scan of the names."""
+        order = self.cached_name_order()
+        names = self.columns().name
+        if order is None:
+            return names.rows_equal(name)
+        lo = bisect_left(order, name, key=names.__getitem__)
+        hi = lo
+        while hi < len(order) and names[int(order[hi])] == name:
+            hi += 1
+        return np.sort(order[lo:hi]).astype(np.intp)
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """``[lo, hi)`` of :meth:`name_order` holding the names that start with ``prefix``."""
+        order = self.name_order()
+        names = self.columns().name
+        lo = bisect_left(order, prefix, key=names.__getitem__)
+        hi = bisect_left(order, prefix + "\U0010ffff", key=names.__getitem__)
+        return lo, hi
+
     def lookup(self, name: str, module: str | None = None) -> list[Symbol]:
         """Every row named ``name`` (in ``module`` if given)."""
         c = self.columns()
-        rows = c.name.rows_equal(name)
+        rows = self.rows_named(name)
         if module is not None:
             code = self.modules.codes.get(module)
             if code is None:

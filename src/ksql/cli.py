@@ -55,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
         help="output format (default: table on a terminal, nm lines otherwise)",
     )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
+    lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
+    lsp.add_argument(
+        "-s",
+        "--source",
+        action="append",
+        default=[],
+        metavar="[TYPE:]PATH",
+        help="a symbol source (repeatable); else the client's settings, .ksql.toml, or the "
+        "running kernel's",
+    )
+    lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP port instead")
+    lsp.add_argument("--log-file", metavar="PATH", help="write the server's log here")
     return p
 
 
@@ -63,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "query":
             return _query(args, sys.stdout, sys.stderr)
+        if args.command == "lsp":
+            return _lsp(args)
         return _sources(args, sys.stdout)
     except KsqlError as exc:
         print(f"ksql: {exc}", file=sys.stderr)
@@ -103,6 +118,24 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     RENDERERS[fmt](catalog, rows, out)
     out.flush()
     return EXIT_MATCH if len(rows) else EXIT_NONE
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    import logging
+
+    from ksql.lsp.server import make_server
+
+    if args.log_file:
+        logging.basicConfig(filename=args.log_file, level=logging.INFO)
+    server = make_server(args.source)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            raise KsqlError(f"--tcp {args.tcp}: expected HOST:PORT")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return EXIT_MATCH
 
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:

@@ -90,16 +90,7 @@ def _mask(n: int, rows: npt.NDArray[np.intp]) -> Mask:
 
 
 def name_equals(catalog: Catalog, text: str) -> Mask:
-    cols = catalog.columns()
-    order = catalog.cached_name_order()
-    if order is None:
-        return _mask(cols.n, cols.name.rows_equal(text))
-    names = cols.name
-    lo = bisect_left(order, text, key=names.__getitem__)
-    hi = lo
-    while hi < len(order) and names[int(order[hi])] == text:
-        hi += 1
-    return _mask(cols.n, order[lo:hi])
+    return _mask(len(catalog), catalog.rows_named(text))
 
 
 def name_glob(catalog: Catalog, glob: str) -> Mask:

@@ -1,0 +1,125 @@
+"""Completion of kernel symbol names at an identifier prefix: a binary search in the sorted
+name index, then at most ``limit`` names -- exported ones first (what a module can link
+against), unexported ones last -- never an item per catalog row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from lsprotocol import types
+
+from ksql.catalog import Catalog
+from ksql.lsp.csource import cursor
+from ksql.lsp.hover import hover_markdown
+from ksql.lsp.server import KsqlServer, client_range, server_position
+from ksql.model import ExportKind, Kind
+
+LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    name: str
+    rank: int  # 0 exported, 1 exported GPL-only, 2 not exported
+    export: ExportKind
+    module: str
+    type: str
+    function: bool
+
+    @property
+    def detail(self) -> str:
+        export = self.export.label if self.export is not ExportKind.NONE else "not exported"
+        return f"{export} · {self.module} · {self.type}"
+
+
+def complete(catalog: Catalog, prefix: str, limit: int = LIMIT) -> tuple[list[Candidate], bool]:
+    """Candidates for ``prefix`` and whether the list was cut (``isIncomplete``)."""
+    if not prefix:
+        return [], True
+    lo, hi = catalog.prefix_range(prefix)
+    if lo == hi:
+        return [], False
+    cols = catalog.columns()
+    rows = catalog.name_order()[lo:hi]
+    export = cols.export[rows]
+    gpl = np.isin(export, _GPL)
+    rank = np.where(export == 0, 2, np.where(gpl, 1, 0))
+    rank = np.where(cols.undefined[rows], 3, rank)  # a name only seen as an import
+    by_rank = np.lexsort((np.arange(len(rows)), rank))  # stable: alphabetical in a rank
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for r, k in zip(rows[by_rank].tolist(), rank[by_rank].tolist(), strict=True):
+        name = cols.name[r]
+        if name in seen:
+            continue
+        seen.add(name)
+        if len(out) == limit:
+            return out, True
+        out.append(
+            Candidate(
+                name=name,
+                rank=k,
+                export=ExportKind(int(cols.export[r])),
+                module=catalog.modules.strings[int(cols.module[r])],
+                type=chr(cols.type[r]),
+                function=int(cols.kind[r]) == Kind.FUNCTION,
+            )
+        )
+    return out, False
+
+
+_GPL = np.array([k for k in ExportKind if k.gpl_only], dtype=np.uint8)
+
+
+def register(server: KsqlServer) -> None:
+    @server.thread()
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(resolve_provider=True, trigger_characters=["_"]),
+    )
+    def completion(ls: KsqlServer, params: types.CompletionParams) -> types.CompletionList:
+        empty = types.CompletionList(is_incomplete=True, items=[])
+        uri = params.text_document.uri
+        catalog = ls.wait_catalog()
+        if catalog is None or not ls.is_c(uri):
+            return empty
+        doc = ls.document(uri)
+        line, character = server_position(doc, params.position)
+        at = cursor(doc.source, line, character)
+        prefix = at.word[: character - at.span.start]
+        if not at.code or at.member or not prefix:
+            return empty
+        found, incomplete = complete(catalog, prefix)
+        edit_range = client_range(doc, line, at.span.start, line, character)
+        items = [
+            types.CompletionItem(
+                label=c.name,
+                kind=types.CompletionItemKind.Function
+                if c.function
+                else types.CompletionItemKind.Variable,
+                detail=c.detail,
+                sort_text=f"{c.rank}{i:04d}",
+                filter_text=c.name,
+                text_edit=types.TextEdit(range=edit_range, new_text=c.name),
+                tags=[types.CompletionItemTag.Deprecated] if c.rank >= 2 else None,
+                data={"name": c.name, "uri": uri},
+            )
+            for i, c in enumerate(found)
+        ]
+        return types.CompletionList(is_incomplete=incomplete, items=items)
+
+    @server.thread()
+    @server.feature(types.COMPLETION_ITEM_RESOLVE)
+    def resolve(ls: KsqlServer, item: types.CompletionItem) -> types.CompletionItem:
+        catalog = ls.wait_catalog()
+        data = item.data if isinstance(item.data, dict) else {}
+        name = data.get("name")
+        if catalog is not None and isinstance(name, str):
+            uri = data.get("uri")
+            cfile = ls.cfile(uri) if isinstance(uri, str) and ls.is_c(uri) else None
+            text = hover_markdown(catalog, name, cfile)
+            if text:
+                item.documentation = types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
+        return item

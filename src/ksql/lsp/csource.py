@@ -1,0 +1,244 @@
+"""What a kernel C file says, read with a real C parser (tree-sitter-c): the identifiers it
+references (not those it declares, defines as macros or uses as struct members; nothing in
+comments or strings), its MODULE_LICENSE and MODULE_IMPORT_NS, whether it is a module
+source, and what sits at a cursor. Pure: text in, facts out.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+# Calls that only a module source makes (include/linux/module.h, include/linux/init.h).
+MODULE_MARKERS = frozenset(
+    {
+        "MODULE_LICENSE",
+        "MODULE_AUTHOR",
+        "MODULE_DESCRIPTION",
+        "MODULE_IMPORT_NS",
+        "MODULE_ALIAS",
+        "MODULE_DEVICE_TABLE",
+        "MODULE_VERSION",
+        "module_init",
+        "module_exit",
+    }
+)
+_DRIVER_MACRO = re.compile(r"module_\w+_driver$")
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_NOT_CODE = frozenset(
+    {
+        "comment",
+        "string_literal",
+        "char_literal",
+        "system_lib_string",
+        "string_content",
+        "escape_sequence",
+    }
+)
+_PREPROC_CONDITIONS = frozenset({"preproc_ifdef", "preproc_defined", "preproc_include"})
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """0-based line and character (code point) positions, end exclusive."""
+
+    line: int
+    start: int
+    end_line: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    name: str
+    span: Span
+
+
+@dataclass(slots=True)
+class CFile:
+    references: list[Ref] = field(default_factory=list)
+    declared: set[str] = field(default_factory=set)
+    license: str | None = None
+    imports: list[str] = field(default_factory=list)
+    import_style: str | None = None  # "string" (6.13+) or "bare", as the file writes it
+    is_module: bool = False
+    insert_line: int = 0  # where a MODULE_IMPORT_NS line goes: after the last MODULE_*()
+
+
+@functools.cache
+def _language() -> Language:
+    import tree_sitter_c
+
+    return Language(tree_sitter_c.language())
+
+
+@functools.cache
+def _identifiers() -> Query:
+    return Query(_language(), "(identifier) @id")
+
+
+def parse(text: str) -> Tree:
+    return Parser(_language()).parse(text.encode("utf-8", "surrogatepass"))
+
+
+class _Columns:
+    """tree-sitter counts UTF-8 bytes; LSP positions here count code points."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.ascii = text.isascii()
+
+    def char(self, row: int, byte_col: int) -> int:
+        if self.ascii or row >= len(self.lines):
+            return byte_col
+        return len(self.lines[row].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def byte(self, row: int, char_col: int) -> int:
+        if self.ascii or row >= len(self.lines):
+            return char_col
+        return len(self.lines[row][:char_col].encode("utf-8"))
+
+    def span(self, node: Node) -> Span:
+        (r0, c0), (r1, c1) = node.start_point, node.end_point
+        return Span(r0, self.char(r0, c0), r1, self.char(r1, c1))
+
+
+def _is_declaration(node: Node) -> bool:
+    parent = node.parent
+    if parent is None:
+        return False
+    kind = parent.type
+    if kind in ("preproc_def", "preproc_function_def"):
+        return parent.child_by_field_name("name") == node
+    if kind in ("preproc_params", "enumerator", "labeled_statement", "goto_statement"):
+        return True
+    declarator = parent.child_by_field_name("declarator")
+    return declarator is not None and declarator == node
+
+
+def _in_preproc_condition(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _PREPROC_CONDITIONS:
+            return True
+        if parent.type in ("preproc_if", "preproc_elif"):
+            cond = parent.child_by_field_name("condition")
+            return cond is not None and cond.start_byte <= node.start_byte < cond.end_byte
+        parent = parent.parent
+    return False
+
+
+def _string_value(node: Node) -> str | None:
+    if node.type == "string_literal":
+        return "".join(
+            (c.text or b"").decode("utf-8", "replace")
+            for c in node.children
+            if c.type in ("string_content", "escape_sequence")
+        )
+    if node.type == "identifier":
+        return (node.text or b"").decode("utf-8", "replace")
+    return None
+
+
+def analyze(text: str, tree: Tree | None = None) -> CFile:
+    tree = tree or parse(text)
+    cols = _Columns(text)
+    out = CFile()
+    candidates: list[Node] = []
+    for node in QueryCursor(_identifiers()).captures(tree.root_node).get("id", []):
+        name = (node.text or b"").decode("utf-8", "replace")
+        if _is_declaration(node):
+            out.declared.add(name)
+            continue
+        parent = node.parent
+        if parent is not None and parent.type == "call_expression":
+            _module_call(name, parent, node, cols, out)
+        candidates.append(node)
+    refs = []
+    for node in candidates:
+        name = (node.text or b"").decode("utf-8", "replace")
+        if name in out.declared or _in_preproc_condition(node):
+            continue
+        refs.append(Ref(name, cols.span(node)))
+    refs.sort(key=lambda r: (r.span.line, r.span.start))
+    out.references = refs
+    return out
+
+
+def _module_call(name: str, call: Node, fn: Node, cols: _Columns, out: CFile) -> None:
+    if call.child_by_field_name("function") != fn:
+        return
+    if name in MODULE_MARKERS or _DRIVER_MACRO.match(name):
+        out.is_module = True
+        out.insert_line = max(out.insert_line, call.end_point[0] + 1)
+    args = call.child_by_field_name("arguments")
+    first = args.named_children[0] if args is not None and args.named_children else None
+    if first is None:
+        return
+    value = _string_value(first)
+    if name == "MODULE_LICENSE" and first.type == "string_literal":
+        out.license = value
+    elif name == "MODULE_IMPORT_NS" and value:
+        out.imports.append(value)
+        out.import_style = "string" if first.type == "string_literal" else "bare"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The identifier at or before a position, and what surrounds it."""
+
+    word: str
+    span: Span
+    code: bool  # not in a comment or string
+    member: bool  # after '.' or '->': a struct member, not a kernel symbol
+
+
+def cursor(text: str, line: int, character: int, tree: Tree | None = None) -> Cursor:
+    """The identifier touching (``line``, ``character``) -- for hover, the whole word; for
+    completion, the part before the cursor is ``word[: character - span.start]``."""
+    lines = text.split("\n")
+    row = lines[line] if 0 <= line < len(lines) else ""
+    character = max(0, min(character, len(row)))
+    start = character
+    while start > 0 and (row[start - 1].isalnum() or row[start - 1] == "_"):
+        start -= 1
+    end = character
+    while end < len(row) and (row[end].isalnum() or row[end] == "_"):
+        end += 1
+    word = row[start:end]
+    if word and not _WORD.fullmatch(word):
+        word = ""
+    before = row[:start].rstrip()
+    member = before.endswith((".", "->"))
+    tree = tree or parse(text)
+    cols = _Columns(text)
+    probe = max(start, min(character, len(row)) - 1) if word else max(character - 1, 0)
+    point = (line, cols.byte(line, probe))
+    node = tree.root_node.descendant_for_point_range(point, point)
+    code = True
+    while node is not None:
+        if node.type in _NOT_CODE or node.type == "preproc_include":
+            code = False
+            break
+        node = node.parent
+    if code and _in_line_comment(row, start):
+        code = False
+    return Cursor(word, Span(line, start, line, end), code, member)
+
+
+def _in_line_comment(row: str, column: int) -> bool:
+    """A ``//`` before ``column`` outside a string (tree-sitter may not have seen it yet
+    when the comment is being typed at the end of a broken file)."""
+    in_string = False
+    i = 0
+    while i < min(column, len(row)):
+        c = row[i]
+        if c == '"' and (i == 0 or row[i - 1] != "\\"):
+            in_string = not in_string
+        elif not in_string and row.startswith("//", i):
+            return True
+        i += 1
+    return False
