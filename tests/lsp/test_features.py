@@ -1,0 +1,129 @@
+"""Completion, hover, diagnostics and the quick fix as pure functions over a real catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ksql.catalog import Catalog
+from ksql.lsp.completion import complete
+from ksql.lsp.csource import analyze
+from ksql.lsp.diagnostics import GPL_ONLY, NAMESPACE, NOT_EXPORTED, diagnose
+from ksql.lsp.facts import kernel_version, license_is_gpl_compatible
+from ksql.lsp.fixes import import_namespace
+from ksql.lsp.hover import hover_markdown
+from ksql.model import ExportKind
+from tests.conftest import DATA
+
+Load = Callable[..., Catalog]
+
+
+@pytest.fixture
+def cat(load: Load) -> Catalog:
+    c = load(DATA / "System.map-6.1-excerpt", DATA / "Module.symvers-6.1-excerpt")
+    c.name_order()
+    return c
+
+
+def test_completion_ranks_exported_first(cat: Catalog) -> None:
+    found, incomplete = complete(cat, "k")
+    assert [(c.name, c.rank) for c in found] == [
+        ("kern_path", 0),
+        ("kallsyms_lookup_name", 2),
+        ("kexec_control_code_size", 2),
+    ]
+    assert not incomplete
+    assert found[0].detail == "EXPORT_SYMBOL · vmlinux · T"
+    gpl, _ = complete(cat, "user_")
+    assert [(c.name, c.rank, c.export) for c in gpl] == [
+        ("user_read", 1, ExportKind.EXPORT_SYMBOL_GPL)
+    ]
+
+
+def test_completion_caps_the_list(cat: Catalog) -> None:
+    found, incomplete = complete(cat, "_", limit=3)
+    assert len(found) == 3 and incomplete
+    assert complete(cat, "") == ([], True)
+    assert complete(cat, "zzz") == ([], False)
+
+
+def test_hover_card(cat: Catalog) -> None:
+    text = hover_markdown(cat, "dma_buf_export", analyze("MODULE_IMPORT_NS(DMA_BUF);\n"))
+    assert text is not None
+    assert "**exported** EXPORT_SYMBOL_GPL (GPL-only" in text
+    assert "namespace **DMA_BUF** — imported by this file" in text
+    assert "| CRC | `0xeade228f` |" in text and "| address | `ffffffff8172ff00` |" in text
+    missing = hover_markdown(cat, "dma_buf_export", analyze("int x;\n"))
+    assert missing is not None and "needs `MODULE_IMPORT_NS(DMA_BUF)`" in missing
+    unexported = hover_markdown(cat, "kallsyms_lookup_name")
+    assert unexported is not None and "**not exported**: modules cannot link" in unexported
+    both = hover_markdown(cat, "kern_path")
+    assert both is not None and both.count("| module | `vmlinux` |") == 2
+    assert hover_markdown(cat, "no_such_symbol") is None
+
+
+MODULE = """#include <linux/module.h>
+static int __init start(void) {{ return {call}; }}
+module_init(start);
+MODULE_LICENSE("{license}");
+{extra}"""
+
+
+@pytest.mark.parametrize(
+    ("call", "license", "extra", "codes"),
+    [
+        ("user_read(0, 0, 0)", "Proprietary", "", [GPL_ONLY]),
+        ("user_read(0, 0, 0)", "GPL and additional rights", "", []),
+        ("kallsyms_lookup_name(0)", "GPL", "", [NOT_EXPORTED]),
+        ("dma_buf_export(0) != 0", "GPL", "", [NAMESPACE]),
+        ("dma_buf_export(0) != 0", "Dual MIT/GPL", "MODULE_IMPORT_NS(DMA_BUF);\n", []),
+        ("dma_buf_export(0) != 0", "Proprietary", "", [GPL_ONLY, NAMESPACE]),
+        ("kern_path(0, 0, 0)", "Proprietary", "", []),  # EXPORT_SYMBOL: anyone may use it
+        ('printk("x")', "GPL", "", []),  # a macro: not in the kernel's symbol table
+        ("jiffies", "GPL", "", []),
+    ],
+)
+def test_diagnostics(cat: Catalog, call: str, license: str, extra: str, codes: list[str]) -> None:
+    text = MODULE.format(call=call, license=license, extra=extra)
+    assert [f.code for f in diagnose(analyze(text), cat)] == codes
+
+
+def test_not_a_module_gets_no_diagnostics(cat: Catalog) -> None:
+    assert diagnose(analyze("int f(void) { return kallsyms_lookup_name(0); }\n"), cat) == []
+
+
+def test_static_namesakes_are_not_linkable(load: Load, tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    src = tmp_path / "System.map"
+    src.write_text("ffffffff81000000 T _text\nffffffff81000010 t only_static\n")
+    cat = load(src)
+    text = MODULE.format(call="only_static()", license="GPL", extra="")
+    assert diagnose(analyze(text), cat) == []
+
+
+@pytest.mark.parametrize(
+    ("style_line", "kernel", "expected"),
+    [
+        ("", (6, 1), "MODULE_IMPORT_NS(DMA_BUF);\n"),
+        ("", (6, 13), 'MODULE_IMPORT_NS("DMA_BUF");\n'),
+        ("", None, 'MODULE_IMPORT_NS("DMA_BUF");\n'),
+        ('MODULE_IMPORT_NS("USB_STORAGE");\n', (6, 1), 'MODULE_IMPORT_NS("DMA_BUF");\n'),
+        ("MODULE_IMPORT_NS(USB_STORAGE);\n", (6, 14), "MODULE_IMPORT_NS(DMA_BUF);\n"),
+    ],
+)
+def test_quick_fix_form(style_line: str, kernel: tuple[int, int] | None, expected: str) -> None:
+    text = MODULE.format(call="0", license="GPL", extra=style_line)
+    fix = import_namespace(analyze(text), "DMA_BUF", kernel)
+    assert fix.text == expected
+    assert fix.line == (5 if style_line else 4)
+
+
+def test_kernel_version_and_licenses(cat: Catalog, load: Load) -> None:
+    assert kernel_version(cat) == (6, 1)  # from System.map-6.1-excerpt
+    assert kernel_version(load(DATA / "m3-6.12" / "m3.ko")) == (6, 12)  # vermagic
+    assert [license_is_gpl_compatible(x) for x in ("GPL", "Dual BSD/GPL", "MIT", "GPL v3")] == [
+        True, True, False, False,
+    ]  # fmt: skip
