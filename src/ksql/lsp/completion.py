@@ -11,9 +11,8 @@ import numpy as np
 from lsprotocol import types
 
 from ksql.catalog import Catalog
-from ksql.lsp.csource import cursor
 from ksql.lsp.hover import hover_markdown
-from ksql.lsp.server import KsqlServer, client_range, server_position
+from ksql.lsp.server import KsqlServer, client_range
 from ksql.model import ExportKind, Kind
 
 LIMIT = 100
@@ -86,8 +85,7 @@ def register(server: KsqlServer) -> None:
         if catalog is None or not ls.is_c(uri):
             return empty
         doc = ls.document(uri)
-        line, character = server_position(doc, params.position)
-        at = cursor(doc.source, line, character)
+        line, character, at = ls.cursor(uri, params.position)
         prefix = at.word[: character - at.span.start]
         if not at.code or at.member or not prefix:
             return empty

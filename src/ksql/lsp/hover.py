@@ -5,9 +5,9 @@ from __future__ import annotations
 from lsprotocol import types
 
 from ksql.catalog import Catalog
-from ksql.lsp.csource import CFile, cursor
+from ksql.lsp.csource import CFile
 from ksql.lsp.facts import facts
-from ksql.lsp.server import KsqlServer, client_range, server_position
+from ksql.lsp.server import KsqlServer, client_range
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
 
 MAX_DEFINITIONS = 8
@@ -73,8 +73,7 @@ def register(server: KsqlServer) -> None:
         if catalog is None or not ls.is_c(uri):
             return None
         doc = ls.document(uri)
-        line, character = server_position(doc, params.position)
-        at = cursor(doc.source, line, character)
+        line, _, at = ls.cursor(uri, params.position)
         if not at.word or not at.code or at.member:
             return None
         text = hover_markdown(catalog, at.word, ls.cfile(uri))

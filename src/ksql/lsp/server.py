@@ -20,12 +20,13 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
+from tree_sitter import Tree
 
 from ksql import __version__
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.lsp import config
-from ksql.lsp.csource import CFile, analyze, parse
+from ksql.lsp.csource import CFile, Cursor, analyze, cursor, parse
 from ksql.lsp.facts import kernel_version
 from ksql.source import RunningKernel
 
@@ -44,7 +45,7 @@ class KsqlServer(LanguageServer):
         self.kernel_version: tuple[int, int] | None = None
         self.ready = threading.Event()
         self.languages: dict[str, str] = {}
-        self._parsed: dict[str, tuple[int | None, CFile]] = {}
+        self._parsed: dict[str, tuple[int | None, Tree, CFile]] = {}
 
     # -- the catalog --------------------------------------------------------------------
 
@@ -119,16 +120,27 @@ class KsqlServer(LanguageServer):
     def document(self, uri: str) -> TextDocument:
         return self.workspace.get_text_document(uri)
 
-    def cfile(self, uri: str) -> CFile:
-        """The analysis of a document, cached per version."""
+    def parsed(self, uri: str) -> tuple[Tree, CFile]:
+        """A document's syntax tree and analysis, cached per version: a hover or a
+        completion on a 3,000-line file must not parse it again."""
         doc = self.document(uri)
         cached = self._parsed.get(uri)
         if cached is not None and cached[0] == doc.version and doc.version is not None:
-            return cached[1]
+            return cached[1], cached[2]
         text = doc.source
-        result = analyze(text, parse(text))
-        self._parsed[uri] = (doc.version, result)
-        return result
+        tree = parse(text)
+        result = analyze(text, tree)
+        self._parsed[uri] = (doc.version, tree, result)
+        return tree, result
+
+    def cfile(self, uri: str) -> CFile:
+        return self.parsed(uri)[1]
+
+    def cursor(self, uri: str, position: types.Position) -> tuple[int, int, Cursor]:
+        """(line, character, what is there) for a client position in a document."""
+        doc = self.document(uri)
+        line, character = server_position(doc, position)
+        return line, character, cursor(doc.source, line, character, self.parsed(uri)[0])
 
     def is_c(self, uri: str) -> bool:
         if self.languages.get(uri) in LANGUAGES:
