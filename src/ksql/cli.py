@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output format (default: table on a terminal, nm lines otherwise)",
     )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
+    sub.add_parser("repl", parents=[common], help="an interactive query shell")
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument(
         "-s",
@@ -78,6 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
             return _lsp(args)
+        if args.command == "repl":
+            from ksql.pluginmanager import load_plugins
+            from ksql.repl import run
+
+            return run(
+                load_plugins(args.plugin, args.block),
+                args.source,
+                sys.stdin,
+                sys.stdout,
+                sys.stderr,
+            )
         return _sources(args, sys.stdout)
     except KsqlError as exc:
         print(f"ksql: {exc}", file=sys.stderr)

@@ -1,0 +1,116 @@
+"""The REPL's terminal side, on prompt_toolkit: completion (ksql.query.complete), syntax
+highlighting (ksql.query.tokens), a bottom toolbar, and persistent history searchable with
+Ctrl-R."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.styles import Style
+
+from ksql.query.complete import complete
+from ksql.query.tokens import tokens
+
+if TYPE_CHECKING:
+    from ksql.repl import Session
+
+STYLE = Style.from_dict(
+    {
+        "keyword": "bold ansiblue",
+        "field": "ansicyan",
+        "flag": "ansimagenta",
+        "operator": "ansiyellow",
+        "string": "ansigreen",
+        "number": "ansigreen",
+        "punctuation": "",
+        "error": "bg:ansired ansiwhite",
+        "bottom-toolbar": "noreverse bg:ansibrightblack ansiwhite",
+    }
+)
+_META = (".help", ".sources", ".load", ".format", ".count", ".quit")
+
+
+class QueryCompleter(Completer):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        if text.startswith("."):
+            command, _, rest = text.partition(" ")
+            if not rest and " " not in text:
+                yield from (Completion(m, -len(text)) for m in _META if m.startswith(text))
+                return
+            if command == ".format":
+                from ksql.render import FORMATS
+
+                yield from (
+                    Completion(f, -len(rest)) for f in FORMATS if f.startswith(rest.strip())
+                )
+                return
+            if command != ".count":
+                return
+            text = rest
+        found = complete(text, len(text), self.session.catalog)
+        replace = len(text) - found.start
+        for c in found.candidates:
+            yield Completion(c.text, -replace, display_meta=c.meta or c.kind)
+
+
+class QueryLexer(Lexer):
+    def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
+        lines = document.lines
+
+        def line(n: int) -> StyleAndTextTuples:
+            text = lines[n] if n < len(lines) else ""
+            if text.startswith("."):
+                return [("class:keyword", text)]
+            return [
+                (f"class:{kind}" if kind != "text" else "", part) for kind, part in tokens(text)
+            ]
+
+        return line
+
+
+def make_prompt(session: Session, history: History | None = None) -> PromptSession[str]:
+    def toolbar() -> str:
+        return f" {len(session.catalog):,} symbols · format {session.format} · .help "
+
+    if history is None:
+        try:
+            from ksql.repl import history_path
+
+            history = FileHistory(str(history_path()))
+        except OSError:
+            history = InMemoryHistory()
+    return PromptSession(
+        message="ksql> ",
+        completer=QueryCompleter(session),
+        lexer=QueryLexer(),
+        style=STYLE,
+        history=history,
+        bottom_toolbar=toolbar,
+        complete_while_typing=False,
+    )
+
+
+def prompt_loop(session: Session, out: TextIO, err: TextIO) -> None:
+    prompt = make_prompt(session)
+    while not session.done:
+        try:
+            line = prompt.prompt()
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        session.execute(line, out, err)
+        out.flush()
