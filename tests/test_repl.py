@@ -1,0 +1,169 @@
+"""The REPL: commands and errors (Session), key handling through prompt_toolkit's pipe
+input, scripted use through a pipe, and a real terminal in tmux."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from ksql.loading import load_catalog
+from ksql.pluginmanager import Plugins
+from ksql.repl import MAX_ROWS, Session
+from ksql.repl_ui import make_prompt
+from tests.conftest import DATA
+
+SOURCES = [str(DATA / "System.map-6.1-excerpt"), str(DATA / "Module.symvers-6.1-excerpt")]
+
+
+@pytest.fixture
+def session(plugins: Plugins) -> Session:
+    cat = load_catalog(SOURCES, plugins)
+    cat.name_order()
+    return Session(plugins, SOURCES, cat, interactive=True)
+
+
+def run(session: Session, line: str) -> tuple[bool, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    ok = session.execute(line, out, err)
+    return ok, out.getvalue(), err.getvalue()
+
+
+def test_query_prints_a_table_and_a_count(session: Session) -> None:
+    ok, out, _ = run(session, "gpl and namespace=DMA_BUF")
+    assert ok
+    assert out.splitlines()[1].split() == [
+        "ffffffff8172ff00", "T", "dma_buf_export", "vmlinux", "EXPORT_SYMBOL_GPL", "DMA_BUF",
+        "0xeade228f",
+    ]  # fmt: skip
+    assert out.endswith("(1 rows)\n")
+
+
+def test_syntax_error_shows_the_caret_and_the_repl_stays(session: Session) -> None:
+    ok, out, err = run(session, "exported and module=")
+    assert (ok, out) == (False, "")
+    assert err == (
+        "unexpected end of query; expected a word or a quoted string (column 21)\n"
+        "  exported and module=\n"
+        "                      ^\n"
+    )
+    assert not session.done and run(session, ".count exported")[1] == "7\n"
+
+
+def test_meta_commands(session: Session, tmp_path: Path) -> None:
+    assert run(session, ".help")[1].startswith("Type a query")
+    assert run(session, ".format names") == (True, "", "")
+    assert run(session, "name=kern_path")[1] == "kern_path\nkern_path\n(2 rows)\n"
+    ok, _, err = run(session, ".format fancy")
+    assert not ok and err == "error: .format takes one of table, json, csv, nm, names, count\n"
+    assert "System.map-6.1-excerpt: 23 rows" in run(session, ".sources")[1]
+    assert run(session, ".load " + str(DATA / "m2.ko"))[1] == "  51 symbols\n"
+    assert run(session, "rday_3")[1] == "rday_3\n(1 rows)\n"
+    ok, _, err = run(session, ".frobnicate")
+    assert not ok and "unknown command '.frobnicate'" in err
+    run(session, ".quit")
+    assert session.done
+
+
+def test_long_results_are_cut_with_a_count(session: Session) -> None:
+    session.format = "names"
+    cat = session.catalog
+    assert len(cat) < MAX_ROWS  # the excerpt is small: shrink the cut instead
+    import ksql.repl as repl
+
+    old, repl.MAX_ROWS = repl.MAX_ROWS, 5
+    try:
+        out = run(session, "")[1] + run(session, "defined")[1]
+        assert out.splitlines()[-1].startswith("... 20 more rows (25 in all)")
+        assert len(run(session, "defined limit 7")[1].splitlines()) == 8
+    finally:
+        repl.MAX_ROWS = old
+
+
+async def test_tab_completion_through_the_prompt(session: Session) -> None:
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        prompt = make_prompt(session, InMemoryHistory())
+        answer = asyncio.ensure_future(prompt.prompt_async())
+        for keys in ("names\t", "=DMA\t", "\r"):  # completion runs between key batches
+            pipe.send_text(keys)
+            await asyncio.sleep(0.2)
+        assert await answer == "namespace=DMA_BUF"
+
+
+def test_history_search_with_ctrl_r(session: Session) -> None:
+    history = InMemoryHistory()
+    history.append_string("gpl and namespace=DMA_BUF")
+    history.append_string("exported")
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        prompt = make_prompt(session, history)
+        pipe.send_text("\x12DMA\r\r")  # Ctrl-R, type, accept the match, accept the line
+        assert prompt.prompt() == "gpl and namespace=DMA_BUF"
+
+
+def test_scripted_through_a_pipe() -> None:
+    argv = [sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)]
+    ok = subprocess.run(argv, input="gpl and namespace=DMA_BUF\n.count exported\n",
+                        capture_output=True, text=True, check=False)  # fmt: skip
+    assert (ok.returncode, ok.stderr) == (0, "")
+    assert ok.stdout == "ffffffff8172ff00 T dma_buf_export\n7\n"
+    bad = subprocess.run(argv, input="exported\nnot (\n.count gpl\n", capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    assert bad.returncode == 2 and bad.stdout.endswith("\n4\n")
+    assert "unexpected end of query" in bad.stderr
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
+def test_real_terminal_in_tmux(tmp_path: Path) -> None:
+    name = f"ksql-{os.getpid()}"
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path), TERM="xterm-256color")
+    command = " ".join([sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)])
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", command],
+                   env=env, check=True)  # fmt: skip
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", name], capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+
+    def keys(*k: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", name, *k], check=True)
+
+    def wait_for(text: str) -> str:
+        for _ in range(100):
+            shown = screen()
+            if text in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared:\n{screen()}")
+
+    try:
+        wait_for("ksql>")
+        wait_for("symbols · format table")  # the bottom toolbar
+        keys("names", "Tab")
+        wait_for("ksql> namespace")
+        keys("=DMA_BUF", "Enter")
+        wait_for("dma_buf_export")
+        keys("exported and module=", "Enter")
+        shown = wait_for("expected a word or a quoted string")
+        assert "                      ^" in shown
+        keys("C-d")
+        for _ in range(50):
+            alive = subprocess.run(["tmux", "has-session", "-t", name], capture_output=True)
+            if alive.returncode:
+                break
+            time.sleep(0.1)
+        assert alive.returncode, "the REPL did not exit on Ctrl-D"
+        history = (tmp_path / "ksql" / "history").read_text()
+        assert "namespace=DMA_BUF" in history
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
