@@ -43,6 +43,13 @@ run)
     ;;
 test)
     setup "[dev]"
+    # The REPL's real-terminal test drives tmux; the ELF tests compare with binutils' nm.
+    for tool in tmux nm; do
+        if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            pkg=$tool; [ "$tool" = nm ] && pkg=binutils
+            apt-get install -y -qq "$pkg" >/dev/null || apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null
+        fi
+    done
     if [ -z "${KSQL_CORPUS:-}" ] && [ "${KSQL_FETCH_CORPUS:-1}" != 0 ]; then
         KSQL_CORPUS=$(scripts/fetch-corpus.sh .corpus) || {
             echo "dev.sh: no Debian corpus (apt-get download failed): corpus tests will skip" >&2
