@@ -47,7 +47,8 @@ test)
     for tool in tmux nm; do
         if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             pkg=$tool; [ "$tool" = nm ] && pkg=binutils
-            apt-get install -y -qq "$pkg" >/dev/null || apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null
+            apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
+                || { apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null; }
         fi
     done
     if [ -z "${KSQL_CORPUS:-}" ] && [ "${KSQL_FETCH_CORPUS:-1}" != 0 ]; then
