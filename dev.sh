@@ -43,10 +43,11 @@ run)
     ;;
 test)
     setup "[dev]"
-    # The REPL's real-terminal test drives tmux; the ELF tests compare with binutils' nm.
-    for tool in tmux nm; do
+    # Real programs the tests drive: tmux (the REPL in a terminal), binutils' nm (the ELF
+    # source is compared with it), Debian's neovim (the editor test).
+    for tool in tmux nm nvim; do
         if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            pkg=$tool; [ "$tool" = nm ] && pkg=binutils
+            pkg=$tool; [ "$tool" = nm ] && pkg=binutils; [ "$tool" = nvim ] && pkg=neovim
             apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
                 || { apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null; }
         fi

@@ -162,9 +162,8 @@ async def test_quick_fix_adds_the_import(client: LanguageClient) -> None:
     (edit,) = action.edit.changes[uri]
     # The catalog is 6.1's (System.map-6.1-...): the bare-name form of before 6.13.
     assert edit.new_text == "MODULE_IMPORT_NS(DMA_BUF);\n"
-    lines = path.read_text().splitlines(keepends=True)
-    fixed = "".join(lines[: edit.range.start.line]) + edit.new_text
-    fixed += "".join(lines[edit.range.start.line :])
+    assert apply(path.read_text(), edit).endswith('namespace");\nMODULE_IMPORT_NS(DMA_BUF);\n')
+    fixed = apply(path.read_text(), edit)
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
@@ -176,6 +175,21 @@ async def test_quick_fix_adds_the_import(client: LanguageClient) -> None:
         if not client.diagnostics.get(uri, [None]):
             break
     assert not client.diagnostics[uri]
+
+
+def apply(text: str, edit: types.TextEdit) -> str:
+    """Apply ``edit`` the way an editor does: by (line, character) positions."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(p: types.Position) -> int:
+        assert p.line <= len(lines), p
+        before = sum(len(line) for line in lines[: p.line])
+        rest = lines[p.line] if p.line < len(lines) else ""
+        assert p.character <= len(rest.rstrip("\n")), p
+        return before + p.character
+
+    start, end = offset(edit.range.start), offset(edit.range.end)
+    return text[:start] + edit.new_text + text[end:]
 
 
 async def test_workspace_symbol_takes_a_query(client: LanguageClient) -> None:

@@ -32,13 +32,13 @@ def register(server: KsqlServer) -> None:
                 continue
             fix = import_namespace(cfile, ns, ls.kernel_version)
             lines = doc.lines
-            if fix.line < len(lines):
-                at, text = types.Position(line=fix.line, character=0), fix.text
-            else:  # after the last line, which may lack its newline
-                last = len(lines) - 1 if lines else 0
-                end = len(lines[last].rstrip("\n")) if lines else 0
-                at = doc.position_to_client_units(_server_position(last, end))
-                text = ("\n" if lines and not lines[-1].endswith("\n") else "") + fix.text
+            if fix.line < len(lines) or not lines or lines[-1].endswith("\n"):
+                # A line start, or the document's end just after its final newline.
+                at, text = types.Position(line=min(fix.line, len(lines)), character=0), fix.text
+            else:  # after a last line that has no newline of its own
+                last = len(lines) - 1
+                at = doc.position_to_client_units(_server_position(last, len(lines[last])))
+                text = "\n" + fix.text
             edit = types.TextEdit(range=types.Range(start=at, end=at), new_text=text)
             actions[ns] = types.CodeAction(
                 title=fix.title,

@@ -1,0 +1,65 @@
+"""A real editor: Debian's Neovim (0.7.2 on bookworm) runs headless with the project's own
+config (editors/nvim/lua/ksql.lua) against the real `ksql lsp`; what Neovim received is
+written to JSON by editors/nvim/test/headless.lua and checked here. No mocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent.parent
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.fixture(scope="module")
+def received(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("needs Debian's neovim (./dev.sh test installs it when run as root)")
+    out = tmp_path_factory.mktemp("nvim") / "result.json"
+    ksql = shutil.which("ksql", path=str(Path(sys.executable).parent)) or "ksql"
+    sources = [DATA / "System.map-6.1-excerpt", DATA / "Module.symvers-6.1-excerpt"]
+    env = dict(
+        os.environ,
+        KSQL_COMMAND=ksql,
+        KSQL_SOURCES=";".join(map(str, sources)),
+        KSQL_DATA=str(DATA),
+        KSQL_NVIM_RESULT=str(out),
+    )
+    subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(ROOT / "editors/nvim/test/headless.lua"),
+         str(DATA / "m1.c")],
+        env=env, timeout=120, check=True, capture_output=True,
+    )  # fmt: skip
+    result: dict[str, object] = json.loads(out.read_text())
+    assert result["error"] is None, result["error"]
+    return result
+
+
+def test_hover_on_jiffies(received: dict[str, object]) -> None:
+    hover = received["hover"]
+    assert isinstance(hover, str)
+    assert "**exported** EXPORT_SYMBOL" in hover and "| module | `vmlinux` |" in hover
+
+
+def test_completion_after_jiff(received: dict[str, object]) -> None:
+    assert received["completion"] == [{"label": "jiffies", "detail": "EXPORT_SYMBOL · vmlinux · D"}]
+
+
+def test_gpl_only_diagnostic_in_a_proprietary_module(received: dict[str, object]) -> None:
+    (diag,) = received["proprietary"]  # type: ignore[misc]
+    assert diag["code"] == "gpl-only" and (diag["lnum"], diag["col"]) == (6, 8)
+    assert "'user_read' is EXPORT_SYMBOL_GPL" in diag["message"]
+
+
+def test_quick_fix_applied_by_neovim(received: dict[str, object]) -> None:
+    assert received["namespace_before"] == 1
+    assert received["actions"] == ["Add MODULE_IMPORT_NS(DMA_BUF)"]
+    assert received["import_lines"] == ["MODULE_IMPORT_NS(DMA_BUF);"]
+    assert received["namespace_after"] == 0
