@@ -167,3 +167,26 @@ def test_debian_binaries_are_nm_exact(corpus: Path, load: Load) -> None:
             ["nm", "-p", str(path)], capture_output=True, text=True, check=True
         ).stdout.splitlines()
         assert ours == theirs, path
+
+
+@pytest.mark.corpus
+def test_repl_on_a_real_module_symvers(corpus: Path) -> None:
+    import sys
+
+    from ksql.loading import load_catalog
+    from ksql.pluginmanager import load_plugins
+    from ksql.query.complete import complete
+
+    path = corpus / "Module.symvers"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ksql", "repl", "-s", str(path)],
+        input=".count gpl and namespace=DMA_BUF\n.count module=usb_storage\n",
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    dma = int(awk('$5 == "DMA_BUF" { n++ } END { print n }', path, "-F\t"))
+    usb = int(awk("$3 ~ /usb-storage$/ { n++ } END { print n }", path, "-F\t"))
+    assert proc.stdout.split() == [str(dma), str(usb)]
+    cat = load_catalog([str(path)], load_plugins())
+    cat.name_order()
+    assert "DMA_BUF" in [c.text for c in complete("namespace=D", 11, cat).candidates]
+    assert [c.text for c in complete("dma_buf_ge", 10, cat).candidates] == ["dma_buf_get"]
