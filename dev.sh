@@ -3,6 +3,7 @@
 #
 #   ./dev.sh run [QUERY] [ksql query options]   query the running kernel (/proc/kallsyms...)
 #   ./dev.sh test                              lint, type-check and the whole test suite
+#                                              (and the VS Code extension, with npm)
 set -eu
 cd "$(dirname "$0")"
 python=${PYTHON:-python3}
@@ -63,6 +64,13 @@ test)
     "$venv/bin/ruff" format --check .
     "$venv/bin/mypy" --strict src plugins
     "$venv/bin/python" -m pytest "$@"
+    # The VS Code extension: npm ci from the lockfile, lint, type-check, bundle, its unit and
+    # smoke tests against this ksql, and the .vsix.
+    if command -v npm >/dev/null; then
+        KSQL_COMMAND="$PWD/$venv/bin/ksql" editors/vscode/ci.sh
+    else
+        echo "dev.sh: npm not found: the VS Code extension was not built or tested" >&2
+    fi
     ;;
 *)
     echo "usage: ./dev.sh run [QUERY [ksql query options]] | ./dev.sh test [pytest args]" >&2

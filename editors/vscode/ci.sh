@@ -1,0 +1,10 @@
+#!/bin/sh
+# CI for the VS Code extension: install from the lockfile, lint, type-check and bundle, run the
+# unit and smoke tests (the smoke test starts $KSQL_COMMAND lsp, default `ksql` on PATH), and
+# package the .vsix. Any failure fails the script.
+set -eu
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund
+npm run lint
+npm test
+npm run package
