@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks (``bench_text.py``, ``bench_elf.py``): finding the corpus,
+"""Helpers shared by the benchmarks (``bench_text.py``, ``bench_elf.py``, ``bench_lsp.py``):
+finding the corpus,
 the load cache's cold and warm modes, best-of-N timing, plain text tables, cross-check and
 target bookkeeping, and the fresh-process RSS probe.
 

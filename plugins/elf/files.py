@@ -126,9 +126,16 @@ def read_tree(
                 progress(rows.files)
             yield rows
         return
+    import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(workers) as pool:
+    # fork is the fastest start, but only safe from a single-threaded process: forked from a
+    # loader thread while another thread holds a lock (the language server's stdin reader
+    # blocked in readline()), a worker inherits that lock taken and hangs at start-up.
+    alone = threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if alone else "forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for rows in pool.map(_read_chunk, chunks):
             if progress:
                 progress(rows.files)

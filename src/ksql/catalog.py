@@ -9,7 +9,7 @@ rows, told apart by address.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -66,7 +66,7 @@ class Catalog:
                 have = known.setdefault(key, [])
                 have.extend(v for v in values if v not in have)
         if k == 0:
-            self.loaded.append((batch.source, 0))
+            self._count_loaded(batch.source, 0)
             return 0
         self._thaw_names()
         label = self.source_labels.code(batch.source)
@@ -86,8 +86,15 @@ class Catalog:
         self._append(batch, mod, keep, source_code)
         self._cache.clear()
         added = int(keep.sum())
-        self.loaded.append((batch.source, k))
+        self._count_loaded(batch.source, k)
         return added
+
+    def _count_loaded(self, source: str, rows: int) -> None:
+        """Rows read per source (a big source arrives in several batches)."""
+        if self.loaded and self.loaded[-1][0] == source:
+            self.loaded[-1] = (source, self.loaded[-1][1] + rows)
+        else:
+            self.loaded.append((source, rows))
 
     def _append(
         self, b: Batch, mod: npt.NDArray[np.uint32], keep: npt.NDArray[np.bool_], src: int
@@ -285,9 +292,7 @@ class Catalog:
         if order is None:
             return names.rows_equal(name)
         lo = bisect_left(order, name, key=names.__getitem__)
-        hi = lo
-        while hi < len(order) and names[int(order[hi])] == name:
-            hi += 1
+        hi = bisect_right(order, name, lo=lo, key=names.__getitem__)
         return np.sort(order[lo:hi]).astype(np.intp)
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:

@@ -85,3 +85,37 @@ async def test_initialization_options_win_over_toml(configured: LanguageClient) 
     assert await loaded(configured) == "ksql: 1 symbols from 1 sources"
     found = await configured.workspace_symbol_async(types.WorkspaceSymbolParams(query="rday"))
     assert found is not None and [s.name for s in found] == ["rday_3"]
+
+
+def _module_tree() -> Path:
+    """More modules than one decoding task holds, so loading them starts worker processes."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="ksql-tree-"))
+    for i in range(120):
+        shutil.copy(DATA / "m2.ko", root / f"m2_{i:03d}.ko")
+    return root
+
+
+TREE = _module_tree()
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "ksql", "lsp", "-s", str(TREE)],
+        server_env={"KSQL_NO_CACHE": "1"},
+    ),
+)
+async def tree(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    await lsp_client.initialize_session(
+        types.InitializeParams(capabilities=client_capabilities("neovim"), root_uri=None)
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_module_tree_loads_in_worker_processes(tree: LanguageClient) -> None:
+    # Forking from the loader thread while the stdin reader holds its lock hung this load.
+    assert (await loaded(tree)).endswith(" symbols from 1 sources")
+    found = await tree.workspace_symbol_async(types.WorkspaceSymbolParams(query="rday_3"))
+    assert found is not None and {s.name for s in found} == {"rday_3"}

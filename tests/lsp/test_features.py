@@ -37,8 +37,12 @@ def test_completion_ranks_exported_first(cat: Catalog) -> None:
     assert found[0].detail == "EXPORT_SYMBOL · vmlinux · T"
     gpl, _ = complete(cat, "user_")
     assert [(c.name, c.rank, c.export) for c in gpl] == [
-        ("user_read", 1, ExportKind.EXPORT_SYMBOL_GPL)
+        ("user_read", 0, ExportKind.EXPORT_SYMBOL_GPL)
     ]
+    # A proprietary module cannot link against GPL-only exports: they come after the rest.
+    both, _ = complete(cat, "d", gpl_ok=True)
+    assert [(c.name, c.rank) for c in both] == [("dma_buf_export", 0)]
+    assert [(c.name, c.rank) for c in complete(cat, "user_", gpl_ok=False)[0]] == [("user_read", 1)]
 
 
 def test_completion_caps_the_list(cat: Catalog) -> None:

@@ -1,6 +1,7 @@
 """Completion of kernel symbol names at an identifier prefix: a binary search in the sorted
-name index, then at most ``limit`` names -- exported ones first (what a module can link
-against), unexported ones last -- never an item per catalog row.
+name index, then at most ``limit`` names -- what the module can link against first (every
+export; for a module whose license is not GPL-compatible, GPL-only exports after the
+others), unexported ones last -- never an item per catalog row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 from lsprotocol import types
 
 from ksql.catalog import Catalog
+from ksql.lsp.facts import license_is_gpl_compatible
 from ksql.lsp.hover import hover_markdown
 from ksql.lsp.server import KsqlServer, client_range
 from ksql.model import ExportKind, Kind
@@ -33,8 +35,11 @@ class Candidate:
         return f"{export} · {self.module} · {self.type}"
 
 
-def complete(catalog: Catalog, prefix: str, limit: int = LIMIT) -> tuple[list[Candidate], bool]:
-    """Candidates for ``prefix`` and whether the list was cut (``isIncomplete``)."""
+def complete(
+    catalog: Catalog, prefix: str, limit: int = LIMIT, *, gpl_ok: bool = True
+) -> tuple[list[Candidate], bool]:
+    """Candidates for ``prefix`` and whether the list was cut (``isIncomplete``).
+    ``gpl_ok``: the module may use GPL-only exports (its license is GPL-compatible)."""
     if not prefix:
         return [], True
     lo, hi = catalog.prefix_range(prefix)
@@ -44,7 +49,7 @@ def complete(catalog: Catalog, prefix: str, limit: int = LIMIT) -> tuple[list[Ca
     rows = catalog.name_order()[lo:hi]
     export = cols.export[rows]
     gpl = np.isin(export, _GPL)
-    rank = np.where(export == 0, 2, np.where(gpl, 1, 0))
+    rank = np.where(export == 0, 2, np.where(gpl & (not gpl_ok), 1, 0))
     rank = np.where(cols.undefined[rows], 3, rank)  # a name only seen as an import
     by_rank = np.lexsort((np.arange(len(rows)), rank))  # stable: alphabetical in a rank
     seen: set[str] = set()
@@ -89,7 +94,9 @@ def register(server: KsqlServer) -> None:
         prefix = at.word[: character - at.span.start]
         if not at.code or at.member or not prefix:
             return empty
-        found, incomplete = complete(catalog, prefix)
+        license = ls.cfile(uri).license
+        gpl_ok = license is None or license_is_gpl_compatible(license)
+        found, incomplete = complete(catalog, prefix, gpl_ok=gpl_ok)
         edit_range = client_range(doc, line, at.span.start, line, character)
         items = [
             types.CompletionItem(
