@@ -1,7 +1,6 @@
 """Helpers shared by the benchmarks (``bench_text.py``, ``bench_elf.py``, ``bench_lsp.py``):
-finding the corpus,
-the load cache's cold and warm modes, best-of-N timing, plain text tables, cross-check and
-target bookkeeping, and the fresh-process RSS probe.
+finding the corpus, the load cache's cold and warm modes, best-of-N timing, plain text
+tables, cross-check and target bookkeeping, and the fresh-process RSS probe.
 
 Stdlib and the project only; not a pytest module.
 """
@@ -268,11 +267,20 @@ class Targets:
     judged: list[str] = field(default_factory=list)
     warm: list[str] = field(default_factory=list)
 
-    def verdict(self, what: str, mode: str, value: float | None, target: float, unit: str) -> str:
+    def verdict(
+        self,
+        what: str,
+        mode: str,
+        value: float | None,
+        target: float,
+        unit: str,
+        places: int | None = None,
+    ) -> str:
         """``meets``/``MISSES`` (cold) or ``warm: meets``/``warm: MISSES``; ``unit`` formats
-        the value and the target (``"x"`` or ``" B/row"``)."""
+        the value and the target (``"x"``, ``" B/row"``, ``" ms"``), with ``places``
+        decimals (default: 2 for ``"x"``, else 0)."""
         v = meets(value, target)
-        places = 2 if unit == "x" else 0
+        places = (2 if unit == "x" else 0) if places is None else places
         shown = "-" if value is None else f"{value:,.{places}f}{unit}"
         line = f"{v:<6}  {what}: {shown} (target <= {target:,.{places}f}{unit})"
         if mode == WARM:
