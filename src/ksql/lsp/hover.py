@@ -7,7 +7,7 @@ from lsprotocol import types
 from ksql.catalog import Catalog
 from ksql.lsp.csource import CFile
 from ksql.lsp.facts import facts
-from ksql.lsp.server import KsqlServer, client_range
+from ksql.lsp.server import KsqlServer
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
 
 MAX_DEFINITIONS = 8
@@ -72,8 +72,7 @@ def register(server: KsqlServer) -> None:
         catalog = ls.wait_catalog()
         if catalog is None or not ls.is_c(uri):
             return None
-        doc = ls.document(uri)
-        line, _, at = ls.cursor(uri, params.position)
+        line, _, at, codec = ls.cursor(uri, params.position)
         if not at.word or not at.code or at.member:
             return None
         text = hover_markdown(catalog, at.word, ls.cfile(uri))
@@ -81,5 +80,5 @@ def register(server: KsqlServer) -> None:
             return None
         return types.Hover(
             contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
-            range=client_range(doc, line, at.span.start, line, at.span.end),
+            range=codec.range(line, at.span.start, line, at.span.end),
         )

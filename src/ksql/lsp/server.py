@@ -26,7 +26,7 @@ from ksql import __version__
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.lsp import config
-from ksql.lsp.csource import CFile, Cursor, analyze, cursor, parse
+from ksql.lsp.csource import CFile, Cursor, analyze, cursor_in_row, parse
 from ksql.lsp.facts import kernel_version
 from ksql.source import RunningKernel
 
@@ -45,7 +45,7 @@ class KsqlServer(LanguageServer):
         self.kernel_version: tuple[int, int] | None = None
         self.ready = threading.Event()
         self.languages: dict[str, str] = {}
-        self._parsed: dict[str, tuple[int | None, Tree, CFile]] = {}
+        self._parsed: dict[str, tuple[tuple[int | None, int], Tree, CFile, list[str]]] = {}
 
     # -- the catalog --------------------------------------------------------------------
 
@@ -120,27 +120,32 @@ class KsqlServer(LanguageServer):
     def document(self, uri: str) -> TextDocument:
         return self.workspace.get_text_document(uri)
 
-    def parsed(self, uri: str) -> tuple[Tree, CFile]:
-        """A document's syntax tree and analysis, cached per version: a hover or a
-        completion on a 3,000-line file must not parse it again."""
+    def parsed(self, uri: str) -> tuple[Tree, CFile, list[str]]:
+        """A document's syntax tree, analysis and lines, cached per version: a hover or a
+        completion on a 3,000-line file must not parse or split it again."""
         doc = self.document(uri)
-        cached = self._parsed.get(uri)
-        if cached is not None and cached[0] == doc.version and doc.version is not None:
-            return cached[1], cached[2]
         text = doc.source
+        key = (doc.version, hash(text))  # str caches its hash: O(1) after the first time
+        cached = self._parsed.get(uri)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2], cached[3]
         tree = parse(text)
         result = analyze(text, tree)
-        self._parsed[uri] = (doc.version, tree, result)
-        return tree, result
+        lines = text.splitlines(True)
+        self._parsed[uri] = (key, tree, result, lines)
+        return tree, result, lines
 
     def cfile(self, uri: str) -> CFile:
         return self.parsed(uri)[1]
 
-    def cursor(self, uri: str, position: types.Position) -> tuple[int, int, Cursor]:
-        """(line, character, what is there) for a client position in a document."""
+    def cursor(self, uri: str, position: types.Position) -> tuple[int, int, Cursor, Codec]:
+        """(line, character, what is there, a range converter) for a client position."""
         doc = self.document(uri)
-        line, character = server_position(doc, position)
-        return line, character, cursor(doc.source, line, character, self.parsed(uri)[0])
+        tree, _, lines = self.parsed(uri)
+        p = doc.position_codec.position_from_client_units(lines, position)
+        row = lines[p.line] if p.line < len(lines) else ""
+        at = cursor_in_row(row, p.line, p.character, tree)
+        return p.line, p.character, at, Codec(doc, lines)
 
     def is_c(self, uri: str) -> bool:
         if self.languages.get(uri) in LANGUAGES:
@@ -179,6 +184,22 @@ class KsqlServer(LanguageServer):
         self._parsed.pop(uri, None)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+
+
+class Codec:
+    """Ranges into client units with the document's lines split once."""
+
+    def __init__(self, doc: TextDocument, lines: list[str]) -> None:
+        self.codec = doc.position_codec
+        self.lines = lines
+
+    def range(self, line: int, start: int, end_line: int, end: int) -> types.Range:
+        from pygls.workspace import ServerTextPosition, ServerTextRange
+
+        return self.codec.range_to_client_units(
+            self.lines,
+            ServerTextRange(ServerTextPosition(line, start), ServerTextPosition(end_line, end)),
         )
 
 
