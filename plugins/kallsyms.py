@@ -39,12 +39,14 @@ _HEADER = re.compile(r"^(\S+):[ \t\r]*$")
 # package (debian/rules.real, "The real System.map is in the linux-image-<version>-dbg
 # package").
 PLACEHOLDER = "The real System.map is in"
-# kallsyms_show_value() (kernel/kallsyms.c) prints every address as zero to readers without
-# CAP_SYSLOG when kptr_restrict is set; a table of a kernel's size cannot really be all zero.
+# kallsyms_show_value() (kernel/kallsyms.c; c0f3ea158939 ("stop using '%pK' for
+# /proc/kallsyms pointer values"), 4.15) prints every address as zero to readers without
+# CAP_SYSLOG; a table of a kernel's size cannot really be all zero.
 _HIDDEN_MIN_ROWS = 100
-# Pseudo-modules printed by kallsyms for code that belongs to no module: bpf programs
-# (kernel/bpf/core.c bpf_get_kallsym), ftrace and kprobe trampolines
-# (kernel/trace/ftrace.c ftrace_mod_get_kallsym, kernel/kprobes.c kprobe_get_kallsym).
+# Pseudo-modules printed by kallsyms for code that belongs to no module, always lower-case:
+# bpf programs, 74451e66d516 ("bpf: make jited programs visible in traces", 4.11); ftrace
+# trampolines, fc0ea795f53c ("ftrace: Add symbols for ftrace trampolines", 5.9); kprobe
+# instruction pages (kernel/kprobes.c kprobe_cache_get_kallsym, 5.9).
 PSEUDO_MODULES = frozenset({"bpf", "__builtin__ftrace", "__builtin__kprobes"})
 
 _EXPECTED = "expected 'ADDRESS TYPE NAME[<TAB>[MODULE]]' or 'U NAME'"
