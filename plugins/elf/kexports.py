@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ksql.exports import SECTION_EXPORTS, rows_with_prefix
+from ksql.exports import SECTION_EXPORTS, rows_by_prefix
 from ksql.model import ExportKind
 
 from .reader import (
@@ -61,33 +61,28 @@ def export_section_kind(section: str) -> ExportKind | None:
 def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
     """Every export the image declares, by exported name."""
     names = syms.name
-    rows = rows_with_prefix(names, (KSYMTAB, KSTRTABNS, CRC, EXPORT_SYMBOL))
-    labels: dict[str, int] = {}
-    ns_labels: dict[str, int] = {}
-    crc_labels: dict[str, int] = {}
-    export_symbols: dict[str, int] = {}
-    for r in rows:
-        n = names[r]
-        if n.startswith(KSYMTAB):
-            labels[n[len(KSYMTAB) :]] = r
-        elif n.startswith(KSTRTABNS):
-            ns_labels[n[len(KSTRTABNS) :]] = r
-        elif n.startswith(CRC):
-            crc_labels[n[len(CRC) :]] = r
-        else:
-            export_symbols[n[len(EXPORT_SYMBOL) :]] = r
+    found = rows_by_prefix(names, (KSYMTAB, KSTRTABNS, CRC, EXPORT_SYMBOL))
+    labels = {names[r][len(KSYMTAB) :]: r for r in found[KSYMTAB]}
+    ns_labels = {names[r][len(KSTRTABNS) :]: r for r in found[KSTRTABNS]}
+    crc_labels = {names[r][len(CRC) :]: r for r in found[CRC]}
+    export_symbols = {names[r][len(EXPORT_SYMBOL) :]: r for r in found[EXPORT_SYMBOL]}
     out: dict[str, Export] = {}
     if labels:
         crcs = _crcs(image, syms, crc_labels)
         spaces = _namespaces(image, syms, ns_labels)
         tables = _Tables(image, syms, labels)
-        for name, r in labels.items():
-            kind = tables.kind(r)
+        label_names = list(labels)
+        kinds = tables.kinds_of(np.array([labels[n] for n in label_names], dtype=np.intp))
+        for name, kind in zip(label_names, kinds, strict=True):
             if kind is None:
                 continue
-            ns = spaces[name] if name in spaces else tables.namespace(r)
+            ns = spaces.get(name)
             crc = crcs.get(name)
-            out[name] = Export(kind, ns or "", crc if crc is not None else tables.crc(r))
+            if ns is None or crc is None:  # no label said it: read the ksymtab entry
+                r = labels[name]
+                ns = tables.namespace(r) if ns is None else ns
+                crc = tables.crc(r) if crc is None else crc
+            out[name] = Export(kind, ns or "", crc)
     for name, r in export_symbols.items():
         if name not in out:
             license, ns = _export_symbol(image, syms, r)
@@ -208,6 +203,13 @@ class _Tables:
             self.entry[sec] = entry if entry in (8, 12, 2 * word, 3 * word) else 0
         self.relocs: dict[int, dict[int, tuple[int, int]]] = {}
 
+    def kinds_of(self, rows: npt.NDArray[np.intp]) -> list[ExportKind | None]:
+        """:meth:`kind` of many labels: one lookup per section unless flags decide."""
+        if self.flags is not None:
+            return [self.kind(int(r)) for r in rows]
+        shndx = self.syms.shndx[rows].tolist()
+        return [self.kinds.get(s) for s in shndx]
+
     def kind(self, row: int) -> ExportKind | None:
         sec = _section_of(self.syms, row, self.image)
         if sec is None:
@@ -317,18 +319,22 @@ def mark(
     crc = np.full(n, -1, dtype=np.int64)
     if not exports:
         return export, namespace, crc
-    best: dict[str, int] = {}
     hits = [j for j, name in enumerate(names) if name in exports]
-    for j in hits:
+    best: dict[str, tuple[int, bool]] = {}
+    for j, undef, loc in zip(hits, undefined[hits].tolist(), local[hits].tolist(), strict=True):
+        if undef:
+            continue
         name = names[j]
-        if not undefined[j]:
-            b = best.get(name)
-            if b is None or (local[b] and not local[j]):
-                best[name] = j
-    for name, j in best.items():
-        e = exports[name]
-        export[j] = e.kind
-        namespace[j] = e.namespace
-        if e.crc is not None:
-            crc[j] = e.crc
+        b = best.get(name)
+        if b is None or (b[1] and not loc):
+            best[name] = (j, loc)
+    if not best:
+        return export, namespace, crc
+    rows = np.array([b[0] for b in best.values()], dtype=np.intp)
+    chosen = [exports[name] for name in best]
+    export[rows] = [e.kind for e in chosen]
+    crc[rows] = [-1 if e.crc is None else e.crc for e in chosen]
+    for j, e in zip(rows.tolist(), chosen, strict=True):
+        if e.namespace:
+            namespace[j] = e.namespace
     return export, namespace, crc

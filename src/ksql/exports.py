@@ -88,6 +88,31 @@ def mark_ksymtab_exports(
     return len(best)
 
 
+def rows_by_prefix(names: Sequence[str], prefixes: tuple[str, ...]) -> dict[str, list[int]]:
+    """For each prefix, the rows whose name starts with it (first matching prefix wins),
+    from one scan of the newline-joined names."""
+    out: dict[str, list[int]] = {p: [] for p in prefixes}
+    if len(names) < 4096:
+        for i, n in enumerate(names):
+            for p in prefixes:
+                if n.startswith(p):
+                    out[p].append(i)
+                    break
+        return out
+    blob = "\n" + "\n".join(names)
+    rx = re.compile("\n(" + "|".join(map(re.escape, prefixes)) + ")")
+    hits = [(m.start(), m.group(1)) for m in rx.finditer(blob)]
+    if not hits:
+        return out
+    lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
+    starts = np.zeros(len(names), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    rows = np.searchsorted(starts, np.array([h[0] for h in hits], dtype=np.int64)).tolist()
+    for row, (_, prefix) in zip(rows, hits, strict=True):
+        out[prefix].append(row)
+    return out
+
+
 def rows_with_prefix(names: Sequence[str], prefixes: tuple[str, ...]) -> list[int]:
     """Rows whose name starts with one of ``prefixes``, found by one regular-expression
     scan over the newline-joined names (a Python loop costs ~10x more at 1 M rows)."""
