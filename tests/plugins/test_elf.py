@@ -179,3 +179,31 @@ def test_directory_reports_bad_files_and_loads_the_rest(tmp_path: Path, load: Lo
     assert cat.problems == [
         f"{tree / 'bad.ko'}: at byte offset 0: not an ELF file (no \\x7fELF magic)"
     ]
+
+
+LINUX_7_2 = DATA / "linux-7.2"
+
+
+@pytest.mark.parametrize(
+    "module", ["videobuf2-memops", "industrialio-triggered-buffer", "snd-hda-cirrus-scodec"]
+)
+def test_linux_7_2_kflagstab_modules(load: Load, module: str) -> None:
+    """7.1+ modules (Debian sid's 7.2.13, xz-compressed): every export in __ksymtab, GPL-only
+    as bit 0 of __kflagstab (55fcb926b6d8), no MODVERSIONS CRCs. Same as modpost wrote."""
+    path = LINUX_7_2 / f"{module}.ko.xz"
+    image = ElfImage(path, lzma.decompress(path.read_bytes()))
+    assert image.index("__kflagstab") is not None and image.index("__ksymtab_gpl") is None
+    cat = load(path)
+    assert nm_lines(cat) == (LINUX_7_2 / f"{module}.ko.nm.txt").read_text().splitlines()
+    rows = {
+        (s.name, s.export.label, s.namespace) for s in cat.symbols(compile_rows(cat, "exported"))
+    }
+    symvers = {
+        (f[1], f[3], f[4])
+        for f in (
+            line.split("\t") for line in (LINUX_7_2 / "Module.symvers").read_text().splitlines()
+        )
+        if f[2].endswith("/" + module)
+    }
+    assert rows == symvers and len(rows) >= 1
+    assert {s.crc for s in cat.symbols(compile_rows(cat, "exported"))} == {None}
