@@ -131,3 +131,16 @@ def test_kernel_version_and_licenses(cat: Catalog, load: Load) -> None:
     assert [license_is_gpl_compatible(x) for x in ("GPL", "Dual BSD/GPL", "MIT", "GPL v3")] == [
         True, True, False, False,
     ]  # fmt: skip
+
+
+def test_module_only_namespaces(load: Load) -> None:
+    """EXPORT_SYMBOL_FOR_MODULES: "module:kvm,kvm-amd,kvm-intel" is no namespace to import."""
+    cat = load(DATA / "linux-7.2" / "Module.symvers-vmlinux-excerpt")
+    cat.name_order()
+    text = MODULE.format(call="write_ibpb()", license="GPL", extra="")
+    (finding,) = diagnose(analyze(text), cat, module="my_driver")
+    assert finding.code == "module-only" and "kvm, kvm_amd, kvm_intel" in finding.message
+    assert diagnose(analyze(text), cat, module="kvm-amd") == []
+    card = hover_markdown(cat, "write_ibpb")
+    assert card is not None and "exported **only to the modules** kvm, kvm_amd, kvm_intel" in card
+    assert "MODULE_IMPORT_NS" not in card

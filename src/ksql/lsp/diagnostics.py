@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
 from ksql.lsp.csource import CFile, Span
-from ksql.lsp.facts import NameFacts, facts, license_is_gpl_compatible
+from ksql.lsp.facts import NameFacts, facts, license_is_gpl_compatible, only_for
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
+MODULE_ONLY = "module-only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,9 @@ class Finding:
     data: dict[str, str] = field(default_factory=dict)
 
 
-def diagnose(cfile: CFile, catalog: Catalog) -> list[Finding]:
+def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[Finding]:
+    """``module``: the name of the module this file is part of, when known (its file stem
+    is the guess for a one-file module)."""
     if not cfile.is_module:
         return []
     license = cfile.license
@@ -65,6 +68,19 @@ def diagnose(cfile: CFile, catalog: Catalog) -> list[Finding]:
                 )
             )
         ns = f.namespace
+        allowed = only_for(ns)
+        if allowed is not None:
+            if module is None or module.replace("-", "_") not in allowed:
+                out.append(
+                    Finding(
+                        ref.span,
+                        MODULE_ONLY,
+                        f"'{ref.name}' is exported only to the modules {', '.join(allowed)} "
+                        f"({ns}); another module cannot use it, and importing that namespace is "
+                        "refused",
+                    )
+                )
+            continue
         if ns and ns not in cfile.imports:
             out.append(
                 Finding(

@@ -15,12 +15,23 @@ from ksql.model import Bind, Symbol
 GPL_COMPATIBLE = frozenset(
     {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"}
 )
+# "module:kvm,kvm-amd" namespaces export to the named modules only, and importing them is
+# forbidden: "module: Add module specific symbol namespace support" (6.16, kernel/module/
+# main.c; EXPORT_SYMBOL_FOR_MODULES in include/linux/export.h).
+MODULE_ONLY = "module:"
 _RELEASE = re.compile(r"(?:/modules/|linux-headers-|System\.map-|vmlinux-)(\d+)\.(\d+)")
 _VERMAGIC = re.compile(r"^(\d+)\.(\d+)")
 
 
 def license_is_gpl_compatible(license: str) -> bool:
     return license in GPL_COMPATIBLE
+
+
+def only_for(namespace: str) -> list[str] | None:
+    """The modules a ``module:`` namespace exports to (kernel spelling), else None."""
+    if not namespace.startswith(MODULE_ONLY):
+        return None
+    return [m.strip().replace("-", "_") for m in namespace[len(MODULE_ONLY) :].split(",") if m]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from ksql.catalog import Catalog
 from ksql.lsp.csource import CFile
-from ksql.lsp.facts import facts
+from ksql.lsp.facts import facts, only_for
 from ksql.lsp.server import KsqlServer
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
 
@@ -24,7 +24,10 @@ def hover_markdown(catalog: Catalog, name: str, cfile: CFile | None = None) -> s
         parts.append(f"**exported** {', '.join(kinds)}{gpl}")
     else:
         parts.append("**not exported**: modules cannot link against it")
-    if f.namespace:
+    allowed = only_for(f.namespace)
+    if allowed is not None:
+        parts.append(f"exported **only to the modules** {', '.join(allowed)}")
+    elif f.namespace:
         imported = cfile is not None and f.namespace in cfile.imports
         verdict = (
             "imported by this file"

@@ -154,13 +154,15 @@ class KsqlServer(LanguageServer):
         return path is not None and path.endswith((".c", ".h"))
 
     def publish(self, uri: str) -> None:
-        from ksql.lsp.diagnostics import diagnose
+        from ksql.lsp.diagnostics import MODULE_ONLY, diagnose
 
         if self.catalog is None or not self.is_c(uri):
             return
         try:
             doc = self.document(uri)
-            findings = diagnose(self.cfile(uri), self.catalog)
+            path = to_fs_path(uri) or ""
+            module = Path(path).name.split(".", 1)[0] if path else None
+            findings = diagnose(self.cfile(uri), self.catalog, module)
         except Exception:  # a document the parser chokes on must not stop the server
             log.exception("diagnostics failed for %s", uri)
             return
@@ -168,7 +170,11 @@ class KsqlServer(LanguageServer):
             types.Diagnostic(
                 range=client_range(doc, f.span.line, f.span.start, f.span.end_line, f.span.end),
                 message=f.message,
-                severity=types.DiagnosticSeverity.Error,
+                # module-only rests on a guess of the module's name (the file stem): a
+                # warning, since a multi-file module may be among the allowed ones.
+                severity=types.DiagnosticSeverity.Warning
+                if f.code == MODULE_ONLY
+                else types.DiagnosticSeverity.Error,
                 code=f.code,
                 source="ksql",
                 data=f.data or None,
