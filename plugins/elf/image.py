@@ -41,21 +41,7 @@ class Rows:
     files: int = 0
 
     def extend(self, other: Rows) -> None:
-        for key in (
-            "name",
-            "module",
-            "addr",
-            "type",
-            "size",
-            "section",
-            "bind",
-            "kind",
-            "export",
-            "namespace",
-            "crc",
-            "undefined",
-            "errors",
-        ):
+        for key in ("name", "module", "section", "namespace", *_ARRAYS, "errors"):
             getattr(self, key).extend(getattr(other, key))
         for module, info in other.modinfo.items():
             self.modinfo.setdefault(module, {}).update(info)

@@ -18,24 +18,7 @@ from ksql.model import VMLINUX, Symbol
 
 Rows = npt.NDArray[np.intp]
 FORMATS = ("table", "json", "csv", "nm", "names", "count")
-CSV_FIELDS = (
-    "name",
-    "module",
-    "addr",
-    "type",
-    "size",
-    "section",
-    "bind",
-    "kind",
-    "export",
-    "namespace",
-    "crc",
-    "exported",
-    "gpl",
-    "defined",
-    "undefined",
-    "source",
-)
+CSV_FIELDS = tuple(Symbol("").as_dict())  # the query language's field names, in order
 
 
 def nm_line(sym: Symbol) -> str:
