@@ -13,19 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ksql.batch import (
-    ADDR_NONE,
-    RowSink,
-    bind_of_types,
-    kind_of_types,
-    parse_hex,
-    undefined_of_types,
-)
 from ksql.errors import SourceError
-from ksql.exports import KSYMTAB_PREFIX, mark_ksymtab_exports, rows_with_prefix
 from ksql.hookspecs import hookimpl
-from ksql.model import VMLINUX, Bind, ExportKind, normalize_module_name
+from ksql.kernel.ksymtab import KSYMTAB_PREFIX, mark_ksymtab_exports
+from ksql.kernel.modules import VMLINUX, module_name_of_file, normalize_module_name
+from ksql.model import Bind, ExportKind, bind_of_types, kind_of_types, undefined_of_types
+from ksql.schema import ADDR_NONE
+from ksql.sink import RowSink, parse_hex
 from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
+from ksql.storage import rows_with_prefix
 
 # One symbol line. Module tags are "\t[name]" in kallsyms (kernel/kallsyms.c s_show); a
 # space is accepted too, as in copies pasted from a terminal.
@@ -88,7 +84,7 @@ class NmText(SourceType):
             # nm output of one module (m1.ko > m1.nm.txt): only modules define
             # __this_module (scripts/mod/modpost.c writes it into the .mod.c). Its name is
             # the file name up to the first '.', as kmod's modname_normalize() takes it.
-            module = normalize_module_name(path.name.split(".", 1)[0])
+            module = module_name_of_file(path.name)
             files = [module] * len(names)
             sink.note(f"{path}: nm output of a module; module name {module!r} from the file name")
         load_columns(path, sink, addrs, types, names, tags, files)

@@ -24,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ksql.batch import INT_NONE, RowSink
 from ksql.errors import SourceError
 from ksql.hookspecs import hookimpl
-from ksql.model import VMLINUX, ExportKind, normalize_module_name
+from ksql.kernel.modules import VMLINUX, normalize_module_name
+from ksql.model import ExportKind
+from ksql.schema import INT_NONE
+from ksql.sink import RowSink
 from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
 
 _CRC = re.compile(r"0x[0-9a-fA-F]{1,16}")

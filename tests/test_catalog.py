@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ksql.batch import RowSink
+from ksql.builder import CatalogBuilder
 from ksql.catalog import Catalog
 from ksql.model import Bind, ExportKind
+from ksql.sink import RowSink
 from tests.conftest import DATA, names
 
 Load = Callable[..., Catalog]
@@ -78,13 +79,21 @@ def test_kaslr_slide_aligns_system_map_with_kallsyms(tmp_path: Path, load: Load)
     assert all(len(s.sources) == 2 for s in user_read)
 
 
+def _build(*sinks: RowSink) -> Catalog:
+    builder = CatalogBuilder()
+    for sink in sinks:
+        for batch in sink.batches():
+            builder.add(batch, sink.source)
+    return builder.build()
+
+
 def test_references_do_not_merge_with_definitions() -> None:
-    cat = Catalog()
+    sinks = []
     for source, undefined in (("a", False), ("b", True)):
         sink = RowSink(source)
         sink.add("jiffies", module="m1", type="U" if undefined else "D")
-        for batch in sink.batches():
-            cat.add(batch)
+        sinks.append(sink)
+    cat = _build(*sinks)
     assert sorted(s.type for s in cat.lookup("jiffies")) == ["D", "U"]
 
 
@@ -97,16 +106,14 @@ def test_rows_added_by_row_and_by_column_agree() -> None:
     )
     rows = []
     for sink in (by_row, by_col):
-        cat = Catalog()
-        for batch in sink.batches():
-            cat.add(batch)
+        cat = _build(sink)
         rows.append([s.as_dict() | {"source": None} for s in cat.symbols(range(len(cat)))])
     assert rows[0] == rows[1]
     assert rows[0][0]["bind"] == Bind.LOCAL.label
 
 
 def test_growth_keeps_every_row() -> None:
-    cat = Catalog()
+    sinks = []
     for i in range(5):
         sink = RowSink(f"s{i}")
         sink.extend(
@@ -115,8 +122,8 @@ def test_growth_keeps_every_row() -> None:
             addr=np.arange(700, dtype=np.uint64),
             type="T",
         )
-        for batch in sink.batches():
-            cat.add(batch)
+        sinks.append(sink)
+    cat = _build(*sinks)
     assert len(cat) == 3500
     assert cat.columns().name[3499] == "sym4_699"
     assert cat.module_names() == [f"mod{i}" for i in range(5)]

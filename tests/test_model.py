@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ksql.model import TYPE_LETTERS, Bind, ExportKind, Kind, Symbol, normalize_module_name
+from ksql.kernel.modules import normalize_module_name
+from ksql.model import TYPE_LETTERS, Bind, ExportKind, Kind, Symbol
 
 
 @pytest.mark.parametrize(

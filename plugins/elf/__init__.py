@@ -9,16 +9,10 @@ module its ``.modinfo`` as queryable fields (:mod:`.modinfo`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ksql.batch import RowSink
 from ksql.hookspecs import hookimpl
+from ksql.sink import RowSink
 from ksql.source import SourceRegistry, SourceType
-
-if TYPE_CHECKING:
-    from .image import Rows
 
 from .magic import ELF_MAGIC, is_compressed
 
@@ -50,46 +44,18 @@ class ElfSource(SourceType):
         from .files import Progress, module_files, read_file, read_tree
 
         if not path.is_dir():
-            emit(read_file(path), sink)
+            sink.append(read_file(path))
             return
         files = module_files(path)
         progress = Progress(len(files), f"loading {len(files)} modules")
         try:
-            for rows in read_tree(files, progress=progress):
-                emit(rows, sink)
+            for batch in read_tree(files, progress=progress):
+                sink.append(batch)
         finally:
             progress.close()
 
 
 _COMPRESSED = (".ko.xz", ".ko.gz", ".ko.zst", ".o.xz", ".o.gz", ".o.zst", ".xz", ".gz", ".zst")
-
-
-def emit(rows: Rows, sink: RowSink) -> None:
-    """Hand ``rows`` to the sink as columns."""
-    for error in rows.errors:
-        sink.problem(error)
-    for module, info in rows.modinfo.items():
-        sink.module_info(module, info)
-    if not len(rows):
-        return
-
-    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-    sink.extend(
-        rows.name,
-        module=rows.module,
-        addr=cat(rows.addr, np.uint64),
-        type=b"".join(rows.type),
-        size=cat(rows.size, np.uint64).astype(np.int64),
-        section=rows.section,
-        bind=cat(rows.bind, np.uint8),
-        kind=cat(rows.kind, np.uint8),
-        export=cat(rows.export, np.uint8),
-        namespace=rows.namespace,
-        crc=cat(rows.crc, np.int64),
-        undefined=cat(rows.undefined, np.bool_),
-    )
 
 
 @hookimpl

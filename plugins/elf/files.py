@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ksql.errors import SourceError
+from ksql.sink import Batch
 
-from .image import Rows, read_image
+from .image import read_image
 from .magic import GZIP_MAGIC, XZ_MAGIC, ZSTD_MAGIC, is_compressed
 
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
@@ -51,7 +52,7 @@ def decompress(path: Path, data: bytes) -> bytes:
 MMAP_FROM = 1 << 20  # map big files: a vmlinux with debug info is 600 MB, ksql reads ~10
 
 
-def read_file(path: Path) -> Rows:
+def read_file(path: Path) -> Batch:
     try:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -102,29 +103,31 @@ def has_modules(root: Path, limit: int = 2000) -> bool:
     return False
 
 
-def _read_chunk(paths: list[str]) -> Rows:
-    rows = Rows()
+def _read_chunk(paths: list[str]) -> Batch:
+    parts: list[Batch] = []
+    problems: list[str] = []
     for p in paths:
         try:
-            rows.extend(read_file(Path(p)))
+            parts.append(read_file(Path(p)))
         except SourceError as exc:
-            rows.errors.append(str(exc))
-            rows.files += 1
-    return rows
+            problems.append(str(exc))
+    batch = Batch.concat(parts)
+    batch.problems.extend(problems)
+    return batch
 
 
 def read_tree(
     files: list[Path], workers: int | None = None, progress: Callable[[int], None] | None = None
-) -> Iterator[Rows]:
-    """Rows of every file, a chunk at a time; bad files become ``Rows.errors``."""
+) -> Iterator[Batch]:
+    """The rows of every file, a chunk at a time; bad files become the batch's problems."""
     chunks = [[str(p) for p in files[i : i + CHUNK]] for i in range(0, len(files), CHUNK)]
     workers = workers or min(len(os.sched_getaffinity(0)), len(chunks)) or 1
     if workers <= 1 or len(chunks) <= 1:
         for chunk in chunks:
-            rows = _read_chunk(chunk)
+            batch = _read_chunk(chunk)
             if progress:
-                progress(rows.files)
-            yield rows
+                progress(len(chunk))
+            yield batch
         return
     import multiprocessing
     import threading
@@ -136,10 +139,10 @@ def read_tree(
     alone = threading.active_count() == 1
     context = multiprocessing.get_context("fork" if alone else "forkserver")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for rows in pool.map(_read_chunk, chunks):
+        for chunk, batch in zip(chunks, pool.map(_read_chunk, chunks), strict=True):
             if progress:
-                progress(rows.files)
-            yield rows
+                progress(len(chunk))
+            yield batch
 
 
 class Progress:

@@ -25,8 +25,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ksql.exports import SECTION_EXPORTS, rows_by_prefix
+from ksql.kernel.ksymtab import (
+    CRC_PREFIX,
+    EXPORT_SYMBOL_PREFIX,
+    KSTRTABNS_PREFIX,
+    KSYM_FLAG_GPL_ONLY,
+    KSYMTAB_PREFIX,
+    SECTION_EXPORTS,
+    export_targets,
+)
 from ksql.model import ExportKind
+from ksql.storage import rows_by_prefix
 
 from .reader import (
     ET_REL,
@@ -36,12 +45,6 @@ from .reader import (
     ElfImage,
     Symbols,
 )
-
-KSYMTAB = "__ksymtab_"
-KSTRTABNS = "__kstrtabns_"
-CRC = "__crc_"
-EXPORT_SYMBOL = "__export_symbol_"
-KSYM_FLAG_GPL_ONLY = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +64,13 @@ def export_section_kind(section: str) -> ExportKind | None:
 def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
     """Every export the image declares, by exported name."""
     names = syms.name
-    found = rows_by_prefix(names, (KSYMTAB, KSTRTABNS, CRC, EXPORT_SYMBOL))
-    labels = {names[r][len(KSYMTAB) :]: r for r in found[KSYMTAB]}
-    ns_labels = {names[r][len(KSTRTABNS) :]: r for r in found[KSTRTABNS]}
-    crc_labels = {names[r][len(CRC) :]: r for r in found[CRC]}
-    export_symbols = {names[r][len(EXPORT_SYMBOL) :]: r for r in found[EXPORT_SYMBOL]}
+    found = rows_by_prefix(
+        names, (KSYMTAB_PREFIX, KSTRTABNS_PREFIX, CRC_PREFIX, EXPORT_SYMBOL_PREFIX)
+    )
+    labels = {names[r][len(KSYMTAB_PREFIX) :]: r for r in found[KSYMTAB_PREFIX]}
+    ns_labels = {names[r][len(KSTRTABNS_PREFIX) :]: r for r in found[KSTRTABNS_PREFIX]}
+    crc_labels = {names[r][len(CRC_PREFIX) :]: r for r in found[CRC_PREFIX]}
+    export_symbols = {names[r][len(EXPORT_SYMBOL_PREFIX) :]: r for r in found[EXPORT_SYMBOL_PREFIX]}
     out: dict[str, Export] = {}
     if labels:
         crcs = _crcs(image, syms, crc_labels)
@@ -319,18 +324,12 @@ def mark(
     crc = np.full(n, -1, dtype=np.int64)
     if not exports:
         return export, namespace, crc
-    hits = [j for j, name in enumerate(names) if name in exports]
-    best: dict[str, tuple[int, bool]] = {}
-    for j, undef, loc in zip(hits, undefined[hits].tolist(), local[hits].tolist(), strict=True):
-        if undef:
-            continue
-        name = names[j]
-        b = best.get(name)
-        if b is None or (b[1] and not loc):
-            best[name] = (j, loc)
+    best = export_targets(
+        ((name, j) for j, name in enumerate(names) if name in exports), undefined, local
+    )
     if not best:
         return export, namespace, crc
-    rows = np.array([b[0] for b in best.values()], dtype=np.intp)
+    rows = np.array(list(best.values()), dtype=np.intp)
     chosen = [exports[name] for name in best]
     export[rows] = [e.kind for e in chosen]
     crc[rows] = [-1 if e.crc is None else e.crc for e in chosen]

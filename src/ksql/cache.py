@@ -22,7 +22,7 @@ import numpy as np
 from ksql import __version__
 from ksql.catalog import Catalog
 
-FORMAT = 2
+FORMAT = 3
 KEEP = 32  # entries; the least recently used go first
 
 

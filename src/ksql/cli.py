@@ -151,7 +151,7 @@ def _lsp(args: argparse.Namespace) -> int:
 
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:
-    from ksql.catalog import Catalog
+    from ksql.builder import CatalogBuilder
     from ksql.loading import Resolved, default_sources, load_one, resolve
     from ksql.pluginmanager import load_plugins
 
@@ -166,7 +166,7 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
     if blocked:
         out.write(f"  blocked: {', '.join(blocked)}\n")
     out.write("sources:\n" if args.source else "sources for the running kernel:\n")
-    catalog = Catalog()
+    builder = CatalogBuilder()
     failures = 0
     candidates: list[tuple[str, Resolved | None, str]] = []
     if args.source:
@@ -190,12 +190,13 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
             failures += bool(args.source)
             continue
         try:
-            rows = load_one(catalog, resolved)
+            rows = load_one(builder, resolved)
         except KsqlError as exc:
             out.write(f"  {shown}: {resolved.source_type.name}: error: {exc}\n")
             failures += 1
             continue
         out.write(f"  {shown}: {resolved.source_type.name}, {rows} rows\n")
+    catalog = builder.build()
     for note in catalog.notes:
         out.write(f"  note: {note}\n")
     for problem in catalog.problems:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksql import cache
-from ksql.batch import RowSink
+from ksql.builder import CatalogBuilder
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, SourceError
 from ksql.memory import release_free_memory
-from ksql.pluginmanager import Plugins
+from ksql.pluginmanager import Plugins, load_plugins
+from ksql.sink import RowSink
 from ksql.source import SNIFF_BYTES, DefaultSource, RunningKernel, SourceType
 
 
@@ -85,8 +86,8 @@ def usable_defaults(plugins: Plugins) -> list[Resolved]:
     return out
 
 
-def load_one(catalog: Catalog, resolved: Resolved) -> int:
-    """Load one source into ``catalog``; returns the rows it read."""
+def load_one(builder: CatalogBuilder, resolved: Resolved) -> int:
+    """Load one source into ``builder``; returns the rows it read."""
     sink = RowSink(resolved.label)
     try:
         resolved.source_type.load(resolved.path, sink)
@@ -100,18 +101,22 @@ def load_one(catalog: Catalog, resolved: Resolved) -> int:
     rows = 0
     for batch in batches:
         rows += len(batch)
-        catalog.add(batch)
+        builder.add(batch, resolved.label)
     return rows
 
 
 def load_catalog(
     specs: Sequence[str],
-    plugins: Plugins,
+    plugins: Plugins | None = None,
     *,
     on_error: Callable[[KsqlError], None] | None = None,
+    use_cache: bool = True,
 ) -> Catalog:
     """Load ``specs`` (or the defaults when empty) into a new catalog. Without
-    ``on_error`` the first bad source raises; with it, bad sources are reported and skipped."""
+    ``on_error`` the first bad source raises; with it, bad sources are reported and skipped.
+    ``plugins`` defaults to the installed ones (:func:`~ksql.pluginmanager.load_plugins`)."""
+    if plugins is None:
+        plugins = load_plugins()
     targets: list[Resolved | str]
     if specs:
         targets = list(specs)
@@ -129,24 +134,23 @@ def load_catalog(
             if on_error is None:
                 raise
             on_error(exc)
-    cache_key = _cache_key(resolved)
+    cache_key = _cache_key(resolved) if use_cache else None
     if cache_key is not None:
         cached = cache.load(cache_key)
         if cached is not None:
             release_free_memory()  # the archive's buffers
             return cached
-    catalog = Catalog()
+    builder = CatalogBuilder()
     failed = False
     for r in resolved:
         try:
-            load_one(catalog, r)
+            load_one(builder, r)
         except KsqlError as exc:
             if on_error is None:
                 raise
             on_error(exc)
             failed = True
-    catalog.columns()  # pack the loaded rows now: steady-state memory from here on
-    release_free_memory()
+    catalog = builder.build()
     if cache_key is not None and not failed:
         cache.store(cache_key, catalog)
     return catalog

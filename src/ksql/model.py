@@ -1,8 +1,9 @@
 """The symbol model: one immutable :class:`Symbol` per definition or reference, its enums,
 and the nm type-letter table that gives each letter its binding, kind and meaning.
 
-The catalog stores these fields in columns; a ``Symbol`` is materialized only for the rows a
-query returns. Enum values are small ints so columns can hold them as ``uint8`` codes.
+``Symbol``'s fields are the catalog's columns, declared once (:mod:`ksql.schema`): the
+catalog stores them in columns and materializes a ``Symbol`` only for the rows a query
+returns. Enum values are small ints so columns can hold them as ``uint8`` codes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-VMLINUX = "vmlinux"
+import numpy as np
+import numpy.typing as npt
+
+from ksql.kernel.modules import VMLINUX
+from ksql.schema import (
+    ADDR_NONE,
+    INT_NONE,
+    ColumnSpec,
+    Encoding,
+    Merge,
+    ValueKind,
+    column,
+    columns_of,
+)
+
+__all__ = ["COLUMNS", "TYPE_LETTERS", "VMLINUX", "Bind", "ExportKind", "Kind", "Symbol"]
 
 
 class Bind(IntEnum):
@@ -147,27 +163,125 @@ TYPE_LETTERS: dict[str, TypeLetter] = _letters()
 UNKNOWN_TYPE = "?"
 
 
+def _letter_table(attr: str, dtype: type) -> npt.NDArray[np.generic]:
+    lut: npt.NDArray[np.generic] = np.zeros(256, dtype=dtype)
+    for letter, info in TYPE_LETTERS.items():
+        lut[ord(letter)] = getattr(info, attr)
+    return lut
+
+
+_BIND_LUT = _letter_table("bind", np.uint8)
+_KIND_LUT = _letter_table("kind", np.uint8)
+_UNDEF_LUT = _letter_table("undefined", np.bool_)
+
+
+def bind_of_types(types: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """nm binding implied by each type letter (ASCII codes)."""
+    return _BIND_LUT[types]  # type: ignore[return-value]
+
+
+def kind_of_types(types: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    return _KIND_LUT[types]  # type: ignore[return-value]
+
+
+def undefined_of_types(types: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    return _UNDEF_LUT[types]  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class Symbol:
-    """One row of the catalog, materialized for a query result.
+    """One row of the catalog, materialized for a query result -- and the declaration of the
+    catalog's columns: each field's ``column(...)`` says how it is stored, merged and queried.
 
     ``addr``, ``size`` and ``crc`` are None when no source knew them. ``sources`` lists
     ``plugin:path`` for every source that contributed a fact to this row.
     """
 
-    name: str
-    module: str = VMLINUX
-    addr: int | None = None
-    type: str = UNKNOWN_TYPE
-    size: int | None = None
-    section: str = ""
-    bind: Bind = Bind.UNKNOWN
-    kind: Kind = Kind.UNKNOWN
-    export: ExportKind = ExportKind.NONE
-    namespace: str = ""
-    crc: int | None = None
-    undefined: bool = False
-    sources: tuple[str, ...] = ()
+    name: str = column(
+        object, default="", encoding=Encoding.PACKED, merge=Merge.KEY, help="symbol name"
+    )
+    module: str = column(
+        np.uint32,
+        default=VMLINUX,
+        encoding=Encoding.INTERNED,
+        merge=Merge.KEY,
+        help="defining or referencing module; vmlinux for the core",
+    )
+    addr: int | None = column(
+        np.uint64,
+        default=None,
+        unknown=ADDR_NONE,
+        kind=ValueKind.NUMBER,
+        help="address (unknown when hidden or not given)",
+    )
+    type: str = column(
+        np.uint8,
+        default=UNKNOWN_TYPE,
+        unknown=ord(UNKNOWN_TYPE),
+        kind=ValueKind.LETTER,
+        choices=tuple(TYPE_LETTERS),
+        help="nm type letter",
+    )
+    size: int | None = column(
+        np.int64, default=None, unknown=INT_NONE, kind=ValueKind.NUMBER, help="size in bytes"
+    )
+    section: str = column(np.uint32, default="", encoding=Encoding.INTERNED, help="ELF section")
+    bind: Bind = column(
+        np.uint8,
+        default=Bind.UNKNOWN,
+        kind=ValueKind.CHOICE,
+        enum=Bind,
+        from_type=bind_of_types,
+        help="binding",
+    )
+    kind: Kind = column(
+        np.uint8,
+        default=Kind.UNKNOWN,
+        kind=ValueKind.CHOICE,
+        enum=Kind,
+        from_type=kind_of_types,
+        help="function, object, ...",
+    )
+    export: ExportKind = column(
+        np.uint8,
+        default=ExportKind.NONE,
+        merge=Merge.EXPORT,
+        kind=ValueKind.CHOICE,
+        enum=ExportKind,
+        null_unknown=True,
+        help="export macro",
+    )
+    namespace: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        help="symbol namespace of the export",
+    )
+    crc: int | None = column(
+        np.int64,
+        default=None,
+        unknown=INT_NONE,
+        kind=ValueKind.NUMBER,
+        fmt="0x{:08x}",
+        help="modversions CRC",
+    )
+    undefined: bool = column(
+        np.bool_,
+        default=False,
+        unknown=False,
+        merge=Merge.KEY,
+        kind=ValueKind.FLAG,
+        from_type=undefined_of_types,
+        help="an undefined reference (nm U, w, v): what a module imports",
+    )
+    sources: tuple[str, ...] = column(
+        np.uint32,
+        default=(),
+        encoding=Encoding.SOURCE_SET,
+        merge=Merge.UNION,
+        field="source",
+        help="plugin:path of a source that gave a fact",
+    )
 
     @property
     def exported(self) -> bool:
@@ -182,36 +296,15 @@ class Symbol:
         return not self.undefined
 
     def as_dict(self) -> dict[str, object]:
-        """The row keyed by the query language's field names (JSON-ready)."""
-        return {
-            "name": self.name,
-            "module": self.module,
-            "addr": self.addr,
-            "type": self.type,
-            "size": self.size,
-            "section": self.section or None,
-            "bind": self.bind.label,
-            "kind": self.kind.label,
-            "export": None if self.export is ExportKind.NONE else self.export.label,
-            "namespace": self.namespace or None,
-            "crc": None if self.crc is None else f"0x{self.crc:08x}",
-            "exported": self.exported,
-            "gpl": self.gpl,
-            "defined": self.defined,
-            "undefined": self.undefined,
-            "source": list(self.sources),
-        }
+        """The row keyed by the query language's field names (JSON-ready); the derived
+        flags stand with the flag columns (``exported, gpl, defined, undefined``)."""
+        out: dict[str, object] = {}
+        for c in COLUMNS:
+            if c.kind is ValueKind.FLAG and "defined" not in out:
+                out |= {"exported": self.exported, "gpl": self.gpl, "defined": self.defined}
+            out[c.field] = c.to_json(getattr(self, c.name))
+        return out
 
 
-def normalize_module_name(name: str) -> str:
-    """The kernel's module name for a file stem or path: basename, ``-`` becomes ``_``.
-
-    kbuild derives KBUILD_MODNAME with ``$(subst -,_,...)`` (scripts/Makefile.lib) and kmod
-    compares names through ``modname_normalize`` (libkmod/libkmod-util.c) the same way.
-    """
-    base = name.rsplit("/", 1)[-1]
-    for suffix in (".ko", ".o"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
-    return base.replace("-", "_")
+COLUMNS: tuple[ColumnSpec, ...] = columns_of(Symbol)
+COLUMN: dict[str, ColumnSpec] = {c.name: c for c in COLUMNS}

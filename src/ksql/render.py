@@ -12,9 +12,9 @@ from typing import TextIO
 import numpy as np
 import numpy.typing as npt
 
-from ksql.batch import ADDR_NONE
 from ksql.catalog import Catalog
 from ksql.model import VMLINUX, Symbol
+from ksql.schema import ADDR_NONE
 
 Rows = npt.NDArray[np.intp]
 FORMATS = ("table", "json", "csv", "nm", "names", "count")

@@ -1,5 +1,5 @@
 """What a source plugin provides: a :class:`SourceType` that recognises paths and loads them
-into a :class:`~ksql.batch.RowSink`, registered through the ``ksql_register_sources`` hook
+into a :class:`~ksql.sink.RowSink`, registered through the ``ksql_register_sources`` hook
 on a :class:`SourceRegistry`.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ksql.batch import RowSink
 from ksql.errors import PluginError
+from ksql.sink import RowSink
 
 SNIFF_BYTES = 4096
 

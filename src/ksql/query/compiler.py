@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ksql.batch import ADDR_NONE, INT_NONE
 from ksql.catalog import Catalog
 from ksql.errors import QuerySyntaxError
-from ksql.model import TYPE_LETTERS, Bind, ExportKind, Kind
+from ksql.model import COLUMN, TYPE_LETTERS, Bind, ExportKind, Kind, Symbol
 from ksql.query import ast
 from ksql.query.fields import FIELDS, FLAGS, Field, ValueKind
 from ksql.query.match import (
@@ -54,6 +53,10 @@ class Plan:
     def count(self, catalog: Catalog) -> int:
         """Matching rows, ignoring ``limit``."""
         return int(self.mask(catalog).sum())
+
+    def symbols(self, catalog: Catalog) -> list[Symbol]:
+        """The matching rows as :class:`~ksql.model.Symbol` values, in result order."""
+        return list(catalog.symbols(self.rows(catalog).tolist()))
 
     def rows(self, catalog: Catalog) -> npt.NDArray[np.intp]:
         """Matching row numbers, ordered and limited as the query says."""
@@ -230,12 +233,12 @@ class _Compiler:
         choices = list(f.choices)
         if op == "~":
             rx = self.regex(value)
-            codes = [i for i, c in enumerate(_enum_labels(f.name)) if rx.search(c)]
+            codes = [i for i, c in enumerate(choices) if rx.search(c)]
         else:
             glob = not value.quoted and is_glob(value.text)
             codes = [
                 code
-                for code, label in enumerate(_enum_labels(f.name))
+                for code, label in enumerate(choices)
                 if (glob and glob_regex(value.text.lower()).match(label.lower()))
                 or (not glob and label.lower() == value.text.lower())
             ]
@@ -246,9 +249,9 @@ class _Compiler:
                     value.span,
                     tuple(choices),
                 )
-        column = f.name
+        column = f.column
         wanted = np.array(codes, dtype=np.uint8)
-        return lambda cat: np.isin(getattr(cat.columns(), column), wanted)
+        return lambda cat: np.isin(cat.columns()[column], wanted)
 
     def number(self, f: Field, value: ast.Value) -> int:
         text = value.text.strip().lower()
@@ -271,26 +274,15 @@ def _modinfo_values(info: dict[str, list[str]], key: str) -> list[str]:
     return values
 
 
-def _enum_labels(field: str) -> list[str]:
-    enum: type[Bind] | type[Kind] | type[ExportKind] = {
-        "bind": Bind,
-        "kind": Kind,
-        "export": ExportKind,
-    }[field]  # type: ignore[assignment]
-    return [e.label for e in enum]
-
-
 def _code_column(cat: Catalog, field: str) -> npt.NDArray[np.uint32]:
-    col: npt.NDArray[np.uint32] = getattr(cat.columns(), field)
+    col: npt.NDArray[np.uint32] = cat.columns()[FIELDS[field].column]
     return col
 
 
 def _table(cat: Catalog, field: str) -> list[str]:
     if field == "source":
         return cat.source_labels.strings
-    return {"module": cat.modules, "section": cat.sections, "namespace": cat.namespaces}[
-        field
-    ].strings
+    return cat.table(FIELDS[field].column).strings
 
 
 def _string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
@@ -303,7 +295,6 @@ def _regex_codes(cat: Catalog, field: str, rx: re.Pattern[str]) -> list[int]:
     return cat.source_codes_matching(set(codes)) if field == "source" else codes
 
 
-_NUMBER_NONE = {"addr": int(ADDR_NONE), "size": INT_NONE, "crc": INT_NONE}
 _OPS: dict[str, Callable[[npt.NDArray[Any], Any], Mask]] = {
     "=": lambda a, v: a == v,
     "!=": lambda a, v: a != v,
@@ -316,11 +307,12 @@ _OPS: dict[str, Callable[[npt.NDArray[Any], Any], Mask]] = {
 
 def _number(field: str, op: str, value: int) -> Predicate:
     compare = _OPS[op]
-    none = _NUMBER_NONE[field]
+    spec = COLUMN[FIELDS[field].column]
+    none = spec.dtype.type(spec.unknown)
 
     def predicate(cat: Catalog) -> Mask:
-        col: npt.NDArray[Any] = getattr(cat.columns(), field)
-        known: Mask = col != (np.uint64(none) if col.dtype == np.uint64 else none)
+        col: npt.NDArray[Any] = cat.columns()[spec.name]
+        known: Mask = col != none
         if value > np.iinfo(col.dtype).max:
             # Larger than any stored value: only "less than" and "differs" can hold.
             return known & (op in ("!=", "<", "<="))
@@ -376,9 +368,9 @@ def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.N
         table = _table(catalog, field)
         rank_of_code = np.empty(len(table), dtype=np.int64)
         rank_of_code[sorted(range(len(table)), key=table.__getitem__)] = np.arange(len(table))
-        ranked: npt.NDArray[np.int64] = rank_of_code[getattr(cols, field)[rows]]
+        ranked: npt.NDArray[np.int64] = rank_of_code[cols[FIELDS[field].column][rows]]
         return ranked
-    col: npt.NDArray[Any] = getattr(cols, field)[rows]
+    col: npt.NDArray[Any] = cols[FIELDS[field].column][rows]
     if field == "addr":
         # uint64 does not fit int64: rank instead (unknown, all ones, sorts last).
         ranks = np.argsort(np.argsort(col, kind="stable"), kind="stable")

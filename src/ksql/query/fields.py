@@ -1,21 +1,16 @@
-"""The query language's vocabulary: fields (with the kind of value each takes), flags and
-enumerated values. The compiler, completion and the docs all read these tables.
+"""The query language's vocabulary: fields (the catalog's columns, from the schema on
+:class:`~ksql.model.Symbol`, plus the module's ``.modinfo`` keys), flags and enumerated
+values. The compiler, completion and the docs all read these tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
-from ksql.model import TYPE_LETTERS, Bind, ExportKind, Kind
+from ksql.model import COLUMNS
+from ksql.schema import ValueKind
 
-
-class ValueKind(Enum):
-    STRING = "string"  # name, module, section, namespace, source: globs with = and !=
-    NUMBER = "number"  # addr, size, crc: decimal or 0x hex; < <= > >= work
-    LETTER = "letter"  # the type field: one nm letter
-    CHOICE = "choice"  # bind, kind, export: one of a fixed list
-    MODINFO = "modinfo"  # a .modinfo key of the row's module: license, import_ns, ...
+__all__ = ["FIELDS", "FLAGS", "Field", "ValueKind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,38 +19,30 @@ class Field:
     kind: ValueKind
     help: str
     choices: tuple[str, ...] = ()
+    column: str = ""  # the catalog column it reads ("" for .modinfo keys)
 
+
+# The row's module's .modinfo (ELF sources); a key may hold several values.
+_MODINFO = {
+    "license": "MODULE_LICENSE of the module",
+    "import_ns": "namespaces the module imports",
+    "depends": "modules it depends on",
+    "vermagic": "kernel release and options it was built for",
+    "author": "MODULE_AUTHOR",
+    "description": "MODULE_DESCRIPTION",
+    "version": "MODULE_VERSION",
+    "srcversion": "checksum of its sources",
+    "alias": "MODULE_ALIAS / device table aliases",
+    "firmware": "MODULE_FIRMWARE",
+    "intree": "Y for in-tree modules",
+    "softdep": "MODULE_SOFTDEP",
+}
 
 FIELDS: dict[str, Field] = {
-    f.name: f
-    for f in [
-        Field("name", ValueKind.STRING, "symbol name"),
-        Field("module", ValueKind.STRING, "defining or referencing module; vmlinux for the core"),
-        Field("addr", ValueKind.NUMBER, "address (unknown when hidden or not given)"),
-        Field("type", ValueKind.LETTER, "nm type letter", tuple(TYPE_LETTERS)),
-        Field("size", ValueKind.NUMBER, "size in bytes"),
-        Field("section", ValueKind.STRING, "ELF section"),
-        Field("bind", ValueKind.CHOICE, "binding", tuple(b.label for b in Bind)),
-        Field("kind", ValueKind.CHOICE, "function, object, ...", tuple(k.label for k in Kind)),
-        Field("export", ValueKind.CHOICE, "export macro", tuple(e.label for e in ExportKind)),
-        Field("namespace", ValueKind.STRING, "symbol namespace of the export"),
-        Field("crc", ValueKind.NUMBER, "modversions CRC"),
-        Field("source", ValueKind.STRING, "plugin:path of a source that gave a fact"),
-        # The row's module's .modinfo (ELF sources); a key may hold several values.
-        Field("license", ValueKind.MODINFO, "MODULE_LICENSE of the module"),
-        Field("import_ns", ValueKind.MODINFO, "namespaces the module imports"),
-        Field("depends", ValueKind.MODINFO, "modules it depends on"),
-        Field("vermagic", ValueKind.MODINFO, "kernel release and options it was built for"),
-        Field("author", ValueKind.MODINFO, "MODULE_AUTHOR"),
-        Field("description", ValueKind.MODINFO, "MODULE_DESCRIPTION"),
-        Field("version", ValueKind.MODINFO, "MODULE_VERSION"),
-        Field("srcversion", ValueKind.MODINFO, "checksum of its sources"),
-        Field("alias", ValueKind.MODINFO, "MODULE_ALIAS / device table aliases"),
-        Field("firmware", ValueKind.MODINFO, "MODULE_FIRMWARE"),
-        Field("intree", ValueKind.MODINFO, "Y for in-tree modules"),
-        Field("softdep", ValueKind.MODINFO, "MODULE_SOFTDEP"),
-    ]
-}
+    c.field: Field(c.field, c.kind, c.help, c.choices, c.name)
+    for c in COLUMNS
+    if c.kind is not ValueKind.FLAG
+} | {key: Field(key, ValueKind.MODINFO, help) for key, help in _MODINFO.items()}
 
 FLAGS: dict[str, str] = {
     "exported": "exported to modules (any EXPORT_SYMBOL flavour)",

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ksql.batch import RowSink
 from ksql.errors import SourceError
 from ksql.hookspecs import hookimpl
 from ksql.model import ExportKind
+from ksql.sink import RowSink
 from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
 
 MAGIC = b"#ksql-demo"

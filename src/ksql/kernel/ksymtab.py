@@ -1,5 +1,5 @@
-"""Kernel export conventions shared by the sources: which labels and sections mark a symbol
-as exported, and with which flavour.
+"""Kernel export conventions: which labels and sections mark a symbol as exported, with
+which flavour, and which row of a name an export marks.
 
 ``EXPORT_SYMBOL(x)`` emits a ``struct kernel_symbol __ksymtab_x`` into section ``__ksymtab``
 (``__ksymtab_gpl`` for ``EXPORT_SYMBOL_GPL``; ``__ksymtab_unused``, ``__ksymtab_unused_gpl``
@@ -9,15 +9,28 @@ and ``__ksymtab_gpl_future`` until 5.13), bracketed in vmlinux by ``__start___<s
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from ksql.batch import ADDR_NONE, U8, U64, Bools
 from ksql.model import ExportKind
+from ksql.schema import ADDR_NONE
+from ksql.storage import rows_with_prefix
+
+K = TypeVar("K", bound=Hashable)
 
 KSYMTAB_PREFIX = "__ksymtab_"
+# 69923208431e ("module: add support for symbol namespaces", 5.4) until ddb5cdbafaaa
+# ("kbuild: generate KSYMTAB entries by modpost", 6.5): the namespace string's label.
+KSTRTABNS_PREFIX = "__kstrtabns_"
+CRC_PREFIX = "__crc_"  # include/linux/export-internal.h SYMBOL_CRC, genksyms' __crc_ labels
+# 6.5+ objects: .export_symbol holds __export_symbol_<name> (scripts/mod/modpost.c)
+EXPORT_SYMBOL_PREFIX = "__export_symbol_"
+# 55fcb926b6d8 ("module: use kflagstab instead of *_gpl sections", 7.1): bit 0 of an
+# export's __kflagstab byte (include/linux/module_symbol.h KSYM_FLAG_GPL_ONLY).
+KSYM_FLAG_GPL_ONLY = 1
 
 _MARKERS = ("__start___ksymtab", "__stop___ksymtab", "__start___kflagstab")
 
@@ -31,7 +44,7 @@ SECTION_EXPORTS: dict[str, ExportKind] = {
 
 
 def section_ranges(
-    names: Sequence[str], modules: Sequence[str], addr: U64
+    names: Sequence[str], modules: Sequence[str], addr: npt.NDArray[np.uint64]
 ) -> dict[str, list[tuple[int, int, ExportKind]]]:
     """Per module, the ``[start, stop)`` address ranges of the ksymtab sections, from the
     ``__start___ksymtab*`` / ``__stop___ksymtab*`` markers (vmlinux has them; kallsyms
@@ -54,13 +67,32 @@ def section_ranges(
     return out
 
 
+def export_targets(
+    candidates: Iterable[tuple[K, int]],
+    undefined: Sequence[bool] | npt.NDArray[np.bool_],
+    local: Sequence[bool] | npt.NDArray[np.bool_],
+) -> dict[K, int]:
+    """The row each export marks, of the ``(export key, row)`` candidates that carry the
+    export's name: a defined row, and the global one where static namesakes exist --
+    EXPORT_SYMBOL takes the address of the global definition (include/linux/export.h), so
+    vmlinux's static ``kern_path`` (d) is never the export of ``kern_path`` (T)."""
+    best: dict[K, int] = {}
+    for key, j in candidates:
+        if undefined[j]:
+            continue
+        b = best.get(key)
+        if b is None or (local[b] and not local[j]):
+            best[key] = j
+    return best
+
+
 def mark_ksymtab_exports(
     names: Sequence[str],
     modules: Sequence[str],
-    addr: U64,
-    undefined: Bools,
-    local: Bools,
-    export: U8,
+    addr: npt.NDArray[np.uint64],
+    undefined: npt.NDArray[np.bool_],
+    local: npt.NDArray[np.bool_],
+    export: npt.NDArray[np.uint8],
 ) -> int:
     """Mark every symbol that has a ``__ksymtab_<name>`` label in its module as exported,
     in place; the flavour comes from the label's section range where the markers are
@@ -75,59 +107,16 @@ def mark_ksymtab_exports(
     if not wanted:
         return 0
     wanted_names = {key[1] for key in wanted}
-    best: dict[tuple[str, str], int] = {}
-    for j, n in enumerate(names):
-        if n not in wanted_names or undefined[j]:
-            continue
-        key = (modules[j], n)
-        if key in wanted and (key not in best or (local[best[key]] and not local[j])):
-            best[key] = j
+    candidates = (
+        ((modules[j], n), j)
+        for j, n in enumerate(names)
+        if n in wanted_names and (modules[j], n) in wanted
+    )
+    best = export_targets(candidates, undefined, local)
     ranges = section_ranges(names, modules, addr)
     for key, j in best.items():
         export[j] = _kind_at(int(addr[wanted[key]]), ranges.get(key[0], []))
     return len(best)
-
-
-def rows_by_prefix(names: Sequence[str], prefixes: tuple[str, ...]) -> dict[str, list[int]]:
-    """For each prefix, the rows whose name starts with it (first matching prefix wins),
-    from one scan of the newline-joined names."""
-    out: dict[str, list[int]] = {p: [] for p in prefixes}
-    if len(names) < 4096:
-        for i, n in enumerate(names):
-            for p in prefixes:
-                if n.startswith(p):
-                    out[p].append(i)
-                    break
-        return out
-    blob = "\n" + "\n".join(names)
-    rx = re.compile("\n(" + "|".join(map(re.escape, prefixes)) + ")")
-    hits = [(m.start(), m.group(1)) for m in rx.finditer(blob)]
-    if not hits:
-        return out
-    lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
-    starts = np.zeros(len(names), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    rows = np.searchsorted(starts, np.array([h[0] for h in hits], dtype=np.int64)).tolist()
-    for row, (_, prefix) in zip(rows, hits, strict=True):
-        out[prefix].append(row)
-    return out
-
-
-def rows_with_prefix(names: Sequence[str], prefixes: tuple[str, ...]) -> list[int]:
-    """Rows whose name starts with one of ``prefixes``, found by one regular-expression
-    scan over the newline-joined names (a Python loop costs ~10x more at 1 M rows)."""
-    if len(names) < 4096:  # small tables (one module): a plain loop is cheaper
-        return [i for i, n in enumerate(names) if n.startswith(prefixes)]
-    blob = "\n" + "\n".join(names)
-    rx = re.compile("\n(?:" + "|".join(map(re.escape, prefixes)) + ")")
-    hits = [m.start() for m in rx.finditer(blob)]
-    if not hits:
-        return []
-    lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
-    starts = np.zeros(len(names), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    rows: list[int] = np.searchsorted(starts, np.array(hits, dtype=np.int64)).tolist()
-    return rows
 
 
 def _kind_at(address: int, ranges: list[tuple[int, int, ExportKind]]) -> ExportKind:

@@ -1,0 +1,193 @@
+"""Building a catalog: :class:`CatalogBuilder` owns the growable columns, the string tables,
+the merge index and provenance while sources load; :meth:`CatalogBuilder.build` packs them
+into a read-only :class:`~ksql.catalog.Catalog`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ksql import merge
+from ksql.catalog import Catalog
+from ksql.errors import KsqlError
+from ksql.memory import release_free_memory
+from ksql.model import COLUMNS
+from ksql.schema import Encoding
+from ksql.sink import Batch
+from ksql.storage import Columns, NameColumn, StringTable
+
+_NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
+_SOURCES = next(c.name for c in COLUMNS if c.encoding is Encoding.SOURCE_SET)
+_INTERNED = [c for c in COLUMNS if c.encoding is Encoding.INTERNED]
+_STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
+
+
+class CatalogBuilder:
+    """Merges batches from sources (:meth:`add`), then :meth:`build` packs the catalog."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._names = np.empty(0, dtype=np.object_)
+        self._data: dict[str, npt.NDArray[Any]] = {
+            c.name: np.empty(0, dtype=c.dtype) for c in _STORED
+        }
+        # Code 0 of every table is the column's default, so "unknown" is code 0.
+        self._tables = {c.name: StringTable([c.default]) for c in _INTERNED}
+        self._labels = StringTable()
+        self._source_sets: list[tuple[int, ...]] = []
+        self._source_set_codes: dict[tuple[int, ...], int] = {}
+        self._module_rows = np.zeros(0, dtype=np.int64)
+        self._merge_index: dict[int, merge.Index] = {}
+        self._notes: list[str] = []
+        self._problems: list[str] = []
+        self._module_info: dict[str, dict[str, list[str]]] = {}
+        self._loaded: list[tuple[str, int]] = []
+        self._built = False
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, batch: Batch, source: str) -> int:
+        """Merge ``batch`` from ``source`` (a ``plugin:path`` label) in; returns how many
+        rows it added (the rest merged into rows that were already here)."""
+        if self._built:
+            raise KsqlError("internal: a built catalog cannot take more rows")
+        k = len(batch)
+        for note in batch.notes:
+            if note not in self._notes:
+                self._notes.append(note)
+        self._problems.extend(batch.problems)
+        for module, info in batch.module_info.items():
+            known = self._module_info.setdefault(module, {})
+            for key, values in info.items():
+                have = known.setdefault(key, [])
+                have.extend(v for v in values if v not in have)
+        self._count_loaded(source, k)
+        if k == 0:
+            return 0
+        label = self._labels.code(source)
+        mod = self._tables["module"].encode(batch["module"])
+        if len(self._module_rows) < len(self._tables["module"]):
+            grow = len(self._tables["module"]) - len(self._module_rows)
+            self._module_rows = np.concatenate([self._module_rows, np.zeros(grow, np.int64)])
+        keep = np.ones(k, dtype=np.bool_)
+        colliding = np.flatnonzero(self._module_rows[mod] > 0)
+        if len(colliding):
+            live = {key: value[: self._n] for key, value in self._data.items()}
+            r, i = merge.targets(live, self._module_index, batch, mod, colliding, keep)
+            if len(r):
+                merge.fill(live, self._tables, r, i, batch)
+                self._add_source(r, label)
+        self._append(batch, mod, keep, self._source_set((label,)))
+        return int(keep.sum())
+
+    def build(self) -> Catalog:
+        """The read-only catalog: columns trimmed to the rows, names packed into one string.
+        The builder is spent afterwards."""
+        self._built = True
+        n = self._n
+        names = NameColumn.from_names(self._names[:n].tolist())
+        arrays = {k: v[:n].copy() if len(v) != n else v for k, v in self._data.items()}
+        self._names = np.empty(0, dtype=np.object_)
+        self._data.clear()
+        self._merge_index.clear()
+        release_free_memory()  # the per-row strings of loading
+        return Catalog(
+            Columns(n, names, arrays),
+            tables=self._tables,
+            source_labels=self._labels,
+            source_sets=self._source_sets,
+            notes=self._notes,
+            problems=self._problems,
+            module_info=self._module_info,
+            loaded=self._loaded,
+        )
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _count_loaded(self, source: str, rows: int) -> None:
+        """Rows read per source (a big source arrives in several batches)."""
+        if self._loaded and self._loaded[-1][0] == source:
+            self._loaded[-1] = (source, self._loaded[-1][1] + rows)
+        else:
+            self._loaded.append((source, rows))
+
+    def _module_index(self, code: int) -> merge.Index:
+        index = self._merge_index.get(code)
+        if index is None:
+            rows = np.flatnonzero(self._data["module"][: self._n] == code).tolist()
+            index = merge.name_index(self._names[rows].tolist(), rows)
+            self._merge_index[code] = index
+        return index
+
+    def _append(
+        self, b: Batch, mod: npt.NDArray[np.uint32], keep: npt.NDArray[np.bool_], src: int
+    ) -> None:
+        idx = np.flatnonzero(keep)
+        k = len(idx)
+        if k == 0:
+            return
+        every = k == len(b)
+        start, end = self._n, self._n + k
+        self._reserve(end)
+
+        def strings(values: list[str]) -> list[str]:
+            return values if every else [values[i] for i in idx]
+
+        names = strings(b[_NAME])
+        self._names[start:end] = names
+        for spec in _STORED:
+            if spec.name == "module":
+                values: Any = mod
+            elif spec.encoding is Encoding.SOURCE_SET:
+                self._data[spec.name][start:end] = src
+                continue
+            elif spec.encoding is Encoding.INTERNED:
+                self._data[spec.name][start:end] = self._tables[spec.name].encode(
+                    strings(b[spec.name])
+                )
+                continue
+            else:
+                values = b[spec.name]
+            self._data[spec.name][start:end] = values if every else values[idx]
+        self._n = end
+        new_mod = mod if every else mod[idx]
+        np.add.at(self._module_rows, new_mod, 1)
+        for code, index in self._merge_index.items():
+            for off in np.flatnonzero(new_mod == code).tolist():
+                index.setdefault(names[off], []).append(start + off)
+
+    def _reserve(self, need: int) -> None:
+        cap = len(self._names)
+        if need <= cap:
+            return
+        new_cap = max(need, cap * 2, 1024)
+        names = np.empty(new_cap, dtype=np.object_)
+        names[: self._n] = self._names[: self._n]
+        self._names = names
+        for spec in _STORED:
+            old = self._data[spec.name]
+            new = np.empty(new_cap, dtype=spec.dtype)
+            new[: self._n] = old[: self._n]
+            new[self._n :] = spec.unknown
+            self._data[spec.name] = new
+
+    def _source_set(self, labels: tuple[int, ...]) -> int:
+        code = self._source_set_codes.get(labels)
+        if code is None:
+            code = self._source_set_codes[labels] = len(self._source_sets)
+            self._source_sets.append(labels)
+        return code
+
+    def _add_source(self, rows: npt.NDArray[np.intp], label: int) -> None:
+        """Rows ``rows`` heard from source ``label`` too."""
+        column = self._data[_SOURCES]
+        sets = column[rows]
+        for code in np.unique(sets).tolist():
+            labels = self._source_sets[code]
+            if label not in labels:
+                sets[sets == code] = self._source_set((*labels, label))
+        column[rows] = sets
