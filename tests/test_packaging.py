@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import subprocess
 import sys
 import tarfile
@@ -12,6 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from ksql.pluginmanager import BUILTIN_PLUGINS
 
 ROOT = Path(__file__).parent.parent
 SHIPPED = {
@@ -28,9 +31,10 @@ SHIPPED = {
 def test_installed_package_carries_grammar_and_plugins() -> None:
     grammar = importlib.resources.files("ksql.grammar").joinpath("ksql.lark")
     assert grammar.is_file() and "OPERATOR" in grammar.read_text()
-    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="ksql")}
-    assert eps["kallsyms"] == "ksql.plugins.kallsyms"
-    assert eps["symvers"] == "ksql.plugins.symvers"
+    for name in BUILTIN_PLUGINS:  # registered by import, not through entry points
+        assert importlib.util.find_spec(f"ksql.plugins.{name}") is not None
+    eps = {ep.name for ep in importlib.metadata.entry_points(group="ksql")}
+    assert not eps & set(BUILTIN_PLUGINS)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +56,8 @@ def test_wheel_contents(dist: Path) -> None:
         entry_points = next(n for n in files if n.endswith("entry_points.txt"))
         eps = zf.read(entry_points).decode()
     assert files >= SHIPPED
-    assert "[ksql]\nelf = ksql.plugins.elf\nkallsyms = ksql.plugins.kallsyms\n" in eps
-    assert "symvers = ksql.plugins.symvers" in eps
+    assert "[console_scripts]\nksql = ksql.cli:main\n" in eps
+    assert "[ksql]" not in eps  # built-ins are registered by import
     assert not any(n.startswith(("tests/", "grammar/", "plugins/")) for n in files)
 
 

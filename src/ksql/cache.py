@@ -39,8 +39,8 @@ def directory() -> Path:
     return Path(user_cache_dir("ksql"))
 
 
-def key(sources: Sequence[tuple[str, str]]) -> str:
-    """The cache key of (source label, fingerprint) pairs, in load order."""
+def key(sources: Sequence[tuple[str, ...]]) -> str:
+    """The cache key of (source label, fingerprint, decoder identity), in load order."""
     text = json.dumps([FORMAT, __version__, list(sources)])
     return hashlib.sha1(text.encode()).hexdigest()
 

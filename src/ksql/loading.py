@@ -134,7 +134,7 @@ def load_catalog(
             if on_error is None:
                 raise
             on_error(exc)
-    cache_key = _cache_key(resolved) if use_cache else None
+    cache_key = _cache_key(resolved, plugins) if use_cache else None
     if cache_key is not None:
         cached = cache.load(cache_key)
         if cached is not None:
@@ -156,8 +156,9 @@ def load_catalog(
     return catalog
 
 
-def _cache_key(resolved: list[Resolved]) -> str | None:
-    """The load cache's key when every source can say what its contents are."""
+def _cache_key(resolved: list[Resolved], plugins: Plugins) -> str | None:
+    """The load cache's key when every source can say what its contents are: each source's
+    label, contents fingerprint and the identity of the plugin code that decodes it."""
     if not cache.enabled() or not resolved:
         return None
     prints = []
@@ -165,5 +166,5 @@ def _cache_key(resolved: list[Resolved]) -> str | None:
         fingerprint = r.source_type.fingerprint(r.path)
         if fingerprint is None:
             return None
-        prints.append((r.label, fingerprint))
+        prints.append((r.label, fingerprint, plugins.identity_of(r.source_type)))
     return cache.key(prints)

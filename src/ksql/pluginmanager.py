@@ -1,6 +1,6 @@
-"""Builds a fresh pluggy plugin manager: built-in and third-party plugins both come from the
-``ksql`` entry-point group, plus modules named with ``--plugin``; ``--block NAME`` keeps a
-plugin (built-in or not) from loading.
+"""Builds a fresh pluggy plugin manager: the built-in sources registered by import (as
+pytest's ``default_plugins`` are), then third-party plugins from the ``ksql`` entry-point
+group, then modules named with ``--plugin``; ``--block NAME`` keeps any of them from loading.
 """
 
 from __future__ import annotations
@@ -8,14 +8,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
 import pluggy
 
-from ksql import hookspecs
+from ksql import __version__, hookspecs
 from ksql.errors import PluginError
 from ksql.source import SourceRegistry, SourceType
 
 ENTRY_POINT_GROUP = "ksql"
+BUILTIN_PLUGINS = ("kallsyms", "symvers", "elf")  # modules of the ksql.plugins package
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +30,68 @@ class Plugins:
 
     def plugin_of(self, source_type: SourceType) -> str:
         """The registered name of the plugin that defined ``source_type``."""
+        found = self._plugin(source_type)
+        return found[0] if found else type(source_type).__module__
+
+    def identity_of(self, source_type: SourceType) -> str:
+        """What identifies the code that decodes ``source_type``'s files, for the load
+        cache: ksql's version for a built-in; a distribution's name and version for an
+        entry point; and the modification times of the plugin's own files, so an edited
+        plugin never answers from rows its old code decoded."""
+        found = self._plugin(source_type)
+        if found is None:
+            return f"{type(source_type).__module__} (unknown plugin)"
+        name, plugin = found
+        parts = [name]
+        if name in BUILTIN_PLUGINS and getattr(plugin, "__name__", "").startswith("ksql.plugins"):
+            parts.append(f"ksql {__version__}")
+        for loaded, dist in self.manager.list_plugin_distinfo():
+            if loaded is plugin:
+                parts.append(f"{dist.project_name} {dist.version}")
+        if isinstance(plugin, ModuleType):
+            parts.append(_files_stamp(plugin))
+        return " ".join(parts)
+
+    def _plugin(self, source_type: SourceType) -> tuple[str, object] | None:
         module = type(source_type).__module__
         for name, plugin in self.manager.list_name_plugin():
-            if getattr(plugin, "__name__", None) == module:
-                return name
-        return module
+            plugin_module = getattr(plugin, "__name__", None)
+            if plugin_module is not None and (
+                module == plugin_module or module.startswith(plugin_module + ".")
+            ):
+                return name, plugin
+        return None
+
+
+def _files_stamp(module: ModuleType) -> str:
+    """The modification times of a plugin module's file, or every file of its package."""
+    files: list[Path] = []
+    for folder in getattr(module, "__path__", []):
+        files.extend(sorted(Path(folder).rglob("*.py")))
+    if not files and getattr(module, "__file__", None):
+        files.append(Path(str(module.__file__)))
+    stamps = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        stamps.append(f"{st.st_mtime_ns}:{st.st_size}")
+    return ",".join(stamps)
 
 
 def make_plugin_manager(
     extra: Sequence[str] = (), blocked: Sequence[str] = ()
 ) -> pluggy.PluginManager:
-    """A new manager with the hookspecs, entry-point plugins and ``extra`` modules."""
+    """A new manager with the hookspecs, the built-ins, entry-point plugins and ``extra``
+    modules."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in blocked:
         pm.set_blocked(name)
+    for name in BUILTIN_PLUGINS:
+        if not pm.is_blocked(name):
+            pm.register(importlib.import_module(f"ksql.plugins.{name}"), name=name)
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     except Exception as exc:  # a broken third-party distribution must not crash ksql
