@@ -149,11 +149,6 @@ def _section_of(syms: Symbols, row: int, image: ElfImage) -> int | None:
     return idx if 0 < idx < len(image.sections) and idx < SHN_LORESERVE else None
 
 
-def _string_at(image: ElfImage, syms: Symbols, row: int) -> str | None:
-    sec = _section_of(syms, row, image)
-    return None if sec is None else image.cstring(sec, int(syms.value[row]))
-
-
 def _export_symbol(image: ElfImage, syms: Symbols, row: int) -> tuple[str, str]:
     sec = _section_of(syms, row, image)
     if sec is None:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ksql.memory import release_free_memory
-from ksql.model import COLUMNS, VMLINUX, Symbol
+from ksql.model import COLUMNS, Symbol
 from ksql.schema import Encoding
 from ksql.storage import Columns, NameColumn, StringTable
 
@@ -192,8 +192,3 @@ class Catalog:
 
     def module_names(self) -> list[str]:
         return [m for m, n in zip(self.modules.strings, self._module_rows, strict=False) if n]
-
-    @property
-    def has_vmlinux(self) -> bool:
-        code = self.modules.codes.get(VMLINUX)
-        return code is not None and self._module_rows[code] > 0

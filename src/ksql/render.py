@@ -21,16 +21,6 @@ FORMATS = ("table", "json", "csv", "nm", "names", "count")
 CSV_FIELDS = tuple(Symbol("").as_dict())  # the query language's field names, in order
 
 
-def nm_line(sym: Symbol) -> str:
-    """kallsyms-style: ``ADDR TYPE NAME`` plus ``<TAB>[MODULE]`` outside vmlinux; blank
-    address when unknown, as nm prints undefined symbols."""
-    addr = " " * 16 if sym.addr is None else f"{sym.addr:016x}"
-    line = f"{addr} {sym.type} {sym.name}"
-    if sym.module != VMLINUX:
-        line += f"\t[{sym.module}]"
-    return line
-
-
 def render_nm(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     cols = catalog.columns()
     modules = catalog.modules.strings
