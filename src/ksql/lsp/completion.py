@@ -14,7 +14,7 @@ import numpy.typing as npt
 from lsprotocol import types
 
 from ksql.catalog import Catalog
-from ksql.lsp.facts import license_is_gpl_compatible
+from ksql.kernel.licenses import license_is_gpl_compatible
 from ksql.lsp.hover import hover_markdown
 from ksql.lsp.server import KsqlServer
 from ksql.model import ExportKind, Kind

@@ -5,8 +5,9 @@ from __future__ import annotations
 from lsprotocol import types
 
 from ksql.catalog import Catalog
+from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile
-from ksql.lsp.facts import facts, only_for
+from ksql.lsp.facts import facts
 from ksql.lsp.server import KsqlServer
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
 
@@ -24,7 +25,7 @@ def hover_markdown(catalog: Catalog, name: str, cfile: CFile | None = None) -> s
         parts.append(f"**exported** {', '.join(kinds)}{gpl}")
     else:
         parts.append("**not exported**: modules cannot link against it")
-    allowed = only_for(f.namespace)
+    allowed = allowed_modules(f.namespace)
     if allowed is not None:
         parts.append(f"exported **only to the modules** {', '.join(allowed)}")
     elif f.namespace:

@@ -27,7 +27,7 @@ from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.lsp import config
 from ksql.lsp.csource import CFile, Cursor, analyze, cursor_in_row, parse
-from ksql.lsp.facts import kernel_version
+from ksql.lsp.facts import catalog_kernel_version
 from ksql.source import RunningKernel
 
 WAIT = 2.0  # seconds a request waits for a loading catalog
@@ -75,7 +75,7 @@ class KsqlServer(LanguageServer):
             catalog = Catalog()
             catalog.columns()
         self.catalog = catalog
-        self.kernel_version = kernel_version(catalog, self.kernel.release)
+        self.kernel_version = catalog_kernel_version(catalog, self.kernel.release)
         self.ready.set()
         self._progress_end(token, f"{len(catalog):,} symbols")
         problems.extend(catalog.problems[:5])
@@ -154,7 +154,7 @@ class KsqlServer(LanguageServer):
         return path is not None and path.endswith((".c", ".h"))
 
     def publish(self, uri: str) -> None:
-        from ksql.lsp.diagnostics import MODULE_ONLY, diagnose
+        from ksql.lsp.diagnostics import CODE_MODULE_ONLY, diagnose
 
         if self.catalog is None or not self.is_c(uri):
             return
@@ -173,7 +173,7 @@ class KsqlServer(LanguageServer):
                 # module-only rests on a guess of the module's name (the file stem): a
                 # warning, since a multi-file module may be among the allowed ones.
                 severity=types.DiagnosticSeverity.Warning
-                if f.code == MODULE_ONLY
+                if f.code == CODE_MODULE_ONLY
                 else types.DiagnosticSeverity.Error,
                 code=f.code,
                 source="ksql",
