@@ -1,6 +1,7 @@
 """The language server's lifecycle: a factory that builds a pygls server with ksql's
 features, the catalog loaded in a worker thread after ``initialized`` (with work-done
-progress when the client supports it), and documents re-diagnosed as they change.
+progress when the client supports it), and the document notifications that keep
+:mod:`ksql.lsp.documents` current and tell the features (diagnostics) what changed.
 
 Requests that arrive while the catalog loads wait a little (:data:`WAIT`) and then answer
 empty; a source that cannot be read is one ``window/showMessage`` and the server keeps
@@ -12,13 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 
 from ksql import __version__
 from ksql.catalog import Catalog
@@ -42,6 +42,11 @@ class KsqlServer(LanguageServer):
         self.kernel_version: tuple[int, int] | None = None
         self.ready = threading.Event()
         self.documents = Documents(lambda uri: self.workspace.get_text_document(uri))
+        # What features do when a document opens or changes -- in the thread pool once a
+        # catalog is loaded, and for every open document after a load -- and when it
+        # closes. The server keeps the documents; features decide what to tell the client.
+        self.on_change: list[Callable[[str], None]] = []
+        self.on_close: list[Callable[[str], None]] = []
 
     def wait_catalog(self, timeout: float = WAIT) -> Catalog | None:
         self.ready.wait(timeout)
@@ -52,7 +57,8 @@ class KsqlServer(LanguageServer):
         return Path(root) if root else None
 
     def load(self, sources: list[str]) -> None:
-        """Load ``sources`` (a worker thread's job), then re-diagnose open documents."""
+        """Load ``sources`` (a worker thread's job), then re-run the change hooks (the
+        diagnostics) on the open documents."""
         from ksql.loading import load_catalog
         from ksql.pluginmanager import load_plugins
 
@@ -89,7 +95,8 @@ class KsqlServer(LanguageServer):
             )
         )
         for uri in self.documents.uris():
-            self.publish(uri)
+            for hook in self.on_change:
+                hook(uri)
 
     def _progress_begin(self) -> str | None:
         caps = self.client_capabilities.window
@@ -109,51 +116,13 @@ class KsqlServer(LanguageServer):
         if token is not None:
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
-    def publish(self, uri: str) -> None:
-        from ksql.lsp.diagnostics import CODE_MODULE_ONLY, diagnose
-
-        if self.catalog is None or not self.documents.is_c(uri):
-            return
-        try:
-            parsed = self.documents.parsed(uri)
-            path = to_fs_path(uri) or ""
-            module = Path(path).name.split(".", 1)[0] if path else None
-            findings = diagnose(parsed.cfile, self.catalog, module)
-        except Exception:  # a document the parser chokes on must not stop the server
-            log.exception("diagnostics failed for %s", uri)
-            return
-        diagnostics = [
-            types.Diagnostic(
-                range=parsed.codec.range(f.span.line, f.span.start, f.span.end_line, f.span.end),
-                message=f.message,
-                # module-only rests on a guess of the module's name (the file stem): a
-                # warning, since a multi-file module may be among the allowed ones.
-                severity=types.DiagnosticSeverity.Warning
-                if f.code == CODE_MODULE_ONLY
-                else types.DiagnosticSeverity.Error,
-                code=f.code,
-                source="ksql",
-                data=f.data or None,
-            )
-            for f in findings
-        ]
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=parsed.version)
-        )
-
-    def forget(self, uri: str) -> None:
-        self.documents.close(uri)
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-        )
-
 
 def make_server(cli_sources: Sequence[str] = ()) -> KsqlServer:
-    from ksql.lsp import actions, completion, hover, symbols
+    from ksql.lsp import actions, completion, hover, publish, symbols
 
     server = KsqlServer(cli_sources)
     _register_lifecycle(server)
-    for feature in (completion, hover, actions, symbols):
+    for feature in (completion, hover, actions, symbols, publish):
         feature.register(server)
     return server
 
@@ -195,17 +164,21 @@ def _register_lifecycle(server: KsqlServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: KsqlServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.documents.open(params.text_document.uri, params.text_document.language_id)
-        _publish_later(ls, params.text_document.uri)
+        _changed(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: KsqlServer, params: types.DidChangeTextDocumentParams) -> None:
-        _publish_later(ls, params.text_document.uri)
+        _changed(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KsqlServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.forget(params.text_document.uri)
+        ls.documents.close(params.text_document.uri)
+        for hook in ls.on_close:
+            hook(params.text_document.uri)
 
 
-def _publish_later(ls: KsqlServer, uri: str) -> None:
+def _changed(ls: KsqlServer, uri: str) -> None:
+    # Before the catalog there is nothing to say; the load runs the hooks itself.
     if ls.catalog is not None:
-        ls.thread_pool.submit(ls.publish, uri)
+        for hook in ls.on_change:
+            ls.thread_pool.submit(hook, uri)
