@@ -145,6 +145,20 @@ async def test_namespace_import_clears_it(client: LanguageClient) -> None:
     assert not await diagnostics(client, uri)
 
 
+async def test_closing_a_document_clears_its_diagnostics(client: LanguageClient) -> None:
+    uri = open_doc(client, DATA / "lsp" / "namespace.c")
+    (diag,) = await diagnostics(client, uri)
+    assert diag.code == "namespace"
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        if not client.diagnostics[uri]:
+            break
+    assert list(client.diagnostics[uri]) == []
+
+
 async def test_quick_fix_adds_the_import(client: LanguageClient) -> None:
     path = DATA / "lsp" / "namespace.c"
     uri = open_doc(client, path)

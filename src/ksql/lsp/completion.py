@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from lsprotocol import types
 
 from ksql.catalog import Catalog
-from ksql.lsp.facts import license_is_gpl_compatible
+from ksql.kernel.licenses import license_is_gpl_compatible
+from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.hover import hover_markdown
-from ksql.lsp.server import KsqlServer
 from ksql.model import ExportKind, Kind
+
+if TYPE_CHECKING:
+    from ksql.lsp.server import KsqlServer
 
 LIMIT = 100
 
@@ -100,35 +104,8 @@ def register(server: KsqlServer) -> None:
         types.CompletionOptions(resolve_provider=True, trigger_characters=["_"]),
     )
     def completion(ls: KsqlServer, params: types.CompletionParams) -> types.CompletionList:
-        empty = types.CompletionList(is_incomplete=True, items=[])
-        uri = params.text_document.uri
-        catalog = ls.wait_catalog()
-        if catalog is None or not ls.is_c(uri):
-            return empty
-        line, character, at, codec = ls.cursor(uri, params.position)
-        prefix = at.word[: character - at.span.start]
-        if not at.code or at.member or not prefix:
-            return empty
-        license = ls.cfile(uri).license
-        gpl_ok = license is None or license_is_gpl_compatible(license)
-        found, incomplete = complete(catalog, prefix, gpl_ok=gpl_ok)
-        edit_range = codec.range(line, at.span.start, line, character)
-        items = [
-            types.CompletionItem(
-                label=c.name,
-                kind=types.CompletionItemKind.Function
-                if c.function
-                else types.CompletionItemKind.Variable,
-                detail=c.detail,
-                sort_text=f"{c.rank}{i:04d}",
-                filter_text=c.name,
-                text_edit=types.TextEdit(range=edit_range, new_text=c.name),
-                tags=[types.CompletionItemTag.Deprecated] if c.rank >= 2 else None,
-                data={"name": c.name, "uri": uri},
-            )
-            for i, c in enumerate(found)
-        ]
-        return types.CompletionList(is_incomplete=incomplete, items=items)
+        ctx = at_cursor(ls, params.text_document.uri, params.position)
+        return _empty() if ctx is None else complete_at(ctx)
 
     @server.thread()
     @server.feature(types.COMPLETION_ITEM_RESOLVE)
@@ -138,8 +115,41 @@ def register(server: KsqlServer) -> None:
         name = data.get("name")
         if catalog is not None and isinstance(name, str):
             uri = data.get("uri")
-            cfile = ls.cfile(uri) if isinstance(uri, str) and ls.is_c(uri) else None
+            docs = ls.documents
+            cfile = docs.parsed(uri).cfile if isinstance(uri, str) and docs.is_c(uri) else None
             text = hover_markdown(catalog, name, cfile)
             if text:
                 item.documentation = types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
         return item
+
+
+def _empty() -> types.CompletionList:
+    return types.CompletionList(is_incomplete=True, items=[])
+
+
+def complete_at(ctx: CursorContext) -> types.CompletionList:
+    """The completion list at the cursor: items replace the identifier up to the cursor."""
+    at, prefix = ctx.at, ctx.prefix
+    if not at.code or at.member or not prefix:
+        return _empty()
+    license = ctx.cfile.license
+    gpl_ok = license is None or license_is_gpl_compatible(license)
+    found, incomplete = complete(ctx.catalog, prefix, gpl_ok=gpl_ok)
+    edit_range = ctx.prefix_range()
+    uri = ctx.document.uri
+    items = [
+        types.CompletionItem(
+            label=c.name,
+            kind=types.CompletionItemKind.Function
+            if c.function
+            else types.CompletionItemKind.Variable,
+            detail=c.detail,
+            sort_text=f"{c.rank}{i:04d}",
+            filter_text=c.name,
+            text_edit=types.TextEdit(range=edit_range, new_text=c.name),
+            tags=[types.CompletionItemTag.Deprecated] if c.rank >= 2 else None,
+            data={"name": c.name, "uri": uri},
+        )
+        for i, c in enumerate(found)
+    ]
+    return types.CompletionList(is_incomplete=incomplete, items=items)

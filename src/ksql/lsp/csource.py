@@ -96,11 +96,6 @@ class _Columns:
             return byte_col
         return len(self.lines[row].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
 
-    def byte(self, row: int, char_col: int) -> int:
-        if self.ascii or row >= len(self.lines):
-            return char_col
-        return len(self.lines[row][:char_col].encode("utf-8"))
-
     def span(self, node: Node) -> Span:
         (r0, c0), (r1, c1) = node.start_point, node.end_point
         return Span(r0, self.char(r0, c0), r1, self.char(r1, c1))

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
+from ksql.kernel.licenses import license_is_gpl_compatible
+from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
-from ksql.lsp.facts import NameFacts, facts, license_is_gpl_compatible, only_for
+from ksql.lsp.facts import NameFacts, facts
+from ksql.model import normalize_module_name
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
-MODULE_ONLY = "module-only"
+CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +71,13 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
                 )
             )
         ns = f.namespace
-        allowed = only_for(ns)
+        allowed = allowed_modules(ns)
         if allowed is not None:
-            if module is None or module.replace("-", "_") not in allowed:
+            if module is None or normalize_module_name(module) not in allowed:
                 out.append(
                     Finding(
                         ref.span,
-                        MODULE_ONLY,
+                        CODE_MODULE_ONLY,
                         f"'{ref.name}' is exported only to the modules {', '.join(allowed)} "
                         f"({ns}); another module cannot use it, and importing that namespace is "
                         "refused",

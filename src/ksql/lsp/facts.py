@@ -1,37 +1,16 @@
 """What the loaded kernel says about one name: its definitions, whether modules can link
-against it, GPL-only-ness and namespace, and which kernel version the catalog describes.
-Pure functions over a catalog whose name index is built.
+against it, GPL-only-ness and namespace; and which kernel version the catalog describes.
+Pure functions over a catalog whose name index is built; the kernel's rules themselves live
+in :mod:`ksql.kernel`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ksql.catalog import Catalog
+from ksql.kernel.version import kernel_version
 from ksql.model import Bind, Symbol
-
-# include/linux/license.h license_is_gpl_compatible(), 6.1.
-GPL_COMPATIBLE = frozenset(
-    {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"}
-)
-# "module:kvm,kvm-amd" namespaces export to the named modules only, and importing them is
-# forbidden: "module: Add module specific symbol namespace support" (6.16, kernel/module/
-# main.c; EXPORT_SYMBOL_FOR_MODULES in include/linux/export.h).
-MODULE_ONLY = "module:"
-_RELEASE = re.compile(r"(?:/modules/|linux-headers-|System\.map-|vmlinux-)(\d+)\.(\d+)")
-_VERMAGIC = re.compile(r"^(\d+)\.(\d+)")
-
-
-def license_is_gpl_compatible(license: str) -> bool:
-    return license in GPL_COMPATIBLE
-
-
-def only_for(namespace: str) -> list[str] | None:
-    """The modules a ``module:`` namespace exports to (kernel spelling), else None."""
-    if not namespace.startswith(MODULE_ONLY):
-        return None
-    return [m.strip().replace("-", "_") for m in namespace[len(MODULE_ONLY) :].split(",") if m]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,20 +54,8 @@ def facts(catalog: Catalog, name: str) -> NameFacts | None:
     return NameFacts(name, tuple(catalog.symbols(rows.tolist())))
 
 
-def kernel_version(catalog: Catalog, running: str | None = None) -> tuple[int, int] | None:
-    """(major, minor) of the kernel the catalog describes: a module's vermagic, a source
-    path that names the release, else ``running`` (for /proc/kallsyms)."""
-    for info in catalog.module_info.values():
-        for magic in info.get("vermagic", []):
-            m = _VERMAGIC.match(magic)
-            if m:
-                return int(m.group(1)), int(m.group(2))
-    for label in catalog.source_labels.strings:
-        m = _RELEASE.search(label)
-        if m:
-            return int(m.group(1)), int(m.group(2))
-    if running and any("/proc/kallsyms" in label for label in catalog.source_labels.strings):
-        m = _VERMAGIC.match(running)
-        if m:
-            return int(m.group(1)), int(m.group(2))
-    return None
+def catalog_kernel_version(catalog: Catalog, running: str | None = None) -> tuple[int, int] | None:
+    """(major, minor) of the kernel ``catalog`` describes: the kernel rule
+    (:func:`ksql.kernel.version.kernel_version`) over its modules' ``.modinfo`` and its
+    source labels; ``running`` is the running kernel's release, for /proc/kallsyms."""
+    return kernel_version(catalog.module_info, catalog.source_labels.strings, running)

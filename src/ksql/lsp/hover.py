@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from ksql.catalog import Catalog
+from ksql.kernel.namespaces import allowed_modules
+from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.csource import CFile
-from ksql.lsp.facts import facts, only_for
-from ksql.lsp.server import KsqlServer
+from ksql.lsp.facts import facts
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
+
+if TYPE_CHECKING:
+    from ksql.lsp.server import KsqlServer
 
 MAX_DEFINITIONS = 8
 
@@ -24,7 +30,7 @@ def hover_markdown(catalog: Catalog, name: str, cfile: CFile | None = None) -> s
         parts.append(f"**exported** {', '.join(kinds)}{gpl}")
     else:
         parts.append("**not exported**: modules cannot link against it")
-    allowed = only_for(f.namespace)
+    allowed = allowed_modules(f.namespace)
     if allowed is not None:
         parts.append(f"exported **only to the modules** {', '.join(allowed)}")
     elif f.namespace:
@@ -71,17 +77,18 @@ def register(server: KsqlServer) -> None:
     @server.thread()
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls: KsqlServer, params: types.HoverParams) -> types.Hover | None:
-        uri = params.text_document.uri
-        catalog = ls.wait_catalog()
-        if catalog is None or not ls.is_c(uri):
-            return None
-        line, _, at, codec = ls.cursor(uri, params.position)
-        if not at.word or not at.code or at.member:
-            return None
-        text = hover_markdown(catalog, at.word, ls.cfile(uri))
-        if text is None:
-            return None
-        return types.Hover(
-            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
-            range=codec.range(line, at.span.start, line, at.span.end),
-        )
+        ctx = at_cursor(ls, params.text_document.uri, params.position)
+        return None if ctx is None else hover_at(ctx)
+
+
+def hover_at(ctx: CursorContext) -> types.Hover | None:
+    at = ctx.at
+    if not at.word or not at.code or at.member:
+        return None
+    text = hover_markdown(ctx.catalog, at.word, ctx.cfile)
+    if text is None:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+        range=ctx.word_range(),
+    )

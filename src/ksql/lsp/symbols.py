@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ksql.catalog import Catalog
 from ksql.errors import QuerySyntaxError
-from ksql.lsp.server import KsqlServer
 from ksql.model import Kind, Symbol
 from ksql.query.fields import FLAGS
+
+if TYPE_CHECKING:
+    from ksql.lsp.server import KsqlServer
 
 LIMIT = 200
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")

@@ -1,0 +1,73 @@
+"""Publishing diagnostics: for a C document when it opens or changes (once a catalog is
+loaded), for every open document after a load, and an empty list when it closes. The
+verdicts come from :func:`ksql.lsp.diagnostics.diagnose`; this module only places them in
+the client's position units and sends them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from ksql.lsp.diagnostics import CODE_MODULE_ONLY, Finding, diagnose
+from ksql.lsp.documents import Codec
+
+if TYPE_CHECKING:
+    from ksql.lsp.server import KsqlServer
+
+log = logging.getLogger(__name__)
+
+
+def register(server: KsqlServer) -> None:
+    server.on_change.append(functools.partial(publish, server))
+    server.on_close.append(functools.partial(clear, server))
+
+
+def publish(ls: KsqlServer, uri: str) -> None:
+    catalog = ls.catalog
+    if catalog is None or not ls.documents.is_c(uri):
+        return
+    try:
+        parsed = ls.documents.parsed(uri)
+        findings = diagnose(parsed.cfile, catalog, module_guess(uri))
+    except Exception:  # a document the parser chokes on must not stop the server
+        log.exception("diagnostics failed for %s", uri)
+        return
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=to_diagnostics(findings, parsed.codec), version=parsed.version
+        )
+    )
+
+
+def clear(ls: KsqlServer, uri: str) -> None:
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+def module_guess(uri: str) -> str | None:
+    """The module a file belongs to, guessed from its name: right for a one-file module."""
+    path = to_fs_path(uri) or ""
+    return Path(path).name.split(".", 1)[0] if path else None
+
+
+def to_diagnostics(findings: list[Finding], codec: Codec) -> list[types.Diagnostic]:
+    return [
+        types.Diagnostic(
+            range=codec.range(f.span.line, f.span.start, f.span.end_line, f.span.end),
+            message=f.message,
+            # module-only rests on a guess of the module's name (the file stem): a
+            # warning, since a multi-file module may be among the allowed ones.
+            severity=types.DiagnosticSeverity.Warning
+            if f.code == CODE_MODULE_ONLY
+            else types.DiagnosticSeverity.Error,
+            code=f.code,
+            source="ksql",
+            data=f.data or None,
+        )
+        for f in findings
+    ]
