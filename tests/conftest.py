@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ksql.catalog import Catalog
 from ksql.loading import load_catalog
 from ksql.pluginmanager import Plugins, load_plugins
 from ksql.query.compiler import compile_query
+from ksql.render import render_nm
 
 DATA = Path(__file__).parent / "data"
 
@@ -27,6 +30,13 @@ def load(plugins: Plugins) -> Callable[..., Catalog]:
         return load_catalog([str(s) for s in specs], plugins)
 
     return _load
+
+
+def nm_lines(catalog: Catalog) -> list[str]:
+    """Every row as ``nm -p`` prints it: ``--format nm`` lines without the module tag."""
+    out = io.StringIO()
+    render_nm(catalog, np.arange(len(catalog)), out)
+    return [line.split("\t")[0] for line in out.getvalue().splitlines()]
 
 
 def names(catalog: Catalog, query: str) -> list[str]:

@@ -4,20 +4,17 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ksql.catalog import Catalog
 from ksql.model import ExportKind
 from ksql.query.compiler import compile_query
-from ksql.render import render_nm
-from tests.conftest import names
+from tests.conftest import names, nm_lines
 
 Load = Callable[..., Catalog]
 
@@ -164,9 +161,7 @@ def test_debian_binaries_are_nm_exact(corpus: Path, load: Load) -> None:
     assert files
     for path in files:
         cat = load(f"elf:{path}")
-        out = io.StringIO()
-        render_nm(cat, np.arange(len(cat)), out)
-        ours = [line.split("\t")[0] for line in out.getvalue().splitlines()]
+        ours = nm_lines(cat)
         theirs = subprocess.run(
             ["nm", "-p", str(path)], capture_output=True, text=True, check=True
         ).stdout.splitlines()

@@ -18,17 +18,11 @@ from ksql.plugins.elf.reader import ElfImage
 from ksql.catalog import Catalog
 from ksql.errors import SourceError
 from ksql.model import ExportKind
-from ksql.render import nm_line
-from tests.conftest import DATA, names
+from tests.conftest import DATA, names, nm_lines
 
 Load = Callable[..., Catalog]
 GPL, SYM = ExportKind.EXPORT_SYMBOL_GPL, ExportKind.EXPORT_SYMBOL
 SEED_NM = {"m1.ko": "m1.nm.txt", "m2.ko": "m2.nm.txt"}
-
-
-def nm_lines(cat: Catalog) -> list[str]:
-    """Rows as ``nm -p`` prints them (no kallsyms module tag)."""
-    return [nm_line(s).split("\t")[0] for s in cat.symbols(range(len(cat)))]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ EXPORT_SYMBOL_FOR_MODULES in include/linux/export.h writes such namespaces.
 
 from __future__ import annotations
 
-from ksql.model import normalize_module_name
+from ksql.kernel.modules import normalize_module_name
 
 MODULE_PREFIX = "module:"
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
 from ksql.kernel.licenses import license_is_gpl_compatible
+from ksql.kernel.modules import normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
 from ksql.lsp.facts import NameFacts, facts
-from ksql.model import normalize_module_name
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
 CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
