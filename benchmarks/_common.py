@@ -321,7 +321,7 @@ def rss_probe(paths: Sequence[str]) -> None:
     order = cat.name_order()
     gc.collect()
     indexed = status_kb("VmRSS")
-    arrays = [getattr(cols, f) for f in cols.__slots__ if f not in ("n", "name")]
+    arrays = list(cols.arrays().values())
     accounted = {
         "numpy columns": sum(a.nbytes for a in arrays),
         "name_order": order.nbytes,

@@ -185,7 +185,7 @@ def bench_decode(vmlinux: Path, repeat: int, checks: Checks, targets: Targets) -
     load_label = "load_catalog([vmlinux], plugins)"
     body = [
         timed_row("Path.read_bytes() (I/O only)", "-", None, io_s, nm_s),
-        timed_row("read_file(): ELF decode -> Rows", COLD, n_rows, decode_s, nm_s),
+        timed_row("read_file(): ELF decode -> Batch", COLD, n_rows, decode_s, nm_s),
         timed_row(load_label, COLD, n_cat, load_s, nm_s, goal),
         timed_row("  minus read_file (sink + catalog; 0 = noise)", COLD, None, rest, nm_s),
         timed_row(load_label, WARM, n_warm, warm_s, nm_s, goal),
