@@ -58,6 +58,16 @@ def cat(load: Load) -> Catalog:
         ('namespace="" and gpl and module=vmlinux', ["user_read"]),
         ("exported order by name limit 2", ["_printk", "dma_buf_export"]),
         ("bind=weak", []),
+        (
+            "module=m2 order by type desc, name",
+            ["__kstrtab_rday_3", "__ksymtab_rday_3", "rday_2", "rday_3"],
+        ),
+        ("module=m2 order by export desc, name limit 2", ["rday_3", "__kstrtab_rday_3"]),
+        # Rows with equal sources are ordered by the next key (ties used to keep row order).
+        (
+            "module=m2 order by source desc, name",
+            ["rday_3", "__kstrtab_rday_3", "__ksymtab_rday_3", "rday_2"],
+        ),
     ],
 )
 def test_queries(cat: Catalog, query: str, expected: list[str]) -> None:
@@ -118,6 +128,12 @@ def test_name_index_gives_the_same_answers(cat: Catalog) -> None:
             "firmware, intree, softdep",
         ),
         ('name~"(x"', 7, "bad regular expression: missing ), unterminated subpattern"),
+        (
+            "exported order by license",
+            19,
+            "cannot order by license, a .modinfo key of the row's module; order by one of: "
+            "name, module, addr, type, size, section, bind, kind, export, namespace, crc, source",
+        ),
     ],
 )
 def test_errors(query: str, column: int, message: str) -> None:

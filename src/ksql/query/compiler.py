@@ -31,6 +31,7 @@ from ksql.query.match import (
     table_codes,
 )
 from ksql.query.parser import parse
+from ksql.schema import Encoding
 
 Predicate = Callable[[Catalog], Mask]
 
@@ -125,7 +126,16 @@ class _Compiler:
         return f
 
     def order_field(self, key: ast.OrderKey) -> str:
-        return self.field(key.field, key.span).name
+        f = self.field(key.field, key.span)
+        if not f.column:
+            sortable = [name for name, g in FIELDS.items() if g.column]
+            self.error(
+                f"cannot order by {f.name}, a .modinfo key of the row's module; "
+                f"order by one of: {', '.join(sortable)}",
+                key.span,
+                tuple(sortable),
+            )
+        return f.name
 
     def compare(self, node: ast.Compare) -> Predicate:
         f = self.field(node.field, node.field_span)
@@ -351,27 +361,27 @@ def _sort(
 
 
 def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.NDArray[np.int64]:
+    """Ranks (or values) of ``field`` for ``rows``, ascending as the field sorts."""
     cols = catalog.columns()
-    if field == "name":
-        names = cols.name.take(rows)
-        ranks = np.empty(len(rows), dtype=np.int64)
-        ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-        return ranks
-    if field in ("module", "section", "namespace", "source"):
+    f = FIELDS[field]
+    spec = COLUMN[f.column]
+    if spec.encoding in (Encoding.PACKED, Encoding.SOURCE_SET):  # names, source lists
         strings = (
-            [" ".join(catalog.sources_of(int(r))) for r in rows] if field == "source" else None
+            cols.name.take(rows)
+            if spec.encoding is Encoding.PACKED
+            else [" ".join(catalog.sources_of(int(r))) for r in rows]
         )
-        if strings is not None:
-            ranks = np.empty(len(rows), dtype=np.int64)
-            ranks[sorted(range(len(strings)), key=strings.__getitem__)] = np.arange(len(rows))
-            return ranks
-        table = _table(catalog, field)
+        # Equal strings share a rank, so the next key breaks the tie.
+        _, ranks = np.unique(np.array(strings, dtype=object), return_inverse=True)
+        return ranks.astype(np.int64).reshape(-1)
+    col: npt.NDArray[Any] = cols[spec.name][rows]
+    if spec.encoding is Encoding.INTERNED:  # codes in first-seen order: rank the strings
+        table = catalog.table(spec.name).strings
         rank_of_code = np.empty(len(table), dtype=np.int64)
         rank_of_code[sorted(range(len(table)), key=table.__getitem__)] = np.arange(len(table))
-        ranked: npt.NDArray[np.int64] = rank_of_code[cols[FIELDS[field].column][rows]]
+        ranked: npt.NDArray[np.int64] = rank_of_code[col]
         return ranked
-    col: npt.NDArray[Any] = cols[FIELDS[field].column][rows]
-    if field == "addr":
+    if spec.dtype == np.uint64:
         # uint64 does not fit int64: rank instead (unknown, all ones, sorts last).
         ranks = np.argsort(np.argsort(col, kind="stable"), kind="stable")
         return ranks.astype(np.int64)
