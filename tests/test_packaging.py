@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.resources
 import importlib.util
+import os
 import subprocess
 import sys
 import tarfile
@@ -72,3 +73,22 @@ def test_sdist_contents(dist: Path) -> None:
         "pyproject.toml",
         "README.md",
     } <= files
+
+
+def test_a_source_checkout_runs_without_installing(tmp_path: Path) -> None:
+    # python -S skips site-packages' .pth files, so the editable install's finder (which maps
+    # ksql.plugins and ksql.grammar) is absent; the dependencies stay importable by path.
+    import numpy
+
+    site = Path(numpy.__file__).parent.parent
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{site}")
+    m2 = str(ROOT / "tests/data/m2.ko")
+    proc = subprocess.run(
+        [sys.executable, "-S", "-m", "ksql", "query", "rday_3", "-s", m2],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        0,
+        "0000000000000000 D rday_3\t[m2]\n",
+        "",
+    )

@@ -19,9 +19,27 @@ for a plugin's tests.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+
+def _checkout_packages() -> None:
+    """Run from a source checkout that is not installed (``PYTHONPATH=src``), the built-in
+    plugins and the grammar live beside ``src/``, not inside the package: look there too."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "plugins" / "__init__.py").is_file() and (root / "grammar" / "ksql.lark").is_file():
+        try:
+            found = importlib.util.find_spec("ksql.plugins") is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            __path__.append(str(root))
+
+
+_checkout_packages()
 
 # public name -> the module that defines it
 _EXPORTS = {
