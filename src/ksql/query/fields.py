@@ -1,5 +1,6 @@
 """The query language's vocabulary: fields (with the kind of value each takes), flags and
-enumerated values. The compiler, completion and the docs all read these tables.
+enumerated values. The compiler, completion and the docs all read these tables; keywords and
+operators are the grammar's (:func:`ksql.query.parser.vocabulary`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,3 @@ FLAGS: dict[str, str] = {
     "function": "code (nm T/t/W, ELF STT_FUNC)",
     "data": "data objects (nm D/d/B/b/R/r/..., ELF STT_OBJECT)",
 }
-
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~")
-KEYWORDS = ("and", "or", "not", "in", "order", "by", "asc", "desc", "limit")
