@@ -67,6 +67,15 @@ def test_table_shows_every_column_unabridged(capsys: pytest.CaptureFixture[str])
     assert row.split() == ["ffffffffa00f6570", "D", "rday_3", "m2", "EXPORT_SYMBOL", "0x291bcccd"]
 
 
+def test_format_choices_are_the_renderers(capsys: pytest.CaptureFixture[str]) -> None:
+    from ksql.render import RENDERERS
+
+    with pytest.raises(SystemExit):
+        main(["query", "x", "-f", "fancy"])
+    choices = ", ".join(repr(f) for f in RENDERERS)
+    assert capsys.readouterr().err.endswith(f"invalid choice: 'fancy' (choose from {choices})\n")
+
+
 def test_no_match_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "query", "name=nothing", "-s", SEED) == (1, "", "")
     assert run(capsys, "query", "name=nothing", "-s", SEED, "-f", "count") == (1, "0\n", "")
