@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -146,7 +147,13 @@ def test_default_sources_are_the_running_kernels(capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "sources")
     assert code == 0
     assert "  /proc/kallsyms: kallsyms, " in out
-    assert any(line.startswith("  /lib/modules/") for line in out.splitlines())
+    # The symvers plugin always names this file; the line must say whether it is there.
+    symvers = Path(f"/lib/modules/{os.uname().release}/build/Module.symvers")
+    (line,) = [x for x in out.splitlines() if x.startswith(f"  {symvers}: ")]
+    if symvers.exists():
+        assert line.startswith(f"  {symvers}: symvers, ") and line.endswith(" rows")
+    else:
+        assert line == f"  {symvers}: not found"
 
 
 def test_python_dash_m_and_console_script() -> None:
