@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,15 @@ def test_table_shows_every_column_unabridged(capsys: pytest.CaptureFixture[str])
     header, row = out.splitlines()[:2]
     assert header.split() == ["addr", "type", "name", "module", "export", "namespace", "crc"]
     assert row.split() == ["ffffffffa00f6570", "D", "rday_3", "m2", "EXPORT_SYMBOL", "0x291bcccd"]
+
+
+def test_format_choices_are_the_renderers(capsys: pytest.CaptureFixture[str]) -> None:
+    from ksql.render import RENDERERS
+
+    with pytest.raises(SystemExit):
+        main(["query", "x", "-f", "fancy"])
+    choices = ", ".join(repr(f) for f in RENDERERS)
+    assert capsys.readouterr().err.endswith(f"invalid choice: 'fancy' (choose from {choices})\n")
 
 
 def test_no_match_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,7 +147,13 @@ def test_default_sources_are_the_running_kernels(capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "sources")
     assert code == 0
     assert "  /proc/kallsyms: kallsyms, " in out
-    assert any(line.startswith("  /lib/modules/") for line in out.splitlines())
+    # The symvers plugin always names this file; the line must say whether it is there.
+    symvers = Path(f"/lib/modules/{os.uname().release}/build/Module.symvers")
+    (line,) = [x for x in out.splitlines() if x.startswith(f"  {symvers}: ")]
+    if symvers.exists():
+        assert line.startswith(f"  {symvers}: symvers, ") and line.endswith(" rows")
+    else:
+        assert line == f"  {symvers}: not found"
 
 
 def test_python_dash_m_and_console_script() -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -125,18 +127,23 @@ def test_scripted_through_a_pipe() -> None:
 
 @pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
 def test_real_terminal_in_tmux(tmp_path: Path) -> None:
-    name = f"ksql-{os.getpid()}"
-    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path), TERM="xterm-256color")
-    command = " ".join([sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)])
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", command],
-                   env=env, check=True)  # fmt: skip
+    # A private server (-L) and no config (-f): other tmux servers, sessions and the user's
+    # settings cannot get in the way, and killing the server at the end leaves nothing.
+    socket = f"ksql-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", *args],
+                              capture_output=True, text=True, check=check)  # fmt: skip
+
+    env = {k: v for k, v in os.environ.items() if k != "TMUX"}
+    env |= {"XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color"}
+    command = shlex.join([sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)])
 
     def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", name], capture_output=True,
-                              text=True, check=True).stdout  # fmt: skip
+        return tmux("capture-pane", "-p", "-t", "repl").stdout
 
     def keys(*k: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", name, *k], check=True)
+        tmux("send-keys", "-t", "repl", *k)
 
     def wait_for(text: str) -> str:
         for _ in range(100):
@@ -146,7 +153,13 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared:\n{screen()}")
 
+    socket_path: Path | None = None
     try:
+        # The server starts here, with this environment (a running server would give the
+        # REPL its own: another history file, another TERM).
+        subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s",
+                        "repl", "-x", "120", "-y", "30", command], env=env, check=True)  # fmt: skip
+        socket_path = Path(tmux("display-message", "-p", "#{socket_path}").stdout.strip())
         wait_for("ksql>")
         wait_for("symbols · format table")  # the bottom toolbar
         keys("names", "Tab")
@@ -158,7 +171,7 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
         assert "                      ^" in shown
         keys("C-d")
         for _ in range(50):
-            alive = subprocess.run(["tmux", "has-session", "-t", name], capture_output=True)
+            alive = tmux("has-session", "-t", "repl", check=False)
             if alive.returncode:
                 break
             time.sleep(0.1)
@@ -166,4 +179,6 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
         history = (tmp_path / "ksql" / "history").read_text()
         assert "namespace=DMA_BUF" in history
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        tmux("kill-server", check=False)
+        if socket_path is not None:
+            socket_path.unlink(missing_ok=True)  # tmux leaves the socket file behind

@@ -7,13 +7,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+
+
+class _Formats:
+    """``--format``'s choices: the renderer table's keys, imported only when argparse asks
+    (ksql.render pulls in numpy: ``--version`` and ``lsp`` need not wait for it)."""
+
+    def _keys(self) -> list[str]:
+        from ksql.render import RENDERERS
+
+        return list(RENDERERS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument(
         "-f",
         "--format",
-        choices=("table", "json", "csv", "nm", "names", "count"),
-        help="output format (default: table on a terminal, nm lines otherwise)",
+        choices=_Formats(),
+        metavar="FORMAT",  # not {table,...}: argparse would import the renderers to build it
+        help="output format: %(choices)s (default: table on a terminal, nm lines otherwise)",
     )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")

@@ -17,7 +17,6 @@ from ksql.model import VMLINUX, Symbol
 from ksql.schema import ADDR_NONE
 
 Rows = npt.NDArray[np.intp]
-FORMATS = ("table", "json", "csv", "nm", "names", "count")
 CSV_FIELDS = tuple(Symbol("").as_dict())  # the query language's field names, in order
 
 
@@ -92,6 +91,7 @@ def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
         out.write(f"{bold}{line}{reset}\n" if n == 0 else line + "\n")
 
 
+# The output formats: ``--format``, the REPL's ``.format`` and its completion read the keys.
 RENDERERS: dict[str, Callable[[Catalog, Rows, TextIO], None]] = {
     "table": render_table,
     "json": render_json,

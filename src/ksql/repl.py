@@ -13,15 +13,15 @@ from typing import TextIO
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, QuerySyntaxError
 from ksql.pluginmanager import Plugins
-from ksql.render import FORMATS, RENDERERS
+from ksql.render import RENDERERS
 
 MAX_ROWS = 200  # shown on a terminal without an explicit limit; the count says the rest
-HELP = """\
+HELP = f"""\
 Type a query (`exported and module=m2`), Tab to complete, Ctrl-R to search history.
   .help               this text
   .sources            what is loaded
   .load PATH ...      load more sources ([TYPE:]PATH, as -s)
-  .format FMT         output: table, nm, names, json, csv, count
+  .format FMT         output: {", ".join(RENDERERS)}
   .count QUERY        how many rows match
   .quit               leave (Ctrl-D too)"""
 
@@ -80,8 +80,8 @@ class Session:
         elif command == ".help":
             out.write(HELP + "\n")
         elif command == ".format":
-            if rest not in FORMATS:
-                raise KsqlError(f".format takes one of {', '.join(FORMATS)}")
+            if rest not in RENDERERS:
+                raise KsqlError(f".format takes one of {', '.join(RENDERERS)}")
             self.format = rest
         elif command == ".count":
             from ksql.query.compiler import compile_query

@@ -51,10 +51,10 @@ class QueryCompleter(Completer):
                 yield from (Completion(m, -len(text)) for m in _META if m.startswith(text))
                 return
             if command == ".format":
-                from ksql.render import FORMATS
+                from ksql.render import RENDERERS
 
                 yield from (
-                    Completion(f, -len(rest)) for f in FORMATS if f.startswith(rest.strip())
+                    Completion(f, -len(rest)) for f in RENDERERS if f.startswith(rest.strip())
                 )
                 return
             if command != ".count":

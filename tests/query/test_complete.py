@@ -1,4 +1,5 @@
-"""What the query completer offers at a cursor (shared by the REPL and the LSP)."""
+"""What the query completer offers at a cursor (the REPL's Tab): the grammar's lookahead
+mapped to keywords, fields, flags, operators and catalog values."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 
 from ksql.catalog import Catalog
 from ksql.query.complete import complete
+from ksql.query.fields import FIELDS as _FIELDS
 from tests.conftest import DATA
 
 Load = Callable[..., Catalog]
+FIELDS = list(_FIELDS)
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +54,28 @@ def cat() -> Catalog:
         ('name="abc', 5, []),
         ("exported limit ", 15, []),
         ("not (exp", 5, ["export", "exported"]),
+        # Where the grammar, not a guess, decides what may follow:
+        ("(exported ", 10, ["and", "or", ")"]),  # no "order by" inside a group
+        ("name in ", 8, ["("]),
+        ("kmalloc ", 8, ["and", "or", "order by", "limit"]),  # not a field: no operators
+        ("exported an", 9, ["and"]),
+        ("ORD", 0, ["order by"]),
+        ("exported order by addr, ", 24, None),
+        ("name in (a ", 11, [")"]),
+        ("module in (m2, u", 15, ["usb_storage"]),
+        ('name="ker', 5, ["kern_path"]),
+        ("name=or", 5, []),  # a value, though "or" is a keyword elsewhere
+        ('"ker', 0, []),
+        ("limit 3 ", 8, []),
+        ("x !", 3, []),
     ],
 )
 def test_offers(cat: Catalog, text: str, start: int, offered: list[str] | None) -> None:
     got = complete(text, len(text), cat)
     assert got.start == start
     if offered is None:
-        assert [c.text for c in got.candidates][:4] == ["A", "a", "B", "b"]
+        first = {"type=": ["A", "a", "B", "b"], "exported order by addr, ": FIELDS[:4]}[text]
+        assert [c.text for c in got.candidates][:4] == first
     else:
         assert [c.text for c in got.candidates] == offered
 
@@ -65,7 +83,8 @@ def test_offers(cat: Catalog, text: str, start: int, offered: list[str] | None) 
 def test_start_offers_fields_flags_and_names(cat: Catalog) -> None:
     got = complete("", 0, cat)
     kinds = {c.kind for c in got.candidates}
-    assert kinds == {"keyword", "field", "flag"}  # no names without a prefix
+    assert kinds == {"keyword", "punctuation", "field", "flag"}  # no names without a prefix
+    assert [c.text for c in got.candidates][:4] == ["not", "order by", "limit", "("]
     got = complete("rday", 4, cat)
     assert [(c.text, c.kind) for c in got.candidates] == [("rday_2", "name"), ("rday_3", "name")]
 

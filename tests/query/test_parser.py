@@ -36,6 +36,9 @@ def test_precedence_and_positions() -> None:
         ("EXPORTED", ast.Flag("exported", S(1, 9))),
         ('"exported"', ast.NameMatch(ast.Value("exported", True, S(1, 11)))),
         ("android", ast.NameMatch(ast.Value("android", False, S(1, 8)))),
+        ("Order_key", ast.NameMatch(ast.Value("Order_key", False, S(1, 10)))),
+        # After an operator only a value can come: a keyword's spelling is a value there.
+        ("name=or", ast.Compare("name", S(1, 5), "=", ast.Value("or", False, S(6, 8)), S(1, 8))),
         (
             'name = "a \\"b\\""',
             ast.Compare("name", S(1, 5), "=", ast.Value('a "b"', True, S(8, 17)), S(1, 17)),
@@ -87,6 +90,17 @@ def test_keywords_any_case_and_clauses() -> None:
             "'limit' or '('",
         ),
         ("limit x", 7, "limit takes a whole number, not 'x'"),
+        (
+            "exported android",  # one word, not "and" + "roid"
+            10,
+            "unexpected 'android'; expected an operator (= != < <= > >= ~), 'and', 'or', 'in', "
+            "'order by', 'limit' or end of query",
+        ),
+        (
+            "order by addr x",
+            15,
+            "unexpected 'x'; expected 'asc', 'desc', 'limit', ',' or end of query",
+        ),
         ("a\nb", 2, "a query is one line"),
     ],
 )

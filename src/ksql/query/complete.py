@@ -1,7 +1,10 @@
-"""What may come next at a cursor in a query: keywords, fields, flags, operators, and values
-from the loaded catalog (modules, nm letters, namespaces, export kinds, symbol names from the
-sorted name index). Shared by the REPL and the language server; works on incomplete text,
-so it tokenizes leniently instead of parsing.
+"""What may come next at a cursor in a query, for the REPL. The grammar answers: the text
+before the word being typed goes through Lark's interactive parser
+(:func:`ksql.query.parser.lookahead`), and each terminal it accepts becomes candidates --
+keywords and operators as the grammar spells them, and for WORD the fields, flags and
+values from the loaded catalog (modules, nm letters, namespaces, export kinds, .modinfo
+values, symbol names from the sorted name index). The word at the cursor, a bare word or
+a string still open, only filters.
 """
 
 from __future__ import annotations
@@ -11,20 +14,21 @@ from dataclasses import dataclass
 
 from ksql.catalog import Catalog
 from ksql.model import TYPE_LETTERS, ExportKind
-from ksql.query.fields import FIELDS, FLAGS, OPERATORS, ValueKind
+from ksql.query.fields import FIELDS, FLAGS, ValueKind
+from ksql.query.parser import Lexeme, Lookahead, lex, lookahead, vocabulary
 
 NAMES = 50  # symbol names offered at most
-_TOKEN = re.compile(
-    r"""(?P<string>"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?)"""
-    r"""|(?P<op>!=|<=|>=|=|<|>|~)|(?P<punct>[(),])|(?P<word>[^\s()"',=!<>~]+)|(?P<space>\s+)"""
-)
-_KEYWORDS_AFTER_ATOM = ("and", "or", "order by", "limit")
+# Semantics the grammar does not know (the compiler rejects these): "~" matches text, the
+# ordering operators compare numbers.
+_TEXT_ONLY = frozenset({"~"})
+_NUMBER_ONLY = frozenset({"<", "<=", ">", ">="})
+_SEPARATORS = frozenset({"COMMA"})  # typed, never worth choosing from a list
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     text: str
-    kind: str  # "keyword", "field", "flag", "operator", "value", "name"
+    kind: str  # "keyword", "operator", "punctuation", "field", "flag", "value", "name"
     meta: str = ""
 
 
@@ -34,108 +38,110 @@ class Completions:
     candidates: list[Candidate]
 
 
-def _tokens(text: str) -> list[tuple[str, str, int]]:
-    out = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "word"
-        if kind != "space":
-            out.append((kind, m.group(), m.start()))
+def complete(text: str, cursor: int, catalog: Catalog | None = None) -> Completions:
+    before = text[:cursor]
+    found, end = lex(before)
+    if end < len(before):  # only an open string may follow what lexes
+        if before[end] not in "\"'":
+            return Completions(cursor, [])
+        start = end
+    elif found and _is_word(found[-1]) and found[-1].start + len(found[-1].text) == cursor:
+        start = found[-1].start
+    else:
+        start = cursor
+    prefix = before[start:]
+    ahead = lookahead(before[:start])
+    if ahead is None:
+        return Completions(start, [])
+    cands = _candidates(ahead, prefix, catalog)
+    low = prefix.lower().lstrip("\"'")
+    if low:
+        cands = [c for c in cands if c.text.lower().lstrip('"').startswith(low)]
+    return Completions(start, cands)
+
+
+def _is_word(tok: Lexeme) -> bool:
+    return tok.terminal in ("WORD", "STRING") or tok.terminal in vocabulary().keywords
+
+
+def _candidates(ahead: Lookahead, prefix: str, catalog: Catalog | None) -> list[Candidate]:
+    vocab = vocabulary()
+    accepts, tokens = ahead.accepts, ahead.tokens
+    if prefix[:1] in ("'", '"'):  # an open string: only a value can go on
+        return _words(tokens, prefix, catalog, quoted=True) if "STRING" in accepts else []
+    field = _field_before(tokens)
+    out: list[Candidate] = []
+    ops = [o for o in vocab.operators if o in accepts]
+    if ops and field is not None:
+        # After a field only a comparison makes sense, though the grammar also reads the
+        # field as a bare name.
+        numeric = FIELDS[field].kind is ValueKind.NUMBER
+        skip = _TEXT_ONLY if numeric else _NUMBER_ONLY
+        out += [Candidate(t, "operator") for o in ops if (t := vocab.literals[o]) not in skip]
+        return [*out, Candidate(vocab.phrase("IN"), "keyword")]
+    for k in vocab.keywords:
+        if k in accepts and k != "IN":
+            out.append(Candidate(vocab.phrase(k), "keyword"))
+    plain = set(vocab.keywords) | set(vocab.operators) | _SEPARATORS
+    out += [Candidate(t, "punctuation") for p, t in vocab.literals.items()
+            if p in accepts and p not in plain]  # fmt: skip
+    if "WORD" in accepts or "STRING" in accepts:
+        out += _words(tokens, prefix, catalog, quoted=False)
     return out
 
 
-def complete(text: str, cursor: int, catalog: Catalog | None = None) -> Completions:
-    before = text[:cursor]
-    tokens = _tokens(before)
-    prefix, start = "", cursor
-    if (
-        tokens
-        and tokens[-1][0] in ("word", "string")
-        and tokens[-1][2] + len(tokens[-1][1]) == cursor
-    ):
-        kind, prefix, start = tokens.pop()
-        if kind == "string" and not (tokens and tokens[-1][0] == "op"):
-            return Completions(start, [])
-    words = [t[1].lower() for t in tokens]
-    ctx = _context(tokens, words)
-    cands = _candidates(ctx, prefix, catalog)
-    low = prefix.lower()
-    low = low.lstrip("\"'")
-    picked = [c for c in cands if c.text.lower().lstrip('"').startswith(low)] if low else cands
-    return Completions(start, picked)
+def _field_before(tokens: tuple[Lexeme, ...]) -> str | None:
+    """The field when the last token names one (``addr``, then an operator may follow)."""
+    if tokens and tokens[-1].terminal == "WORD" and tokens[-1].text.lower() in FIELDS:
+        return tokens[-1].text.lower()
+    return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    what: str  # "start", "after-atom", "operator", "value", "order-field", "after-order-key",
-    # "after-order", "none"
-    field: str = ""
+def _words(
+    tokens: tuple[Lexeme, ...], prefix: str, catalog: Catalog | None, quoted: bool
+) -> list[Candidate]:
+    """What a WORD (or STRING) is at this point: a value of a field, an order key, a limit,
+    or the start of a condition (field, flag or symbol name)."""
+    vocab = vocabulary()
+    last = tokens[-1].terminal if tokens else ""
+    if last in vocab.operators:
+        return _value_candidates(tokens[-2].text.lower(), prefix, catalog)
+    if last in ("LPAR", "COMMA"):
+        listed = _in_list_field(tokens)
+        if listed is not None:
+            return _value_candidates(listed, prefix, catalog)
+    if last == "BY" or last == "COMMA":
+        return [Candidate(f, "field", s.help) for f, s in FIELDS.items()
+                if s.kind is not ValueKind.MODINFO]  # fmt: skip
+    if last == "LIMIT" or quoted:
+        return []
+    out = [Candidate(f, "field", s.help) for f, s in FIELDS.items()]
+    out += [Candidate(f, "flag", help) for f, help in FLAGS.items()]
+    if catalog is not None and prefix:
+        out += [Candidate(n, "name") for n in _names(catalog, prefix)]
+    return out
 
 
-def _context(tokens: list[tuple[str, str, int]], words: list[str]) -> _Context:
-    if not tokens:
-        return _Context("start")
-    kind, last, _ = tokens[-1]
-    low = words[-1]
-    if "order" in words:
-        i = len(words) - 1 - words[::-1].index("order")
-        tail = words[i + 1 :]
-        if not tail:
-            return _Context("after-order")
-        if "limit" in tail:
-            return _Context("none")
-        if tail[-1] in ("by", ","):
-            return _Context("order-field")
-        return _Context("after-order-key")
-    if low == "limit":
-        return _Context("none")
-    if kind == "op":
-        field = words[-2] if len(words) >= 2 else ""
-        return _Context("value", field)
-    if low in ("and", "or", "not") or (last == "(" and (len(words) < 2 or words[-2] != "in")):
-        return _Context("start")
-    # field in ( a, b, |
+def _in_list_field(tokens: tuple[Lexeme, ...]) -> str | None:
+    """The field of ``field in (a, b, |``: the parser has checked the shape, so the list's
+    open parenthesis is the nearest unmatched one."""
     depth = 0
     for j in range(len(tokens) - 1, -1, -1):
-        t = tokens[j][1]
-        if t == ")":
+        t = tokens[j].terminal
+        if t == "RPAR":
             depth += 1
-        elif t == "(":
+        elif t == "LPAR":
             if depth == 0:
-                if j >= 2 and words[j - 1] == "in":
-                    if last in ("(", ","):
-                        return _Context("value", words[j - 2])
-                    return _Context("none")
-                break
+                if j >= 2 and tokens[j - 1].terminal == "IN":
+                    return tokens[j - 2].text.lower()
+                return None
             depth -= 1
-    if low in FIELDS and kind == "word":
-        return _Context("operator", low)
-    return _Context("after-atom")
+    return None
 
 
-def _candidates(ctx: _Context, prefix: str, catalog: Catalog | None) -> list[Candidate]:
-    if ctx.what == "start":
-        out = [Candidate("not", "keyword"), Candidate("(", "keyword")]
-        out += [Candidate(f, "field", FIELDS[f].help) for f in FIELDS]
-        out += [Candidate(f, "flag", FLAGS[f]) for f in FLAGS]
-        if catalog is not None and prefix:
-            out += [Candidate(n, "name") for n in _names(catalog, prefix)]
-        return out
-    if ctx.what == "after-atom":
-        return [Candidate(k, "keyword") for k in _KEYWORDS_AFTER_ATOM]
-    if ctx.what == "operator":
-        numeric = FIELDS[ctx.field].kind is ValueKind.NUMBER
-        ops = [o for o in OPERATORS if o != "~"] if numeric else ["=", "!=", "~"]
-        return [Candidate(o, "operator") for o in ops] + [Candidate("in", "keyword")]
-    if ctx.what == "value":
-        return [Candidate(_quoted(v), "value") for v in _values(ctx.field, prefix, catalog)]
-    if ctx.what == "after-order":
-        return [Candidate("by", "keyword")]
-    if ctx.what == "order-field":
-        return [Candidate(f, "field", FIELDS[f].help) for f in FIELDS if FIELDS[f].kind
-                is not ValueKind.MODINFO]  # fmt: skip
-    if ctx.what == "after-order-key":
-        return [Candidate(k, "keyword") for k in ("asc", "desc", "limit")]
-    return []
+def _value_candidates(field: str, prefix: str, catalog: Catalog | None) -> list[Candidate]:
+    bare = prefix.lstrip("\"'")
+    return [Candidate(_quoted(v), "value") for v in _values(field, bare, catalog)]
 
 
 _BARE = re.compile(r"[^\s()\"',=!<>~]+")

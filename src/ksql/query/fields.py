@@ -1,6 +1,7 @@
 """The query language's vocabulary: fields (the catalog's columns, from the schema on
 :class:`~ksql.model.Symbol`, plus the module's ``.modinfo`` keys), flags and enumerated
-values. The compiler, completion and the docs all read these tables.
+values. The compiler, completion and the docs all read these tables; keywords and operators
+are the grammar's (:func:`ksql.query.parser.vocabulary`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,3 @@ FLAGS: dict[str, str] = {
     "function": "code (nm T/t/W, ELF STT_FUNC)",
     "data": "data objects (nm D/d/B/b/R/r/..., ELF STT_OBJECT)",
 }
-
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~")
-KEYWORDS = ("and", "or", "not", "in", "order", "by", "asc", "desc", "limit")

@@ -1,47 +1,162 @@
-"""Query text -> :class:`~ksql.query.ast.Query`. The only module that sees Lark and its
-errors: every syntax error leaves here as one :class:`~ksql.errors.QuerySyntaxError` with a
-1-based column and the tokens that would have been accepted.
+"""Query text -> :class:`~ksql.query.ast.Query`, and what the grammar says about partial text.
+The only module that sees Lark and its errors: every syntax error leaves here as one
+:class:`~ksql.errors.QuerySyntaxError` with a 1-based column and the tokens that would have
+been accepted; :func:`lex` (highlighting) and :func:`lookahead` (completion) never raise; the
+front ends' vocabulary (:func:`vocabulary`) is read from grammar/ksql.lark's terminals.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.grammar import Terminal
+from lark.lark import PostLex
+from lark.lexer import PatternStr
+from lark.tree import Meta
 
 from ksql.errors import QuerySyntaxError
 from ksql.query import ast
 from ksql.query.fields import FLAGS
 
-# How each terminal reads in "expected ..." messages.
-TERMINALS: dict[str, str] = {
-    "WORD": "a word",
-    "STRING": "a quoted string",
-    "OPERATOR": "an operator (= != < <= > >= ~)",
-    "AND": "'and'",
-    "OR": "'or'",
-    "NOT": "'not'",
-    "IN": "'in'",
-    "ORDER": "'order by'",
-    "BY": "'by'",
-    "LIMIT": "'limit'",
-    "DIRECTION": "'asc' or 'desc'",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "COMMA": "','",
-    "$END": "end of query",
-}
-_ORDER = list(TERMINALS)
 _ESCAPE = re.compile(r"\\(.)")
+
+
+class _WordsEverywhere(PostLex):
+    """Keeps WORD in every state of the contextual lexer. Lark lexes a keyword as a WORD
+    equal to it only where WORD is a candidate; without WORD, "exported android" would lex
+    as "exported" "and" "roid"."""
+
+    always_accept = ("WORD",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return stream
 
 
 @functools.cache
 def _lark() -> Lark:
     return Lark.open_from_package(
-        "ksql.grammar", "ksql.lark", parser="lalr", propagate_positions=True, cache=True
+        "ksql.grammar",
+        "ksql.lark",
+        parser="lalr",
+        propagate_positions=True,
+        postlex=_WordsEverywhere(),
+        cache=True,
     )
+
+
+@functools.cache
+def _basic() -> Lark:
+    """The same terminals without parser states: every terminal is possible everywhere, as a
+    highlighter wants for text that may not parse."""
+    return Lark.open_from_package(
+        "ksql.grammar", "ksql.lark", parser="lalr", lexer="basic", cache=True
+    )
+
+
+# --- the vocabulary ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The grammar's fixed spellings, in its order: ``literals`` maps each terminal spelled
+    as one string (AND, EQ, LPAR, ...) to it; ``keywords`` are those spelled as words,
+    ``operators`` the terminals of the ``op`` rule; ``then`` maps a keyword to the keyword
+    that always follows it (ORDER -> BY)."""
+
+    literals: Mapping[str, str]
+    keywords: tuple[str, ...]
+    operators: tuple[str, ...]
+    then: Mapping[str, str]
+
+    def phrase(self, terminal: str) -> str:
+        """How a literal reads with the keywords that must follow it: ``order by``."""
+        words = [self.literals[terminal]]
+        while terminal in self.then:
+            terminal = self.then[terminal]
+            words.append(self.literals[terminal])
+        return " ".join(words)
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    lark = _lark()
+    literals = {
+        t.name: t.pattern.value.lower() for t in lark.terminals if isinstance(t.pattern, PatternStr)
+    }
+    keywords = tuple(n for n, text in literals.items() if text.isalpha())
+    operators = tuple(
+        s.name
+        for r in lark.rules
+        if r.origin.name == "op"
+        for s in r.expansion
+        if isinstance(s, Terminal)
+    )
+    follows: dict[str, set[str]] = {}
+    for r in lark.rules:
+        for a, b in zip(r.expansion, r.expansion[1:], strict=False):
+            if a.name in keywords:
+                follows.setdefault(a.name, set()).add(b.name)
+    then = {k: next(iter(s)) for k, s in follows.items() if len(s) == 1 and s <= set(keywords)}
+    return Vocabulary(MappingProxyType(literals), keywords, operators, MappingProxyType(then))
+
+
+# --- tokens and lookahead for front ends --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lexeme:
+    terminal: str  # the grammar's terminal name: WORD, STRING, AND, EQ, LPAR, ...
+    text: str
+    start: int  # 0-based offset in the text
+
+
+def _lexeme(tok: Token) -> Lexeme:
+    return Lexeme(tok.type, str(tok), tok.start_pos or 0)
+
+
+def lex(text: str) -> tuple[list[Lexeme], int]:
+    """The grammar's tokens in ``text`` and the offset where they stop: ``len(text)``, or the
+    first character no terminal matches (an unterminated string, a lone ``!``)."""
+    out: list[Lexeme] = []
+    try:
+        for tok in _basic().lex(text):
+            out.append(_lexeme(tok))
+    except UnexpectedCharacters as exc:
+        return out, exc.pos_in_stream or 0
+    return out, len(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookahead:
+    """What the parser would take after some text: terminal names (``$END``: the query may
+    end there), and the text's tokens as the parser lexed them."""
+
+    accepts: frozenset[str]
+    tokens: tuple[Lexeme, ...]
+
+
+def lookahead(text: str) -> Lookahead | None:
+    """Feed ``text`` to Lark's interactive LALR parser and ask what it accepts next; None
+    when ``text`` is already wrong. Give it whole tokens: a word cut at a cursor is a
+    different word."""
+    parser = _lark().parse_interactive(text)
+    tokens: list[Lexeme] = []
+    try:
+        for tok in parser.iter_parse():
+            tokens.append(_lexeme(tok))
+    except UnexpectedInput:
+        return None
+    accepts: set[str] = parser.accepts()  # type: ignore[no-untyped-call]
+    return Lookahead(frozenset(accepts), tuple(tokens))
+
+
+# --- parsing ------------------------------------------------------------------------------
 
 
 def parse(text: str) -> ast.Query:
@@ -53,18 +168,123 @@ def parse(text: str) -> ast.Query:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
-    return _build(text, tree)
+    try:
+        return _ToAst(text).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QuerySyntaxError):
+            raise exc.orig_exc from None
+        raise
+
+
+def _span(meta: Meta) -> ast.Span:
+    return ast.Span(meta.column, meta.end_column)
+
+
+def _token_span(tok: Token) -> ast.Span:
+    start = tok.column or 1
+    return ast.Span(start, start + len(tok))
+
+
+@v_args(inline=True, meta=True)
+class _ToAst(Transformer[Token, ast.Query]):
+    """The parse tree to the AST, one method per rule (and alias) of the grammar."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def start(
+        self,
+        meta: Meta,
+        where: ast.Expr | None,
+        order: tuple[ast.OrderKey, ...] | None,
+        limit: int | None,
+    ) -> ast.Query:
+        return ast.Query(self.text, where, order or (), limit)
+
+    def value(self, meta: Meta, tok: Token) -> ast.Value:
+        if tok.type == "STRING":
+            return ast.Value(_ESCAPE.sub(r"\1", tok[1:-1]), True, _token_span(tok))
+        return ast.Value(str(tok), False, _token_span(tok))
+
+    def op(self, meta: Meta, tok: Token) -> str:
+        return str(tok)
+
+    def group(self, meta: Meta, _lpar: Token, inner: ast.Expr, _rpar: Token) -> ast.Expr:
+        return inner
+
+    def or_(self, meta: Meta, left: ast.Expr, _op: Token, right: ast.Expr) -> ast.Or:
+        return ast.Or(left, right, _span(meta))
+
+    def and_(self, meta: Meta, left: ast.Expr, _op: Token, right: ast.Expr) -> ast.And:
+        return ast.And(left, right, _span(meta))
+
+    def not_(self, meta: Meta, _op: Token, operand: ast.Expr) -> ast.Not:
+        return ast.Not(operand, _span(meta))
+
+    def compare(self, meta: Meta, field: Token, op: str, value: ast.Value) -> ast.Compare:
+        return ast.Compare(field.lower(), _token_span(field), op, value, _span(meta))
+
+    def member(self, meta: Meta, field: Token, *rest: Token | ast.Value) -> ast.Member:
+        values = tuple(v for v in rest if isinstance(v, ast.Value))
+        return ast.Member(field.lower(), _token_span(field), values, _span(meta))
+
+    def word(self, meta: Meta, value: ast.Value) -> ast.Flag | ast.NameMatch:
+        if not value.quoted and value.text.lower() in FLAGS:
+            return ast.Flag(value.text.lower(), value.span)
+        return ast.NameMatch(value)
+
+    def order(self, meta: Meta, *children: Token | ast.OrderKey) -> tuple[ast.OrderKey, ...]:
+        return tuple(k for k in children if isinstance(k, ast.OrderKey))
+
+    def order_key(self, meta: Meta, field: Token, direction: Token | None) -> ast.OrderKey:
+        desc = direction is not None and direction.type == "DESC"
+        return ast.OrderKey(field.lower(), desc, _span(meta))
+
+    def limit(self, meta: Meta, _kw: Token, tok: Token) -> int:
+        if not tok.isdigit():
+            raise QuerySyntaxError(
+                f"limit takes a whole number, not {str(tok)!r}", self.text, tok.column or 1,
+                ("a number",),
+            )  # fmt: skip
+        return int(tok)
+
+
+# --- syntax errors ------------------------------------------------------------------------
+
+
+@functools.cache
+def _descriptions() -> dict[str, str]:
+    """How each terminal reads in "expected ..." messages, in the order they are listed."""
+    vocab = vocabulary()
+    ops = " ".join(vocab.literals[o] for o in vocab.operators)
+    out = {"WORD": "a word", "STRING": "a quoted string"}
+    out |= {o: f"an operator ({ops})" for o in vocab.operators}
+    out |= {k: repr(vocab.phrase(k)) for k in vocab.keywords}
+    out |= {n: repr(t) for n, t in vocab.literals.items() if n not in out}
+    out["$END"] = "end of query"
+    return out
 
 
 def _describe(names: set[str] | frozenset[str]) -> tuple[str, ...]:
-    known = sorted((n for n in names if n in TERMINALS), key=_ORDER.index)
-    return tuple(TERMINALS[n] for n in known)
+    # Operators share one description: keep the first of each.
+    return tuple(dict.fromkeys(d for n, d in _descriptions().items() if n in names))
+
+
+def _expected(exc: UnexpectedInput, fallback: set[str] | frozenset[str]) -> set[str]:
+    """What the parser accepted where it stopped. Not the lexer's list: that holds WORD
+    everywhere (:class:`_WordsEverywhere`) and no keyword (they are lexed as WORDs)."""
+    parser = getattr(exc, "interactive_parser", None)
+    if parser is None:
+        return set(fallback)
+    accepts: set[str] = parser.accepts()
+    return accepts
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> QuerySyntaxError:
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
-        expected = _describe(exc.expected)
+        expected = _describe(_expected(exc, exc.expected))
         if tok.type == "$END":
             column, got = len(text) + 1, "end of query"
         else:
@@ -75,7 +295,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QuerySyntaxError:
     if isinstance(exc, UnexpectedCharacters):
         column = exc.column
         char = text[column - 1] if 0 < column <= len(text) else ""
-        expected = _describe(exc.allowed or set())
+        # A character is there, so "end of query" is no way on.
+        expected = _describe(_expected(exc, exc.allowed or set()) - {"$END"})
         if char in "\"'":
             return QuerySyntaxError("unterminated quoted string", text, column, expected)
         return QuerySyntaxError(
@@ -90,85 +311,3 @@ def _join(items: tuple[str, ...]) -> str:
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _span_of(tok: Token) -> ast.Span:
-    start = tok.column or 1
-    return ast.Span(start, start + len(str(tok)))
-
-
-def _tree_span(node: Tree[Token] | Token) -> ast.Span:
-    if isinstance(node, Token):
-        return _span_of(node)
-    meta = node.meta
-    return ast.Span(meta.column, meta.end_column)
-
-
-def _value(node: Tree[Token]) -> ast.Value:
-    tok = node.children[0]
-    assert isinstance(tok, Token)
-    if tok.type == "STRING":
-        return ast.Value(_ESCAPE.sub(r"\1", str(tok)[1:-1]), True, _span_of(tok))
-    return ast.Value(str(tok), False, _span_of(tok))
-
-
-def _expr(node: Tree[Token]) -> ast.Expr:
-    kind = node.data
-    kids = node.children
-    span = _tree_span(node)
-    if kind == "group":
-        inner = kids[1]
-        assert isinstance(inner, Tree)
-        return _expr(inner)
-    if kind in ("or_", "and_"):
-        left, right = kids[0], kids[2]
-        assert isinstance(left, Tree) and isinstance(right, Tree)
-        cls = ast.Or if kind == "or_" else ast.And
-        return cls(_expr(left), _expr(right), span)
-    if kind == "not_":
-        operand = kids[1]
-        assert isinstance(operand, Tree)
-        return ast.Not(_expr(operand), span)
-    if kind == "compare":
-        field, op, value = kids
-        assert isinstance(field, Token) and isinstance(op, Token) and isinstance(value, Tree)
-        return ast.Compare(str(field).lower(), _span_of(field), str(op), _value(value), span)
-    if kind == "member":
-        field = kids[0]
-        assert isinstance(field, Token)
-        values = tuple(_value(k) for k in kids if isinstance(k, Tree))
-        return ast.Member(str(field).lower(), _span_of(field), values, span)
-    if kind == "word":
-        inner = kids[0]
-        assert isinstance(inner, Tree)
-        word = _value(inner)
-        if not word.quoted and word.text.lower() in FLAGS:
-            return ast.Flag(word.text.lower(), word.span)
-        return ast.NameMatch(word)
-    raise AssertionError(f"unknown node {kind}")
-
-
-def _build(text: str, tree: Tree[Token]) -> ast.Query:
-    where_node, order_node, limit_node = tree.children
-    where = _expr(where_node) if isinstance(where_node, Tree) else None
-    order: list[ast.OrderKey] = []
-    if isinstance(order_node, Tree):
-        for key in order_node.children:
-            if isinstance(key, Tree):
-                field, direction = key.children
-                assert isinstance(field, Token)
-                desc = isinstance(direction, Token) and str(direction).lower() == "desc"
-                order.append(ast.OrderKey(str(field).lower(), desc, _tree_span(key)))
-    limit = None
-    if isinstance(limit_node, Tree):
-        tok = limit_node.children[1]
-        assert isinstance(tok, Token)
-        if not str(tok).isdigit():
-            raise QuerySyntaxError(
-                f"limit takes a whole number, not {str(tok)!r}",
-                text,
-                tok.column or 1,
-                ("a number",),
-            )
-        limit = int(str(tok))
-    return ast.Query(text, where, tuple(order), limit)

@@ -1,36 +1,28 @@
-"""Query text as highlighted tokens, from the grammar's own terminals (lark's basic lexer
-over grammar/ksql.lark): keywords, operators, strings, punctuation, and words classed by the
-query language's vocabulary (field, flag, number, name). Never raises: text the grammar
-cannot lex is one "error" token."""
+"""Query text as highlighted tokens, from the grammar's own lexer and vocabulary
+(:func:`ksql.query.parser.lex`, :func:`~ksql.query.parser.vocabulary`): keywords, operators,
+strings, punctuation, and words classed by the query language's fields and flags (field,
+flag, number, name). Never raises: text the grammar cannot lex is one "error" token."""
 
 from __future__ import annotations
 
-import functools
 import re
 
-from lark import Lark
-from lark.exceptions import LarkError
-
 from ksql.query.fields import FIELDS, FLAGS
+from ksql.query.parser import lex, vocabulary
 
-_KEYWORDS = {"AND", "OR", "NOT", "IN", "ORDER", "BY", "LIMIT", "DIRECTION"}
 _NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+|\d+)")
 
 
-@functools.cache
-def _lexer() -> Lark:
-    return Lark.open_from_package("ksql.grammar", "ksql.lark", parser="lalr", lexer="basic")
-
-
 def classify(terminal: str, text: str) -> str:
-    if terminal in _KEYWORDS:
+    vocab = vocabulary()
+    if terminal in vocab.keywords:
         return "keyword"
-    if terminal == "OPERATOR":
+    if terminal in vocab.operators:
         return "operator"
+    if terminal in vocab.literals:
+        return "punctuation"
     if terminal == "STRING":
         return "string"
-    if terminal in ("LPAR", "RPAR", "COMMA"):
-        return "punctuation"
     if terminal == "WORD":
         low = text.lower()
         if low in FIELDS:
@@ -47,16 +39,14 @@ def tokens(text: str) -> list[tuple[str, str]]:
     """(class, text) pairs covering ``text`` exactly, spaces included."""
     out: list[tuple[str, str]] = []
     pos = 0
-    try:
-        for tok in _lexer().lex(text):
-            start = tok.start_pos or 0
-            if start > pos:
-                out.append(("text", text[pos:start]))
-            out.append((classify(tok.type, str(tok)), str(tok)))
-            pos = start + len(str(tok))
-    except LarkError:
-        pass
-    if pos < len(text):
-        rest = text[pos:]
-        out.append(("text" if not rest.strip() else "error", rest))
+    found, end = lex(text)
+    for tok in found:
+        if tok.start > pos:
+            out.append(("text", text[pos : tok.start]))
+        out.append((classify(tok.terminal, tok.text), tok.text))
+        pos = tok.start + len(tok.text)
+    if pos < end:
+        out.append(("text", text[pos:end]))
+    if end < len(text):
+        out.append(("error", text[end:]))
     return out
