@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ksql import cache
@@ -78,3 +83,145 @@ def test_switched_off(
     before = sorted(cache.directory().glob("*.npz"))
     load_catalog(sources[:1], plugins)
     assert sorted(cache.directory().glob("*.npz")) == before
+
+
+def _entry() -> Path:
+    (entry,) = cache.directory().glob("*.npz")
+    return entry
+
+
+def _rewrite(entry: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
+    """Re-save ``entry`` with its arrays changed by ``change`` (a forged, well-formed zip)."""
+    with np.load(entry) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    with entry.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def _meta(change: Callable[[dict[str, object]], None]) -> Callable[[dict[str, np.ndarray]], None]:
+    def edit(arrays: dict[str, np.ndarray]) -> None:
+        meta = json.loads(bytes(arrays["meta"]).decode())
+        change(meta)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+
+    return edit
+
+
+def _set(key: str, value: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict], None]:
+    def edit(arrays: dict[str, np.ndarray]) -> None:
+        arrays[key] = value(arrays[key])
+
+    return edit
+
+
+def _flip(offset: int) -> Callable[[Path], None]:
+    def damage(entry: Path) -> None:
+        data = bytearray(entry.read_bytes())
+        data[offset % len(data)] ^= 0x10
+        entry.write_bytes(bytes(data))
+
+    return damage
+
+
+def _fifo(entry: Path) -> None:
+    entry.unlink()
+    os.mkfifo(entry)
+
+
+def _directory(entry: Path) -> None:
+    entry.unlink()
+    (entry / "inside").mkdir(parents=True)
+
+
+def _symlink(entry: Path) -> None:
+    target = entry.with_suffix(".elsewhere")
+    entry.rename(target)
+    entry.symlink_to(target)
+
+
+def _group_writable(entry: Path) -> None:
+    entry.chmod(0o666)
+
+
+DAMAGE: dict[str, Callable[[Path], None]] = {
+    "empty": lambda e: e.write_bytes(b""),
+    "truncated": lambda e: e.write_bytes(e.read_bytes()[: e.stat().st_size // 2]),
+    "garbage": lambda e: e.write_bytes(b"garbage" * 100),
+    "bit flip early": _flip(200),
+    "bit flip middle": _flip(5000),
+    "bit flip late": _flip(-300),
+    "fifo": _fifo,
+    "directory": _directory,
+    "symlink": _symlink,
+    "group-writable": _group_writable,
+    "short column": lambda e: _rewrite(e, _set("a.addr", lambda a: a[:-1])),
+    "long column": lambda e: _rewrite(e, _set("a.type", lambda a: np.append(a, a[:1]))),
+    "wrong dtype": lambda e: _rewrite(e, _set("a.size", lambda a: a.astype(np.int32))),
+    "module code out of range": lambda e: _rewrite(e, _set("a.module", lambda a: a + 10**6)),
+    "source set out of range": lambda e: _rewrite(e, _set("a.sources", lambda a: a + 99)),
+    "export kind out of range": lambda e: _rewrite(e, _set("a.export", lambda a: a + 200)),
+    "letter not nm's": lambda e: _rewrite(e, _set("a.type", lambda a: np.full_like(a, 1))),
+    "offsets off by one": lambda e: _rewrite(e, _set("starts", lambda a: a + 1)),
+    "one name too many": lambda e: _rewrite(
+        e, _set("blob", lambda a: np.append(a, np.frombuffer(b"x\n", np.uint8)))
+    ),
+    "missing meta key": lambda e: _rewrite(e, _meta(lambda m: m.pop("tables"))),
+    "module table cut": lambda e: _rewrite(
+        e,
+        _meta(lambda m: m["tables"].update(module=m["tables"]["module"][:1])),  # type: ignore[index, attr-defined]
+    ),
+    "planted for other sources": lambda e: _rewrite(e, _meta(lambda m: m.update(identity="[0]"))),
+}
+
+
+class _Hung(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_entry_is_a_miss_and_is_rewritten(
+    plugins: Plugins, sources: list[str], damage: str
+) -> None:
+    cold = rows(load_catalog(sources, plugins))
+    entry = _entry()
+    DAMAGE[damage](entry)
+
+    def hung(signum: int, frame: object) -> None:
+        raise _Hung(damage)  # not an Exception: nothing in ksql may swallow it
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)  # a FIFO once hung the load: fail instead of hanging the suite
+    try:
+        assert rows(load_catalog(sources, plugins)) == cold
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    rewritten = _entry()
+    assert rewritten.is_file() and not rewritten.is_symlink()
+    assert stat.S_IMODE(rewritten.stat().st_mode) & 0o022 == 0
+    assert rows(load_catalog(sources, plugins)) == cold  # and read back
+
+
+def test_killed_writers_leave_no_temporary_files_behind(
+    plugins: Plugins, sources: list[str]
+) -> None:
+    folder = cache.directory()
+    folder.mkdir(parents=True, mode=0o700)
+    old, fresh = folder / f".old{cache.TMP_SUFFIX}", folder / f".fresh{cache.TMP_SUFFIX}"
+    for tmp in (old, fresh):
+        tmp.write_bytes(b"x" * 1000)
+    os.utime(old, (1, 1))
+    load_catalog(sources, plugins)
+    assert not old.exists() and fresh.exists()  # a fresh one may be another run's
+
+
+def test_a_shared_cache_directory_is_not_used(
+    plugins: Plugins, sources: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("KSQL_CACHE_DIR", str(shared))
+    load_catalog(sources, plugins)
+    assert list(shared.iterdir()) == []

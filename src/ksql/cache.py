@@ -4,7 +4,13 @@ size, mtime -- or every module file's, for a module tree) and their order.
 
 Decoding vmlinux takes ~90 ms and a distribution's 4,000 modules ~1 s, merging sources
 more; reading the packed catalog back takes milliseconds. ``KSQL_NO_CACHE=1`` turns it
-off, ``KSQL_CACHE_DIR`` moves it. A damaged entry is ignored and rewritten, never an error.
+off, ``KSQL_CACHE_DIR`` moves it.
+
+Entries are not trusted: an entry must be a regular file owned by the user in a directory no
+one else can write to, its zip members' CRC-32s must hold, it must name the same sources
+(label, fingerprint, decoder) as the key, and every column must have the catalog's shape and
+codes in range (:meth:`Catalog.restore`). Anything else is a miss, removed and rewritten --
+never an error, never a hang (a FIFO is opened non-blocking and refused).
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -24,6 +33,8 @@ from ksql.catalog import Catalog
 
 FORMAT = 3
 KEEP = 32  # entries; the least recently used go first
+TMP_SUFFIX = ".tmp"
+STALE = 600  # seconds after which a temporary file is a killed run's leftover
 
 
 def enabled() -> bool:
@@ -41,48 +52,129 @@ def directory() -> Path:
 
 def key(sources: Sequence[tuple[str, ...]]) -> str:
     """The cache key of (source label, fingerprint, decoder identity), in load order."""
-    text = json.dumps([FORMAT, __version__, list(sources)])
-    return hashlib.sha1(text.encode()).hexdigest()
+    return hashlib.sha256(_identity(sources).encode()).hexdigest()
 
 
-def load(cache_key: str) -> Catalog | None:
-    path = directory() / f"{cache_key}.npz"
+def _identity(sources: Sequence[tuple[str, ...]]) -> str:
+    return json.dumps([FORMAT, __version__, [list(s) for s in sources]])
+
+
+def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | None:
+    """The catalog stored under ``cache_key`` for ``sources``, or None. Anything unreadable,
+    inconsistent, not ours or not a regular file is a miss, and the entry is removed so the
+    next store rewrites it."""
+    folder = _private_folder(create=False)
+    if folder is None:
+        return None
+    path = folder / f"{cache_key}.npz"
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(bytes(npz["meta"]).decode())
-            arrays = {k[2:]: npz[k] for k in npz.files if k.startswith("a.")}
-            snap = {
-                "arrays": arrays,
-                "blob": bytes(npz["blob"]).decode("utf-8", "surrogateescape"),
-                "starts": npz["starts"],
-                "meta": meta,
-            }
-        catalog = Catalog.restore(snap)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        _discard(path)
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or not _trusted(st):
+                raise ValueError("not a regular file of this user's")
+            catalog = _read(f, sources)
         os.utime(path)  # recently used
-    except (OSError, ValueError, KeyError, TypeError, UnicodeError):
+    except Exception:
+        _discard(path)
         return None
     return catalog
 
 
-def store(cache_key: str, catalog: Catalog) -> None:
+def _read(f: BinaryIO, sources: Sequence[tuple[str, ...]]) -> Catalog:
+    with np.load(f, allow_pickle=False) as npz:  # zip members carry CRC-32s: checked here
+        meta = json.loads(bytes(npz["meta"]).decode())
+        if sources and meta.get("identity") != _identity(sources):
+            raise ValueError("entry made for other sources")
+        arrays = {k[2:]: npz[k] for k in npz.files if k.startswith("a.")}
+        blob = npz["blob"]
+        starts = npz["starts"]
+    if blob.dtype != np.uint8 or starts.dtype != np.int64 or len(starts) < 1:
+        raise ValueError("bad name column")
+    if starts[0] != 0 or starts[-1] != len(blob) - 1 or (np.diff(starts) <= 0).any():
+        raise ValueError("bad name offsets")
+    if (blob[starts] != ord("\n")).any() or np.count_nonzero(blob == ord("\n")) != len(starts):
+        raise ValueError("name offsets do not point at separators")
+    snap = {"arrays": arrays, "blob": blob.tobytes().decode("ascii"), "starts": starts}
+    return Catalog.restore(snap | {"meta": meta})
+
+
+def store(cache_key: str, catalog: Catalog, sources: Sequence[tuple[str, ...]] = ()) -> None:
     snap = catalog.snapshot()
-    blob = snap["blob"].encode("utf-8", "surrogateescape")
-    if len(blob) != len(snap["blob"]):
+    if not snap["blob"].isascii():
         return  # offsets count characters: keep the cache to ASCII names
     arrays: dict[str, Any] = {f"a.{k}": v for k, v in snap["arrays"].items()}
-    arrays["blob"] = np.frombuffer(blob, dtype=np.uint8)
+    arrays["blob"] = np.frombuffer(snap["blob"].encode("ascii"), dtype=np.uint8)
     arrays["starts"] = snap["starts"]
-    arrays["meta"] = np.frombuffer(json.dumps(snap["meta"]).encode(), dtype=np.uint8)
-    folder = directory()
+    meta = snap["meta"] | {"identity": _identity(sources)}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    folder = _private_folder(create=True)
+    if folder is None:
+        return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, folder / f"{cache_key}.npz")
+        _sweep(folder)
+        target = folder / f"{cache_key}.npz"
+        _discard(target)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=TMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         _prune(folder)
     except OSError:
         return  # a read-only or full cache directory only costs speed
+
+
+def _private_folder(*, create: bool) -> Path | None:
+    """The cache directory when it is this user's and no one else can write to it (a
+    directory another local user can plant entries in is not used)."""
+    folder = directory()
+    try:
+        if create:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or not _trusted(st):
+        return None
+    return folder
+
+
+def _trusted(st: os.stat_result) -> bool:
+    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _discard(path: Path) -> None:
+    """Remove a damaged entry, whatever it is (a file, a FIFO, a directory, a link)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        return
+
+
+def _sweep(folder: Path) -> None:
+    """Temporary files of runs killed mid-write (older than :data:`STALE` seconds)."""
+    now = time.time()
+    for tmp in folder.glob(f".*{TMP_SUFFIX}"):
+        try:
+            if now - tmp.lstat().st_mtime > STALE:
+                tmp.unlink()
+        except OSError:
+            continue
 
 
 def _prune(folder: Path) -> None:

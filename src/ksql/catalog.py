@@ -103,11 +103,13 @@ class Catalog:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Catalog:
-        """A catalog from :meth:`snapshot`'s output; ValueError when it is inconsistent."""
+        """A catalog from :meth:`snapshot`'s output (read back from a file: not trusted);
+        ValueError when any column, code or table is inconsistent."""
         meta = snap["meta"]
         arrays = snap["arrays"]
         names = NameColumn(snap["blob"], snap["starts"])
         n = len(names)
+        _check_snapshot(n, arrays, meta)
         return cls(
             Columns(n, names, {c.name: arrays[c.name] for c in _STORED}),
             tables={k: StringTable(v) for k, v in meta["tables"].items()},
@@ -192,3 +194,38 @@ class Catalog:
 
     def module_names(self) -> list[str]:
         return [m for m, n in zip(self.modules.strings, self._module_rows, strict=False) if n]
+
+
+def _check_snapshot(n: int, arrays: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    """Every stored column has the schema's dtype and ``n`` values, and every code points
+    into its table: a damaged or forged snapshot never yields a wrong answer."""
+    tables = meta["tables"]
+    sets = meta["source_sets"]
+    labels = meta["source_labels"]
+    if not all(isinstance(x, str) for x in labels):
+        raise ValueError("bad source labels")
+    if any(not isinstance(s, list) or any(not 0 <= int(i) < len(labels) for i in s) for s in sets):
+        raise ValueError("bad source sets")
+    for spec in _STORED:
+        col = arrays[spec.name]
+        if not isinstance(col, np.ndarray) or col.dtype != spec.dtype or col.shape != (n,):
+            raise ValueError(f"column {spec.name}: wrong dtype or length")
+        if not n:
+            continue
+        if spec.encoding is Encoding.INTERNED:
+            table = tables[spec.name]
+            if not all(isinstance(x, str) for x in table) or int(col.max()) >= len(table):
+                raise ValueError(f"column {spec.name}: code out of range")
+        elif spec.encoding is Encoding.SOURCE_SET:
+            if int(col.max()) >= len(sets):
+                raise ValueError(f"column {spec.name}: source set out of range")
+        elif spec.enum is not None:
+            if int(col.max()) >= len(spec.enum):
+                raise ValueError(f"column {spec.name}: value out of range")
+        elif spec.choices and not np.isin(col, [ord(c) for c in spec.choices]).all():
+            raise ValueError(f"column {spec.name}: unknown letter")
+    info = meta["module_info"]
+    if not isinstance(info, dict) or not all(
+        isinstance(v, dict) and all(isinstance(x, list) for x in v.values()) for v in info.values()
+    ):
+        raise ValueError("bad module metadata")

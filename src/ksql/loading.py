@@ -134,9 +134,10 @@ def load_catalog(
             if on_error is None:
                 raise
             on_error(exc)
-    cache_key = _cache_key(resolved, plugins) if use_cache else None
-    if cache_key is not None:
-        cached = cache.load(cache_key)
+    prints = _fingerprints(resolved, plugins) if use_cache else None
+    cache_key = cache.key(prints) if prints is not None else None
+    if cache_key is not None and prints is not None:
+        cached = cache.load(cache_key, prints)
         if cached is not None:
             release_free_memory()  # the archive's buffers
             return cached
@@ -151,20 +152,20 @@ def load_catalog(
             on_error(exc)
             failed = True
     catalog = builder.build()
-    if cache_key is not None and not failed:
-        cache.store(cache_key, catalog)
+    if cache_key is not None and prints is not None and not failed:
+        cache.store(cache_key, catalog, prints)
     return catalog
 
 
-def _cache_key(resolved: list[Resolved], plugins: Plugins) -> str | None:
-    """The load cache's key when every source can say what its contents are: each source's
-    label, contents fingerprint and the identity of the plugin code that decodes it."""
+def _fingerprints(resolved: list[Resolved], plugins: Plugins) -> list[tuple[str, ...]] | None:
+    """What the load cache keys on when every source can say what its contents are: each
+    source's label, contents fingerprint and the identity of the plugin code that decodes it."""
     if not cache.enabled() or not resolved:
         return None
-    prints = []
+    prints: list[tuple[str, ...]] = []
     for r in resolved:
         fingerprint = r.source_type.fingerprint(r.path)
         if fingerprint is None:
             return None
         prints.append((r.label, fingerprint, plugins.identity_of(r.source_type)))
-    return cache.key(prints)
+    return prints
