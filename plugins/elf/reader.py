@@ -300,4 +300,10 @@ def _names(
         skip = offs[inner] - starts[holder]
         for i, h, k in zip(inner.tolist(), holder.tolist(), skip.tolist(), strict=True):
             names[i] = pieces[h][k:] if ascii_only else _cstr(strtab, int(offs[i]))
+    if b"\n" in strtab:
+        # A newline is no byte of a C identifier or a section name, and ksql keeps names
+        # newline-separated: a table holding one is crafted or corrupt.
+        holder_of = next((i for i, n in enumerate(names) if "\n" in n), None)
+        if holder_of is not None:
+            raise SourceError(path, f"{what} {holder_of}: its name holds a newline byte")
     return names

@@ -5,6 +5,7 @@ With no spec, the running kernel's default sources that exist.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ def resolve(spec: str, plugins: Plugins) -> Resolved:
     forced, path = split_spec(spec, plugins)
     if not path.exists():
         raise SourceError(path, "no such file or directory")
+    _check_kind(path)
     if forced is not None:
         return Resolved(forced, path)
     head = b""
@@ -66,6 +68,20 @@ def resolve(spec: str, plugins: Plugins) -> Resolved:
         "not a symbol source ksql recognises",
         hint=f"known types: {known}; force one with -s TYPE:{path}",
     )
+
+
+def _check_kind(path: Path) -> None:
+    """Sources are regular files and directories: a FIFO would hang the load and a device
+    (``/dev/zero``) never ends."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise SourceError(
+            path, f"{kind}, not a file", hint="save it to a file first: cat PATH > FILE"
+        )
 
 
 def default_sources(plugins: Plugins, kernel: RunningKernel | None = None) -> list[DefaultSource]:

@@ -20,9 +20,25 @@ Rows = npt.NDArray[np.intp]
 CSV_FIELDS = tuple(Symbol("").as_dict())  # the query language's field names, in order
 
 
+def shown(text: str) -> str:
+    """``text`` safe for a terminal: names are bytes in ELF, so a crafted one may hold
+    control characters (escape sequences) or bytes that are not UTF-8 (kept as surrogates
+    by the decoders). Those print as ``\\xNN``; everything printable is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else c.encode("unicode_escape").decode("ascii")
+
+
 def render_nm(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     cols = catalog.columns()
-    modules = catalog.modules.strings
+    modules = [shown(m) for m in catalog.modules.strings]
     names, addrs, types, mods = cols.name, cols.addr, cols.type, cols.module
     blank = " " * 16
     none = int(ADDR_NONE)
@@ -31,13 +47,16 @@ def render_nm(catalog: Catalog, rows: Rows, out: TextIO) -> None:
         a = int(addrs[r])
         module = modules[mods[r]]
         tail = "\n" if module == VMLINUX else f"\t[{module}]\n"
-        write(f"{blank if a == none else f'{a:016x}'} {chr(types[r])} {names[r]}{tail}")
+        name = names[r]
+        if not name.isprintable():
+            name = shown(name)
+        write(f"{blank if a == none else f'{a:016x}'} {chr(types[r])} {name}{tail}")
 
 
 def render_names(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     names = catalog.columns().name
     for r in rows.tolist():
-        out.write(names[r] + "\n")
+        out.write(shown(names[r]) + "\n")
 
 
 def render_count(catalog: Catalog, rows: Rows, out: TextIO) -> None:
@@ -48,7 +67,7 @@ def render_json(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     out.write("[")
     for i, sym in enumerate(catalog.symbols(rows.tolist())):
         out.write(",\n " if i else "\n ")
-        out.write(json.dumps(sym.as_dict()))
+        out.write(json.dumps(sym.as_dict()))  # JSON escapes control characters itself
     out.write("\n]\n" if len(rows) else "]\n")
 
 
@@ -59,7 +78,13 @@ def render_csv(catalog: Catalog, rows: Rows, out: TextIO) -> None:
         d = sym.as_dict()
         d["source"] = ";".join(sym.sources)
         d["addr"] = "" if sym.addr is None else f"0x{sym.addr:x}"
-        writer.writerow(["" if d[k] is None else d[k] for k in CSV_FIELDS])
+        writer.writerow([_cell(d[k]) for k in CSV_FIELDS])
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    return shown(value) if isinstance(value, str) else value
 
 
 TABLE_COLUMNS = ("addr", "type", "name", "module", "export", "namespace", "crc")
@@ -74,10 +99,10 @@ def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
             (
                 "" if sym.addr is None else f"{sym.addr:016x}",
                 sym.type,
-                sym.name,
-                sym.module,
+                shown(sym.name),
+                shown(sym.module),
                 sym.export.label if sym.exported else "",
-                sym.namespace,
+                shown(sym.namespace),
                 "" if sym.crc is None else f"0x{sym.crc:08x}",
             )
         )

@@ -57,6 +57,8 @@ class Batch:
         numbers are None (or -1 in an integer sequence)."""
         _check_names(values)
         n = len(name)
+        if n and "\n".join(name).count("\n") != n - 1:
+            raise ValueError("a symbol name holds a newline; names are one line each")
         types = _letters(values.get("type"), n)
         cols: dict[str, Any] = {"name": list(name), "type": types}
         for spec in _GIVEN:
