@@ -30,6 +30,7 @@ import numpy as np
 
 from ksql import __version__
 from ksql.catalog import Catalog
+from ksql.private import private_folder, trusted
 
 FORMAT = 3
 KEEP = 32  # entries; the least recently used go first
@@ -39,15 +40,6 @@ STALE = 600  # seconds after which a temporary file is a killed run's leftover
 
 def enabled() -> bool:
     return not os.environ.get("KSQL_NO_CACHE")
-
-
-def directory() -> Path:
-    explicit = os.environ.get("KSQL_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("ksql"))
 
 
 def key(sources: Sequence[tuple[str, ...]]) -> str:
@@ -63,7 +55,7 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
     """The catalog stored under ``cache_key`` for ``sources``, or None. Anything unreadable,
     inconsistent, not ours or not a regular file is a miss, and the entry is removed so the
     next store rewrites it."""
-    folder = _private_folder(create=False)
+    folder = private_folder(create=False)
     if folder is None:
         return None
     path = folder / f"{cache_key}.npz"
@@ -75,7 +67,7 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
     try:
         with os.fdopen(fd, "rb") as f:
             st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or not _trusted(st):
+            if not stat.S_ISREG(st.st_mode) or not trusted(st):
                 raise ValueError("not a regular file of this user's")
             catalog = _read(f, sources)
         os.utime(path)  # recently used
@@ -112,7 +104,7 @@ def store(cache_key: str, catalog: Catalog, sources: Sequence[tuple[str, ...]] =
     arrays["starts"] = snap["starts"]
     meta = snap["meta"] | {"identity": _identity(sources)}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    folder = _private_folder(create=True)
+    folder = private_folder(create=True)
     if folder is None:
         return
     try:
@@ -130,25 +122,6 @@ def store(cache_key: str, catalog: Catalog, sources: Sequence[tuple[str, ...]] =
         _prune(folder)
     except OSError:
         return  # a read-only or full cache directory only costs speed
-
-
-def _private_folder(*, create: bool) -> Path | None:
-    """The cache directory when it is this user's and no one else can write to it (a
-    directory another local user can plant entries in is not used)."""
-    folder = directory()
-    try:
-        if create:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = folder.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode) or not _trusted(st):
-        return None
-    return folder
-
-
-def _trusted(st: os.stat_result) -> bool:
-    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _discard(path: Path) -> None:

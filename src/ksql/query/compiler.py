@@ -20,6 +20,7 @@ from ksql.model import COLUMN, TYPE_LETTERS, Bind, ExportKind, Kind, Symbol
 from ksql.query import ast
 from ksql.query.fields import FIELDS, FLAGS, Field, ValueKind
 from ksql.query.match import (
+    GlobError,
     Mask,
     codes_mask,
     glob_regex,
@@ -27,11 +28,13 @@ from ksql.query.match import (
     name_equals,
     name_glob,
     name_regex,
-    regex_codes,
     table_codes,
 )
 from ksql.query.parser import parse
+from ksql.query.rx import UserRegex, compile_user
 from ksql.schema import Encoding
+
+TYPE_LETTERS_LIST = list(TYPE_LETTERS)
 
 Predicate = Callable[[Catalog], Mask]
 
@@ -94,15 +97,18 @@ class _Compiler:
         raise QuerySyntaxError(message, self.text, span.start, expected)
 
     def expr(self, node: ast.Expr) -> Predicate:
-        if isinstance(node, ast.And):
-            left, right = self.expr(node.left), self.expr(node.right)
-            return lambda cat: left(cat) & right(cat)
-        if isinstance(node, ast.Or):
-            left, right = self.expr(node.left), self.expr(node.right)
-            return lambda cat: left(cat) | right(cat)
+        if isinstance(node, ast.And | ast.Or):
+            # a and b and c ... is a left-leaning chain: walk it, do not recurse down it
+            parts = [self.expr(n) for n in _chain(node, type(node))]
+            if isinstance(node, ast.And):
+                return lambda cat: _fold(parts, cat, np.logical_and)
+            return lambda cat: _fold(parts, cat, np.logical_or)
         if isinstance(node, ast.Not):
-            inner = self.expr(node.operand)
-            return lambda cat: ~inner(cat)
+            negations = 0
+            while isinstance(node, ast.Not):
+                node, negations = node.operand, negations + 1
+            inner = self.expr(node)
+            return (lambda cat: ~inner(cat)) if negations % 2 else inner
         if isinstance(node, ast.Flag):
             return _FLAG_PREDICATES[node.name]
         if isinstance(node, ast.NameMatch):
@@ -164,6 +170,14 @@ class _Compiler:
 
     def member(self, node: ast.Member) -> Predicate:
         f = self.field(node.field, node.field_span)
+        if len(node.values) > MAX_LIST:
+            self.error(f"{len(node.values):,} values in a list; at most {MAX_LIST:,}", node.span)
+        literal = [v.text for v in node.values if v.quoted or not is_glob(v.text)]
+        if f.name == "name" and len(literal) == len(node.values) > 8:
+            wanted = frozenset(literal)  # one pass over the names, not one per value
+            return lambda cat: np.fromiter(
+                (n in wanted for n in cat.columns().name.tolist()), np.bool_, len(cat)
+            )
         parts: list[Predicate] = []
         for value in node.values:
             parts.append(self.compare(ast.Compare(f.name, node.field_span, "=", value, node.span)))
@@ -176,12 +190,15 @@ class _Compiler:
 
         return any_of
 
-    def regex(self, value: ast.Value) -> re.Pattern[str]:
+    def regex(self, value: ast.Value) -> UserRegex:
+        return compile_user(value.text, self.text, value.span.start + (1 if value.quoted else 0))
+
+    def glob(self, value: ast.Value, *, fold: bool = False) -> re.Pattern[str]:
         try:
-            return re.compile(value.text)
-        except re.error as exc:
-            col = value.span.start + (1 if value.quoted else 0) + (exc.pos or 0)
-            raise QuerySyntaxError(f"bad regular expression: {exc.msg}", self.text, col) from None
+            return glob_regex(value.text, fold=fold)
+        except GlobError as exc:
+            self.error(f"bad glob: {exc}", value.span)
+            raise AssertionError from None
 
     def string_match(self, field: str, op: str, value: ast.Value) -> Predicate:
         text = value.text
@@ -191,6 +208,8 @@ class _Compiler:
                 return lambda cat: name_regex(cat, rx)
             return lambda cat: codes_mask(_code_column(cat, field), _regex_codes(cat, field, rx))
         glob = not value.quoted and is_glob(text)
+        if glob:
+            self.glob(value)  # a bad one is an error now, at its column
         if field == "name":
             if glob:
                 return lambda cat: name_glob(cat, text)
@@ -204,17 +223,26 @@ class _Compiler:
     def modinfo_match(self, key: str, op: str, value: ast.Value) -> Predicate:
         """Rows whose module has a ``key`` value matching: one test per module, not row."""
         if op == "~":
-            test: Callable[[str], object] = self.regex(value).search
+            rx = self.regex(value)
+
+            def test(values: list[str]) -> bool:
+                return bool(rx.search_all(values))
         elif not value.quoted and is_glob(value.text):
-            test = glob_regex(value.text).match
+            match = self.glob(value).match
+
+            def test(values: list[str]) -> bool:
+                return any(map(match, values))
         else:
-            test = value.text.__eq__
+            wanted = value.text
+
+            def test(values: list[str]) -> bool:
+                return wanted in values
 
         def predicate(cat: Catalog) -> Mask:
             codes = [
                 cat.modules.codes[module]
                 for module, info in cat.module_info.items()
-                if module in cat.modules.codes and any(map(test, _modinfo_values(info, key)))
+                if module in cat.modules.codes and test(_modinfo_values(info, key))
             ]
             return codes_mask(cat.columns().module, codes)
 
@@ -222,11 +250,11 @@ class _Compiler:
 
     def letter(self, op: str, value: ast.Value) -> Predicate:
         if op == "~":
-            rx = self.regex(value)
-            letters = [ord(c) for c in TYPE_LETTERS if rx.search(c)]
+            letters = [
+                ord(TYPE_LETTERS_LIST[i]) for i in self.regex(value).search_all(TYPE_LETTERS_LIST)
+            ]
         elif not value.quoted and is_glob(value.text):
-            rx = glob_regex(value.text)
-            letters = [ord(c) for c in TYPE_LETTERS if rx.match(c)]
+            letters = [ord(c) for c in TYPE_LETTERS if self.glob(value).match(c)]
         elif value.text in TYPE_LETTERS:
             letters = [ord(value.text)]
         else:
@@ -242,15 +270,18 @@ class _Compiler:
     def choice(self, f: Field, op: str, value: ast.Value) -> Predicate:
         choices = list(f.choices)
         if op == "~":
-            rx = self.regex(value)
-            codes = [i for i, c in enumerate(choices) if rx.search(c)]
+            codes = self.regex(value).search_all(choices)
         else:
-            glob = not value.quoted and is_glob(value.text)
+            glob = (
+                self.glob(value, fold=True).match
+                if not value.quoted and is_glob(value.text)
+                else None
+            )
             codes = [
                 code
                 for code, label in enumerate(choices)
-                if (glob and glob_regex(value.text.lower()).match(label.lower()))
-                or (not glob and label.lower() == value.text.lower())
+                if (glob is not None and glob(label))
+                or (glob is None and label.lower() == value.text.lower())
             ]
             if not codes and not glob:
                 hint = did_you_mean(value.text, choices)
@@ -277,6 +308,29 @@ class _Compiler:
         return n
 
 
+MAX_LIST = 4096  # values in one "in (...)"
+
+
+def _chain(node: ast.And | ast.Or, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expr]:
+    """The operands of a chain of ``kind`` nodes, left to right."""
+    out: list[ast.Expr] = []
+    stack: list[ast.Expr] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, kind):
+            stack.extend((n.right, n.left))
+        else:
+            out.append(n)
+    return out
+
+
+def _fold(parts: list[Predicate], cat: Catalog, op: Callable[[Mask, Mask], Mask]) -> Mask:
+    mask = parts[0](cat)
+    for p in parts[1:]:
+        mask = op(mask, p(cat))
+    return mask
+
+
 def _modinfo_values(info: dict[str, list[str]], key: str) -> list[str]:
     values = info.get(key, [])
     if key == "depends":  # one comma-separated value (scripts/mod/modpost.c add_depends)
@@ -300,8 +354,8 @@ def _string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
     return cat.source_codes_matching(set(codes)) if field == "source" else codes
 
 
-def _regex_codes(cat: Catalog, field: str, rx: re.Pattern[str]) -> list[int]:
-    codes = regex_codes(_table(cat, field), rx)
+def _regex_codes(cat: Catalog, field: str, rx: UserRegex) -> list[int]:
+    codes = rx.search_all(_table(cat, field))
     return cat.source_codes_matching(set(codes)) if field == "source" else codes
 
 

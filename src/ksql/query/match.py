@@ -4,6 +4,7 @@ evaluated a column at a time (numpy masks) and through the name index where one 
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ksql.catalog import Catalog
+from ksql.query.rx import UserRegex
 
 Mask = npt.NDArray[np.bool_]
 GLOB_CHARS = frozenset("*?[")
@@ -21,19 +23,32 @@ def is_glob(text: str) -> bool:
     return any(c in GLOB_CHARS for c in text)
 
 
+MAX_GLOB = 1000  # characters
+
+
+class GlobError(ValueError):
+    """A glob that cannot be matched: a bad ``[...]`` range, or one too long."""
+
+
 def glob_to_regex(glob: str, *, one_line: bool = False) -> str:
-    """fnmatch-style ``*``, ``?``, ``[abc]``, ``[!abc]`` as a regular expression body.
-    With ``one_line``, no part can match a newline (for the newline-joined name blob)."""
+    """fnmatch-style ``*``, ``?``, ``[abc]``, ``[!abc]`` as a regular expression body that
+    matches in linear time: runs of ``*`` collapse, and each ``*X`` but the last becomes an
+    atomic ``(?>.*?X)`` that never backtracks into an earlier star (as CPython's
+    ``fnmatch.translate`` does since 3.11: bpo-40480), so ``*a*a*a*b`` is no longer
+    exponential. With ``one_line``, no part can match a newline (for the name blob)."""
+    if len(glob) > MAX_GLOB:
+        raise GlobError(f"{len(glob)} characters; at most {MAX_GLOB}")
     any_char = "[^\n]" if one_line else "."
-    out: list[str] = []
+    atoms: list[str] = []  # "*" or one regex atom
     i, n = 0, len(glob)
     while i < n:
         c = glob[i]
         i += 1
         if c == "*":
-            out.append(any_char + "*")
+            if not atoms or atoms[-1] != "*":
+                atoms.append("*")
         elif c == "?":
-            out.append(any_char)
+            atoms.append(any_char)
         elif c == "[":
             j = i
             if j < n and glob[j] in "!^":
@@ -43,35 +58,51 @@ def glob_to_regex(glob: str, *, one_line: bool = False) -> str:
             while j < n and glob[j] != "]":
                 j += 1
             if j >= n:
-                out.append(re.escape(c))
+                atoms.append(re.escape(c))
                 continue
-            body = glob[i:j].replace("\\", "\\\\")
+            raw = glob[i:j]
             i = j + 1
-            if body[:1] in ("!", "^"):
-                body = "^" + ("\n" if one_line else "") + body[1:]
-            out.append(f"[{body}]")
+            negate = raw[:1] in ("!", "^")
+            # Every character literal but range dashes: "[", "&&", "||", "~~" and "--" would
+            # be read as nested sets or set operations (and warn).
+            body = "".join(c if c == "-" else re.escape(c) for c in raw[negate:])
+            body = body.replace("--", "-\\-")
+            if negate:
+                body = "^" + ("\n" if one_line else "") + body
+            atom = f"[{body}]"
+            try:
+                re.compile(atom)
+            except re.error as exc:
+                raise GlobError(f"[{raw}]: {exc.msg}") from None
+            atoms.append(atom)
         else:
-            out.append(re.escape(c))
-    return "".join(out)
+            atoms.append(re.escape(c))
+    return _linear(atoms, any_char)
 
 
-def glob_regex(glob: str) -> re.Pattern[str]:
-    return re.compile(glob_to_regex(glob) + r"\Z", re.DOTALL)
+def _linear(atoms: list[str], any_char: str) -> str:
+    stars = [k for k, a in enumerate(atoms) if a == "*"]
+    if not stars:
+        return "".join(atoms)
+    out = "".join(atoms[: stars[0]])
+    for a, b in itertools.pairwise(stars):  # *X*: X found lazily, then kept
+        out += f"(?>{any_char}*?{''.join(atoms[a + 1 : b])})"
+    return out + f"{any_char}*" + "".join(atoms[stars[-1] + 1 :])
+
+
+def glob_regex(glob: str, *, fold: bool = False) -> re.Pattern[str]:
+    return re.compile(glob_to_regex(glob) + r"\Z", re.DOTALL | (re.I if fold else 0))
 
 
 def table_codes(strings: Sequence[str], text: str, *, glob: bool, fold: bool = False) -> list[int]:
     """Codes of the table entries equal to ``text`` (or matching it as a glob)."""
     if glob:
-        rx = re.compile(glob_to_regex(text) + r"\Z", re.DOTALL | (re.I if fold else 0))
+        rx = glob_regex(text, fold=fold)
         return [i for i, s in enumerate(strings) if rx.match(s)]
     if fold:
         low = text.lower()
         return [i for i, s in enumerate(strings) if s.lower() == low]
     return [i for i, s in enumerate(strings) if s == text]
-
-
-def regex_codes(strings: Sequence[str], rx: re.Pattern[str]) -> list[int]:
-    return [i for i, s in enumerate(strings) if rx.search(s)]
 
 
 def codes_mask(column: npt.NDArray[np.uint32], codes: list[int]) -> Mask:
@@ -105,10 +136,9 @@ def name_glob(catalog: Catalog, glob: str) -> Mask:
     return _mask(cols.n, cols.name.rows_matching(glob_to_regex(glob, one_line=True)))
 
 
-def name_regex(catalog: Catalog, rx: re.Pattern[str]) -> Mask:
-    names = catalog.columns().name.tolist()
-    search = rx.search
-    return np.fromiter((search(n) is not None for n in names), dtype=np.bool_, count=len(names))
+def name_regex(catalog: Catalog, rx: UserRegex) -> Mask:
+    names = catalog.columns().name
+    return _mask(len(catalog), rx.rows_in_blob(names.blob, names.starts))
 
 
 def _literal_prefix(glob: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.grammar import Terminal
 from lark.lark import PostLex
@@ -21,6 +21,7 @@ from lark.lexer import PatternStr
 from lark.tree import Meta
 
 from ksql.errors import QuerySyntaxError
+from ksql.private import private_file
 from ksql.query import ast
 from ksql.query.fields import FLAGS
 
@@ -38,6 +39,14 @@ class _WordsEverywhere(PostLex):
         return stream
 
 
+def _cache(name: str) -> str | bool:
+    """Where Lark keeps its analysed parser: a pickle, so only in the user's private cache
+    directory (``cache=True`` would use a predictable name in the shared temp directory,
+    where another local user could plant one); no cache without a private directory."""
+    path = private_file(f"{name}.lark-cache")
+    return str(path) if path is not None else False
+
+
 @functools.cache
 def _lark() -> Lark:
     return Lark.open_from_package(
@@ -46,7 +55,7 @@ def _lark() -> Lark:
         parser="lalr",
         propagate_positions=True,
         postlex=_WordsEverywhere(),
-        cache=True,
+        cache=_cache("query"),
     )
 
 
@@ -55,7 +64,7 @@ def _basic() -> Lark:
     """The same terminals without parser states: every terminal is possible everywhere, as a
     highlighter wants for text that may not parse."""
     return Lark.open_from_package(
-        "ksql.grammar", "ksql.lark", parser="lalr", lexer="basic", cache=True
+        "ksql.grammar", "ksql.lark", parser="lalr", lexer="basic", cache=_cache("basic")
     )
 
 
@@ -159,8 +168,17 @@ def lookahead(text: str) -> Lookahead | None:
 # --- parsing ------------------------------------------------------------------------------
 
 
+MAX_QUERY = 16384  # characters
+MAX_DEPTH = 64  # nested parentheses
+
+
 def parse(text: str) -> ast.Query:
     """Parse ``text``; raises :class:`QuerySyntaxError`."""
+    if len(text) > MAX_QUERY:
+        raise QuerySyntaxError(
+            f"a query of {len(text):,} characters; at most {MAX_QUERY:,}", text[:60] + " ...", 1
+        )
+    _check_depth(text)
     if "\n" in text or "\r" in text:
         col = min(i for i in (text.find("\n"), text.find("\r")) if i >= 0) + 1
         raise QuerySyntaxError("a query is one line", text.replace("\n", " "), col)
@@ -176,6 +194,31 @@ def parse(text: str) -> ast.Query:
         raise
 
 
+def _check_depth(text: str) -> None:
+    """Parentheses nest at most :data:`MAX_DEPTH` deep (quoted text does not count)."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for i, c in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QuerySyntaxError(
+                    f"parentheses nested more than {MAX_DEPTH} deep", text, i + 1
+                )
+        elif c == ")":
+            depth -= 1
+
+
 def _span(meta: Meta) -> ast.Span:
     return ast.Span(meta.column, meta.end_column)
 
@@ -186,7 +229,7 @@ def _token_span(tok: Token) -> ast.Span:
 
 
 @v_args(inline=True, meta=True)
-class _ToAst(Transformer[Token, ast.Query]):
+class _ToAst(Transformer_NonRecursive[Token, ast.Query]):
     """The parse tree to the AST, one method per rule (and alias) of the grammar."""
 
     def __init__(self, text: str) -> None:
@@ -242,7 +285,7 @@ class _ToAst(Transformer[Token, ast.Query]):
         return ast.OrderKey(field.lower(), desc, _span(meta))
 
     def limit(self, meta: Meta, _kw: Token, tok: Token) -> int:
-        if not tok.isdigit():
+        if not (tok.isascii() and tok.isdigit()):  # "²".isdigit() is True
             raise QuerySyntaxError(
                 f"limit takes a whole number, not {str(tok)!r}", self.text, tok.column or 1,
                 ("a number",),
