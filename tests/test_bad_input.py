@@ -11,7 +11,7 @@ import pytest
 
 from ksql.catalog import Catalog
 from ksql.errors import SourceError
-from tests.conftest import DATA
+from tests.conftest import DATA, nm_lines
 
 Load = Callable[..., Catalog]
 REAL = [
@@ -91,6 +91,10 @@ def test_byte_flips_in_modules(tmp_path: Path, load: Load, module: str) -> None:
             flipped[where] = rng.randrange(256)
         target.write_bytes(bytes(flipped))
         try:
-            load(f"elf:{target}")
+            cat = load(f"elf:{target}")
         except SourceError as exc:
             assert str(exc).startswith(str(target))
+            continue
+        # What loads is whole: one name per row, and every row renders on one line.
+        assert len(cat.columns().name) == len(cat)
+        assert len(nm_lines(cat)) == len(cat)

@@ -92,3 +92,15 @@ def test_a_source_checkout_runs_without_installing(tmp_path: Path) -> None:
         "0000000000000000 D rday_3\t[m2]\n",
         "",
     )
+
+
+def test_the_parser_cache_is_private(tmp_path: Path) -> None:
+    # Lark's cache=True would unpickle a predictable file in the shared temp directory.
+    shared, private = tmp_path / "tmp", tmp_path / "cache"
+    shared.mkdir()
+    env = dict(os.environ, TMPDIR=str(shared), KSQL_CACHE_DIR=str(private))
+    code = "from ksql.query.parser import parse, lex; parse('exported'); lex('x')"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    assert list(shared.iterdir()) == []
+    assert sorted(p.name for p in private.iterdir()) == ["basic.lark-cache", "query.lark-cache"]
+    assert all(p.stat().st_mode & 0o022 == 0 for p in private.iterdir())
