@@ -20,7 +20,7 @@ from ksql.kernel.modules import VMLINUX, module_name_of_file, normalize_module_n
 from ksql.model import Bind, ExportKind, bind_of_types, kind_of_types, undefined_of_types
 from ksql.schema import ADDR_NONE
 from ksql.sink import RowSink, parse_hex
-from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
+from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType, read_bounded
 from ksql.storage import rows_with_prefix
 
 # One symbol line. Module tags are "\t[name]" in kallsyms (kernel/kallsyms.c s_show); a
@@ -66,11 +66,7 @@ class NmText(SourceType):
         return bool(lines) and bool(_LINE.match(lines[0]))
 
     def load(self, path: Path, sink: RowSink) -> None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
-        text = data.decode("utf-8", "surrogateescape")
+        text = read_bounded(path).decode("utf-8", "surrogateescape")
         if PLACEHOLDER in text[:512]:
             raise SourceError(
                 path,

@@ -30,7 +30,7 @@ from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.model import ExportKind
 from ksql.schema import INT_NONE
 from ksql.sink import RowSink
-from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
+from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType, read_bounded
 
 _CRC = re.compile(r"0x[0-9a-fA-F]{1,16}")
 _SNIFF = re.compile(rb"^0x[0-9a-fA-F]{8,16}\t[^\t\n]+\t[^\t\n]*(\t[^\n]*)?$")
@@ -51,10 +51,7 @@ class ModuleSymvers(SourceType):
         return bool(_SNIFF.match(first.rstrip(b"\r")))
 
     def load(self, path: Path, sink: RowSink) -> None:
-        try:
-            text = path.read_bytes().decode("utf-8", "surrogateescape")
-        except OSError as exc:
-            raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+        text = read_bounded(path).decode("utf-8", "surrogateescape")
         names: list[str] = []
         modules: list[str] = []
         crcs: list[int] = []

@@ -104,3 +104,15 @@ def test_names_that_are_not_printable_are_escaped(
     assert (proc.returncode, proc.stderr) == (0, b"")
     assert shown.encode() in proc.stdout
     assert bytes([byte]) not in proc.stdout.replace(b"\n", b"").replace(b"\t[m2]", b"")
+
+
+def test_a_huge_text_source_is_refused(
+    tmp_path: Path, load: Load, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ksql.source
+
+    monkeypatch.setattr(ksql.source.read_bounded, "__defaults__", (1 << 20,))
+    big = tmp_path / "System.map"
+    big.write_bytes(b"ffffffff81000000 T _text\n" * 50_000)  # 1.2 MB
+    with pytest.raises(SourceError, match=r"System\.map: more than 1 MiB: not a symbol list"):
+        load(f"kallsyms:{big}")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ksql.errors import PluginError
+from ksql.errors import PluginError, SourceError
 from ksql.sink import RowSink
 
 SNIFF_BYTES = 4096
@@ -51,6 +51,22 @@ class SourceType(ABC):
         if not path.is_file():
             return None
         return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+MAX_TEXT = 1 << 30  # bytes: a distro kallsyms with every module is ~70 MB
+
+
+def read_bounded(path: Path, limit: int = MAX_TEXT) -> bytes:
+    """A source file's bytes, refusing more than ``limit`` (a text source never needs a
+    gigabyte; /proc files report size 0, so the read itself is bounded)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise SourceError(path, f"more than {limit >> 20} MiB: not a symbol list ksql reads")
+    return data
 
 
 @dataclass(frozen=True, slots=True)
