@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ksql import cache
+from ksql import cache, private
 from ksql.loading import load_catalog
 from ksql.pluginmanager import Plugins
 from tests.conftest import DATA
@@ -45,7 +45,7 @@ def sources(tmp_path: Path) -> list[str]:
 
 def test_warm_load_equals_cold(plugins: Plugins, sources: list[str]) -> None:
     cold = load_catalog(sources, plugins)
-    assert len(list(cache.directory().glob("*.npz"))) == 1
+    assert len(list(private.directory().glob("*.npz"))) == 1
     warm = load_catalog(sources, plugins)
     assert rows(warm) == rows(cold)
     assert warm.module_info == cold.module_info and warm.notes == cold.notes
@@ -63,7 +63,7 @@ def test_a_changed_source_is_read_again(plugins: Plugins, sources: list[str]) ->
 
 def test_a_damaged_entry_is_ignored(plugins: Plugins, sources: list[str]) -> None:
     load_catalog(sources, plugins)
-    for entry in cache.directory().glob("*.npz"):
+    for entry in private.directory().glob("*.npz"):
         entry.write_bytes(b"garbage")
     assert len(load_catalog(sources, plugins)) > 0
 
@@ -80,13 +80,13 @@ def test_switched_off(
     plugins: Plugins, sources: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KSQL_NO_CACHE", "1")
-    before = sorted(cache.directory().glob("*.npz"))
+    before = sorted(private.directory().glob("*.npz"))
     load_catalog(sources[:1], plugins)
-    assert sorted(cache.directory().glob("*.npz")) == before
+    assert sorted(private.directory().glob("*.npz")) == before
 
 
 def _entry() -> Path:
-    (entry,) = cache.directory().glob("*.npz")
+    (entry,) = private.directory().glob("*.npz")
     return entry
 
 
@@ -206,7 +206,7 @@ def test_a_damaged_entry_is_a_miss_and_is_rewritten(
 def test_killed_writers_leave_no_temporary_files_behind(
     plugins: Plugins, sources: list[str]
 ) -> None:
-    folder = cache.directory()
+    folder = private.directory()
     folder.mkdir(parents=True, mode=0o700)
     old, fresh = folder / f".old{cache.TMP_SUFFIX}", folder / f".fresh{cache.TMP_SUFFIX}"
     for tmp in (old, fresh):
