@@ -227,7 +227,15 @@ def load_columns(
         kind=kind,
         export=export,
         undefined=undefined,
+        bits=_bits(addrs),
     )
+
+
+def _bits(addrs: list[str]) -> int | None:
+    """32 or 64 from the address width: kallsyms prints ``%px`` (2 * sizeof(void *) digits,
+    kernel/kallsyms.c s_show) and nm 8 or 16 digits by ELF class."""
+    width = max((len(a) for a in addrs[:64]), default=0)
+    return 32 if width == 8 else 64 if width == 16 else None
 
 
 def _clear_unlabelled(names: list[str], modules: list[str], export: np.ndarray) -> None:

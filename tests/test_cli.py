@@ -38,9 +38,9 @@ def test_seed_query_prints_kallsyms_lines(capsys: pytest.CaptureFixture[str]) ->
         ("count", "1\n"),
         (
             "csv",
-            "name,module,addr,type,size,section,bind,kind,export,namespace,crc,exported,gpl,"
+            "name,module,addr,type,size,section,bind,kind,export,namespace,crc,bits,exported,gpl,"
             "defined,undefined,source\n"
-            f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,True,"
+            f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,64,True,"
             f"False,True,False,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
         ),
     ],

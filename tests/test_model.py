@@ -72,6 +72,7 @@ def test_symbol_as_dict_uses_query_field_names() -> None:
         "export": "EXPORT_SYMBOL",
         "namespace": None,
         "crc": "0x291bcccd",
+        "bits": None,
         "exported": True,
         "gpl": False,
         "defined": True,

@@ -34,11 +34,16 @@ class ElfSource(SourceType):
         return is_compressed(head) and path.name.endswith(_COMPRESSED)
 
     def fingerprint(self, path: Path) -> str | None:
-        if not path.is_dir():
-            return super().fingerprint(path)
-        from .files import tree_fingerprint
+        from .special import wanted
 
-        return tree_fingerprint(path)
+        if not path.is_dir():
+            found = super().fingerprint(path)
+        else:
+            from .files import tree_fingerprint
+
+            found = tree_fingerprint(path)
+        # The rows differ with special symbols kept: so does the cache key.
+        return None if found is None else found + (":special-syms" if wanted() else "")
 
     def load(self, path: Path, sink: RowSink) -> None:
         from .files import Progress, module_files, read_file, read_tree

@@ -15,14 +15,34 @@ from ksql.model import Bind
 from ksql.schema import ADDR_NONE
 from ksql.sink import Batch
 
-from . import kexports, modinfo, nmtypes
-from .reader import ET_EXEC, SHN_UNDEF, ElfImage
+from . import kexports, modinfo, nmtypes, special
+from .reader import ET_DYN, ET_EXEC, SHN_UNDEF, ElfImage, Symbols
 
 
-def module_name(path: Path, image: ElfImage, info: dict[str, list[str]]) -> str:
+def is_kernel_image(path: Path, image: ElfImage, syms: Symbols | None) -> bool:
+    """Whether the file is a linked kernel (vmlinux), from its content. Most architectures
+    link vmlinux as ET_EXEC, but arm64 (and others with CONFIG_RELOCATABLE) link it with
+    ``-pie`` as ET_DYN (arch/arm64/Makefile: ``LDFLAGS_vmlinux += -shared -Bsymbolic -z notext``
+    and later ``--pie``). A module is ET_REL with ``.gnu.linkonce.this_module`` (the ``struct
+    module`` of include/linux/module.h, emitted by scripts/mod/modpost.c); a kernel image
+    has the export tables (include/asm-generic/vmlinux.lds.h ``__ksymtab``) or the
+    ``_text`` / ``linux_banner`` symbols (init/version.c)."""
+    if (
+        image.e_type not in (ET_EXEC, ET_DYN)
+        or image.index(".gnu.linkonce.this_module") is not None
+    ):
+        return False
+    if image.e_type == ET_EXEC or path.name.startswith("vmlinux"):
+        return True
+    if image.index("__ksymtab") is not None or image.index("__ksymtab_strings") is not None:
+        return True
+    return syms is not None and bool({"_text", "linux_banner"} & set(syms.name))
+
+
+def module_name(path: Path, kernel: bool, info: dict[str, list[str]]) -> str:
     """vmlinux for a linked kernel; else ``.modinfo name=`` (kbuild writes KBUILD_MODNAME),
     else the file name up to its first '.', '-' -> '_' (kmod's modname_normalize)."""
-    if image.e_type == ET_EXEC:
+    if kernel:
         return VMLINUX
     names = info.get("name")
     if names and names[0]:
@@ -34,12 +54,16 @@ def read_image(path: Path, data: bytes) -> Batch:
     """The rows of one ELF file; raises SourceError for a malformed one."""
     image = ElfImage(path, data)
     syms = image.symbols()
-    info = modinfo.modinfo(image) if image.e_type != ET_EXEC else {}
-    module = module_name(path, image, info)
+    kernel = is_kernel_image(path, image, syms)
+    # vmlinux has a .modinfo too since 5.2 (898490c010b5): its built-in modules', not its own.
+    info = {} if kernel else modinfo.modinfo(image)
+    module = module_name(path, kernel, info)
     module_info = {module: info} if info else {}
     if syms is None:
         return Batch(Batch.of([]).columns, module_info=module_info)
-    keep = np.flatnonzero(nmtypes.visible(syms))
+    shown = nmtypes.visible(syms)
+    shown[special.hidden(image.machine, syms.name)] = False
+    keep = np.flatnonzero(shown)
     letters = nmtypes.nm_letters(image, syms)[keep]
     names = [syms.name[i] for i in keep.tolist()]
     undefined = syms.shndx[keep] == SHN_UNDEF
@@ -67,6 +91,7 @@ def read_image(path: Path, data: bytes) -> Batch:
         namespace=namespace,
         crc=crc,
         undefined=undefined,
+        bits=64 if image.is64 else 32,
     )
     batch.module_info.update(module_info)
     return batch

@@ -36,6 +36,7 @@ SHN_XINDEX = 0xFFFF
 assert SHN_INDICES.SHN_ABS == SHN_ABS and SHN_INDICES.SHN_COMMON == SHN_COMMON
 ET_REL = ENUM_E_TYPE["ET_REL"]
 ET_EXEC = ENUM_E_TYPE["ET_EXEC"]
+ET_DYN = ENUM_E_TYPE["ET_DYN"]
 
 
 def _dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:

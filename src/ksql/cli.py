@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="do not load the plugin registered as NAME (e.g. kallsyms)",
     )
+    common.add_argument(
+        "--special-syms",
+        action="store_true",
+        help="keep the target-special symbols nm hides (ARM/AArch64 mapping symbols $x $d, "
+        "RISC-V local labels .L*); same as KSQL_SPECIAL_SYMS=1",
+    )
     p = argparse.ArgumentParser(
         prog="ksql", description="Ask questions about Linux kernel symbols."
     )
@@ -91,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "special_syms", False):
+        os.environ["KSQL_SPECIAL_SYMS"] = "1"  # read by the ELF source, also in its workers
     try:
         if args.command == "query":
             return _query(args, sys.stdout, sys.stderr)

@@ -265,6 +265,13 @@ class Symbol:
         fmt="0x{:08x}",
         help="modversions CRC",
     )
+    bits: int | None = column(
+        np.uint8,
+        default=None,
+        unknown=0,
+        kind=ValueKind.NUMBER,
+        help="address size of the file the row comes from: 32 or 64 (nm prints 8 or 16 digits)",
+    )
     undefined: bool = column(
         np.bool_,
         default=False,

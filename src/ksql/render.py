@@ -39,8 +39,7 @@ def _escape(c: str) -> str:
 def render_nm(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     cols = catalog.columns()
     modules = [shown(m) for m in catalog.modules.strings]
-    names, addrs, types, mods = cols.name, cols.addr, cols.type, cols.module
-    blank = " " * 16
+    names, addrs, types, mods, bits = cols.name, cols.addr, cols.type, cols.module, cols.bits
     none = int(ADDR_NONE)
     write = out.write
     for r in rows.tolist():
@@ -50,7 +49,8 @@ def render_nm(catalog: Catalog, rows: Rows, out: TextIO) -> None:
         name = names[r]
         if not name.isprintable():
             name = shown(name)
-        write(f"{blank if a == none else f'{a:016x}'} {chr(types[r])} {name}{tail}")
+        digits = 8 if bits[r] == 32 else 16  # as nm prints a file of that ELF class
+        write(f"{' ' * digits if a == none else f'{a:0{digits}x}'} {chr(types[r])} {name}{tail}")
 
 
 def render_names(catalog: Catalog, rows: Rows, out: TextIO) -> None:
