@@ -40,8 +40,8 @@ def test_seed_query_prints_kallsyms_lines(capsys: pytest.CaptureFixture[str]) ->
             "csv",
             "name,module,addr,type,size,section,bind,kind,export,namespace,crc,bits,exported,gpl,"
             "defined,undefined,source\n"
-            f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,64,True,"
-            f"False,True,False,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
+            f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,64,true,"
+            f"false,true,false,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
         ),
     ],
 )
@@ -55,9 +55,25 @@ def test_json_rows_use_field_names(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     rows = json.loads(out)
     assert [(r["name"], r["type"], r["exported"], r["addr"]) for r in rows] == [
-        ("rday_3", "D", True, 0xFFFFFFFFA00F6570),
-        ("rday_2", "d", False, 0xFFFFFFFFA00F656C),
+        ("rday_3", "D", True, "0xffffffffa00f6570"),
+        ("rday_2", "d", False, "0xffffffffa00f656c"),
     ]
+    assert rows[0]["license"] is None  # every field is there, .modinfo ones too
+
+
+def test_ndjson_is_one_object_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "query", "rday_* order by name", "-s", str(DATA / "m2.ko"), "-f", "ndjson"
+    )
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    first = json.loads(lines[0])
+    assert (first["name"], first["addr"], first["license"], first["exported"]) == (
+        "rday_2",
+        "0x4",
+        ["Dual BSD/GPL"],
+        False,
+    )
 
 
 def test_table_shows_every_column_unabridged(capsys: pytest.CaptureFixture[str]) -> None:

@@ -63,7 +63,7 @@ def test_symbol_as_dict_uses_query_field_names() -> None:
     assert sym.as_dict() == {
         "name": "rday_3",
         "module": "m2",
-        "addr": 0xFFFFFFFFA00F6570,
+        "addr": "0xffffffffa00f6570",
         "type": "D",
         "size": None,
         "section": None,

@@ -68,7 +68,8 @@ def test_meta_commands(session: Session, tmp_path: Path) -> None:
     assert run(session, ".format names") == (True, "", "")
     assert run(session, "name=kern_path")[1] == "kern_path\nkern_path\n(2 rows)\n"
     ok, _, err = run(session, ".format fancy")
-    assert not ok and err == "error: .format takes one of table, json, csv, nm, names, count\n"
+    formats = "table, json, ndjson, csv, nm, names, count"
+    assert not ok and err == f"error: .format takes one of {formats}\n"
     assert "System.map-6.1-excerpt: 23 rows" in run(session, ".sources")[1]
     assert run(session, ".load " + str(DATA / "m2.ko"))[1] == "  51 symbols\n"
     assert run(session, "rday_3")[1] == "rday_3\n(1 rows)\n"

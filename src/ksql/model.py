@@ -212,6 +212,7 @@ class Symbol:
         default=None,
         unknown=ADDR_NONE,
         kind=ValueKind.NUMBER,
+        fmt="0x{:x}",  # JSON numbers lose 64-bit precision in jq and JavaScript
         help="address (unknown when hidden or not given)",
     )
     type: str = column(

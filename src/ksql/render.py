@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 import numpy as np
@@ -14,10 +14,12 @@ import numpy.typing as npt
 
 from ksql.catalog import Catalog
 from ksql.model import VMLINUX, Symbol
-from ksql.schema import ADDR_NONE
+from ksql.query.fields import FIELDS
+from ksql.schema import ADDR_NONE, ValueKind
 
 Rows = npt.NDArray[np.intp]
 CSV_FIELDS = tuple(Symbol("").as_dict())  # the query language's field names, in order
+MODINFO_KEYS = tuple(f.name for f in FIELDS.values() if f.kind is ValueKind.MODINFO)
 
 
 def shown(text: str) -> str:
@@ -63,12 +65,29 @@ def render_count(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     out.write(f"{len(rows)}\n")
 
 
+def _records(catalog: Catalog, rows: Rows) -> Iterator[dict[str, object]]:
+    """Each row keyed by every query field: the columns, the flags, and the row's module's
+    ``.modinfo`` keys (null where the module has none)."""
+    for sym in catalog.symbols(rows.tolist()):
+        record = sym.as_dict()
+        info = catalog.module_info.get(sym.module, {})
+        for key in MODINFO_KEYS:
+            record[key] = info.get(key)
+        yield record
+
+
 def render_json(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     out.write("[")
-    for i, sym in enumerate(catalog.symbols(rows.tolist())):
+    for i, record in enumerate(_records(catalog, rows)):
         out.write(",\n " if i else "\n ")
-        out.write(json.dumps(sym.as_dict()))  # JSON escapes control characters itself
+        out.write(json.dumps(record))  # JSON escapes control characters itself
     out.write("\n]\n" if len(rows) else "]\n")
+
+
+def render_ndjson(catalog: Catalog, rows: Rows, out: TextIO) -> None:
+    """One JSON object per line, for streams (``jq -c``, log pipelines)."""
+    for record in _records(catalog, rows):
+        out.write(json.dumps(record) + "\n")
 
 
 def render_csv(catalog: Catalog, rows: Rows, out: TextIO) -> None:
@@ -77,13 +96,14 @@ def render_csv(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     for sym in catalog.symbols(rows.tolist()):
         d = sym.as_dict()
         d["source"] = ";".join(sym.sources)
-        d["addr"] = "" if sym.addr is None else f"0x{sym.addr:x}"
         writer.writerow([_cell(d[k]) for k in CSV_FIELDS])
 
 
 def _cell(value: object) -> object:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return shown(value) if isinstance(value, str) else value
 
 
@@ -120,6 +140,7 @@ def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
 RENDERERS: dict[str, Callable[[Catalog, Rows, TextIO], None]] = {
     "table": render_table,
     "json": render_json,
+    "ndjson": render_ndjson,
     "csv": render_csv,
     "nm": render_nm,
     "names": render_names,

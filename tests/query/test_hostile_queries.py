@@ -103,3 +103,23 @@ def test_regex_on_names_equals_searching_each_name(cat: Catalog) -> None:
         quoted = '"' + pattern.replace("\\", "\\\\") + '"'
         got = compile_query(f"name~{quoted}").rows(cat).tolist()
         assert got == expected, pattern
+
+
+@pytest.mark.parametrize("query", ["*", "name=*", "name~x", "exported order by name", "a*"])
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "nm", "names", "count"])
+def test_an_empty_catalog_answers_nothing_in_every_format(query: str, fmt: str) -> None:
+    import io
+
+    from ksql.render import RENDERERS
+
+    empty = Catalog()
+    rows = compile_query(query).rows(empty)
+    assert len(rows) == 0
+    out = io.StringIO()
+    RENDERERS[fmt](empty, rows, out)
+    assert out.getvalue() in (
+        "",
+        "0\n",
+        "[]\n",
+        "addr  type  name  module  export  namespace  crc\n",
+    ) or (fmt == "csv" and out.getvalue().count("\n") == 1)
