@@ -30,7 +30,7 @@ from ksql.query.match import (
     name_regex,
     table_codes,
 )
-from ksql.query.parser import parse
+from ksql.query.parser import parse, vocabulary
 from ksql.query.rx import UserRegex, compile_user
 from ksql.schema import Encoding
 
@@ -89,6 +89,13 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def _prefix_hint(word: str, choices: list[str]) -> str:
+    """``gpl_only`` -> ``gpl``: a choice the word starts with, then ``_`` or ``-``."""
+    low = word.lower()
+    found = [c for c in choices if low.startswith((c + "_", c + "-"))]
+    return f"did you mean {max(found, key=len)!r}? " if found else ""
+
+
 class _Compiler:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -112,12 +119,36 @@ class _Compiler:
         if isinstance(node, ast.Flag):
             return _FLAG_PREDICATES[node.name]
         if isinstance(node, ast.NameMatch):
-            return self.string_match("name", "=", node.value)
+            return self.bare_word(node.value)
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.Member):
             return self.member(node)
         raise AssertionError(node)
+
+    def bare_word(self, value: ast.Value) -> Predicate:
+        """A bare word matches names; one that matches none but is close to a flag, a field
+        or a keyword is a typo (``gpl_only``), not a silent empty match."""
+        inner = self.string_match("name", "=", value)
+        if value.quoted or is_glob(value.text):
+            return inner
+        words = [*FLAGS, *FIELDS, *(k.lower() for k in vocabulary().keywords)]
+        hint = did_you_mean(value.text, words) or _prefix_hint(value.text, [*FLAGS])
+        if not hint:
+            return inner
+        message = (
+            f"no symbol is named {value.text!r} and it is no flag; {hint}"
+            f'(quote it to look for the name: name="{value.text}")'
+        )
+        span = value.span
+
+        def checked(cat: Catalog) -> Mask:
+            mask = inner(cat)
+            if not mask.any():
+                raise QuerySyntaxError(message, self.text, span.start, tuple(FLAGS))
+            return mask
+
+        return checked
 
     def field(self, name: str, span: ast.Span) -> Field:
         f = FIELDS.get(name)
@@ -216,9 +247,25 @@ class _Compiler:
             return lambda cat: name_equals(cat, text)
         if field == "module" and not value.quoted:
             text = text.replace("-", "_")  # module names as the kernel spells them
-        return lambda cat: codes_mask(
-            _code_column(cat, field), _string_codes(cat, field, text, glob)
-        )
+        span, quoted = value.span, value.quoted
+
+        def predicate(cat: Catalog) -> Mask:
+            codes = _string_codes(cat, field, text, glob)
+            if not codes and not glob and not quoted and field != "source":
+                # The kernel's names are case-sensitive: DMA_BUF, not dma_buf.
+                folded = table_codes(_table(cat, field), text, glob=False, fold=True)
+                if folded:
+                    right = _table(cat, field)[folded[0]]
+                    raise QuerySyntaxError(
+                        f"no {field} {text!r}; did you mean {right!r}? ({field}s are "
+                        "case-sensitive)",
+                        self.text,
+                        span.start,
+                        (right,),
+                    )
+            return codes_mask(_code_column(cat, field), codes)
+
+        return predicate
 
     def modinfo_match(self, key: str, op: str, value: ast.Value) -> Predicate:
         """Rows whose module has a ``key`` value matching: one test per module, not row."""

@@ -275,6 +275,13 @@ class _ToAst(Transformer_NonRecursive[Token, ast.Query]):
     def word(self, meta: Meta, value: ast.Value) -> ast.Flag | ast.NameMatch:
         if not value.quoted and value.text.lower() in FLAGS:
             return ast.Flag(value.text.lower(), value.span)
+        if not value.quoted and value.text.upper() in vocabulary().keywords:
+            raise QuerySyntaxError(
+                f"{value.text!r} is a keyword here, not a name; to match a symbol of that "
+                f'name, quote it: name="{value.text}"',
+                self.text,
+                value.span.start,
+            )
         return ast.NameMatch(value)
 
     def order(self, meta: Meta, *children: Token | ast.OrderKey) -> tuple[ast.OrderKey, ...]:
