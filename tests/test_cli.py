@@ -193,3 +193,32 @@ def test_broken_pipe_is_quiet() -> None:
     )
     assert proc.stderr == ""
     assert proc.stdout.count("\n") == 1
+
+
+def _ksql(*argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "ksql", *argv], input=stdin, capture_output=True, check=False
+    )
+
+
+def test_a_source_on_standard_input() -> None:
+    symvers = (DATA / "Module.symvers-6.1-excerpt").read_bytes()
+    proc = _ksql("query", "gpl and namespace=DMA_BUF", "-s", "-", "-f", "names", stdin=symvers)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"dma_buf_export\n", b"")
+    proc = _ksql("query", "x", "-s", "kallsyms:-", stdin=b"garbage\n")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        b"ksql: standard input:1: expected 'ADDRESS TYPE NAME[<TAB>[MODULE]]' or 'U NAME', "
+        b"got 'garbage'\n",
+    )
+
+
+def test_a_source_through_a_pipe() -> None:
+    # bash's <(...) is a pipe: read once, whatever its size (the 4 KiB sniff is not lost).
+    big = " ".join(str(DATA / n) for n in ["System.map-6.1-excerpt"] * 400)
+    proc = subprocess.run(
+        ["bash", "-c", f'"$0" -m ksql query _text -s <(cat {big}) -f count', sys.executable],
+        capture_output=True,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (0, b"400\n")  # every line, past the first 4 KiB

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
+from ksql.spool import STDIN, spooled
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 
@@ -108,13 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run
 
-            return run(
-                load_plugins(args.plugin, args.block),
-                args.source,
-                sys.stdin,
-                sys.stdout,
-                sys.stderr,
-            )
+            if STDIN in args.source:
+                raise KsqlError("the REPL reads queries from standard input: -s - is for query")
+            with spooled(args.source) as specs:
+                return run(
+                    load_plugins(args.plugin, args.block), specs, sys.stdin, sys.stdout, sys.stderr
+                )
         return _sources(args, sys.stdout)
     except KsqlError as exc:
         print(f"ksql: {exc}", file=sys.stderr)
@@ -145,7 +145,8 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     plan = compile_query(args.query)  # a bad query fails before any file is read
     plugins = load_plugins(args.plugin, args.block)
-    catalog = load_catalog(args.source, plugins)
+    with spooled(args.source) as specs:
+        catalog = load_catalog(specs, plugins, use_cache=specs == args.source)
     for note in catalog.notes:
         print(f"ksql: note: {note}", file=err)
     for problem in catalog.problems:
