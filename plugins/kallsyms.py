@@ -18,7 +18,6 @@ from ksql.hookspecs import hookimpl
 from ksql.kernel.ksymtab import KSYMTAB_PREFIX, mark_ksymtab_exports
 from ksql.kernel.modules import VMLINUX, module_name_of_file, normalize_module_name
 from ksql.model import Bind, ExportKind, bind_of_types, kind_of_types, undefined_of_types
-from ksql.schema import ADDR_NONE
 from ksql.sink import RowSink, parse_hex
 from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType, read_bounded
 from ksql.storage import rows_with_prefix
@@ -176,7 +175,7 @@ def load_columns(
     letters = np.frombuffer("".join(types).encode("ascii"), dtype=np.uint8)
     defined = letters != ord("U")
     if n and _addresses_hidden(path, addr, defined, tags):
-        addr[:] = ADDR_NONE
+        addr[:] = np.ma.masked
         sink.note(
             f"{path}: every address is 0 (kallsyms hides them from readers without "
             "CAP_SYSLOG): addresses are unknown; run as root or add System.map"

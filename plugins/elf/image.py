@@ -12,7 +12,6 @@ import numpy as np
 
 from ksql.kernel.modules import VMLINUX, module_name_of_file
 from ksql.model import Bind
-from ksql.schema import ADDR_NONE
 from ksql.sink import Batch
 
 from . import kexports, modinfo, nmtypes, special
@@ -77,7 +76,8 @@ def read_image(path: Path, data: bytes) -> Batch:
             if want is not None:
                 crc[j] = want
     addr = nmtypes.values(image, syms)[keep]
-    addr[undefined] = ADDR_NONE  # an import has no address of its own (nm prints blanks)
+    # An import has no address of its own (nm prints blanks).
+    addr = np.ma.MaskedArray(addr, mask=undefined)
     batch = Batch.of(
         names,
         module=module,

@@ -23,6 +23,14 @@ _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
 _SOURCES = next(c.name for c in COLUMNS if c.encoding is Encoding.SOURCE_SET)
 _INTERNED = [c for c in COLUMNS if c.encoding is Encoding.INTERNED]
 _STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
+# Every stored array: (key, dtype, fill value for unused capacity), known-masks included.
+_ARRAYS = [
+    entry
+    for c in _STORED
+    for entry in ((c.name, c.dtype, c.unknown), (c.known_key, np.dtype(np.bool_), False))[
+        : 2 if c.nullable else 1
+    ]
+]
 
 
 class CatalogBuilder:
@@ -32,7 +40,7 @@ class CatalogBuilder:
         self._n = 0
         self._names = np.empty(0, dtype=np.object_)
         self._data: dict[str, npt.NDArray[Any]] = {
-            c.name: np.empty(0, dtype=c.dtype) for c in _STORED
+            key: np.empty(0, dtype=dtype) for key, dtype, _ in _ARRAYS
         }
         # Code 0 of every table is the column's default, so "unknown" is code 0.
         self._tables = {c.name: StringTable([c.default]) for c in _INTERNED}
@@ -153,6 +161,9 @@ class CatalogBuilder:
             else:
                 values = b[spec.name]
             self._data[spec.name][start:end] = values if every else values[idx]
+            if spec.nullable:
+                known = b[spec.known_key]
+                self._data[spec.known_key][start:end] = known if every else known[idx]
         self._n = end
         new_mod = mod if every else mod[idx]
         np.add.at(self._module_rows, new_mod, 1)
@@ -168,12 +179,12 @@ class CatalogBuilder:
         names = np.empty(new_cap, dtype=np.object_)
         names[: self._n] = self._names[: self._n]
         self._names = names
-        for spec in _STORED:
-            old = self._data[spec.name]
-            new = np.empty(new_cap, dtype=spec.dtype)
+        for key, dtype, fill in _ARRAYS:
+            old = self._data[key]
+            new = np.empty(new_cap, dtype=dtype)
             new[: self._n] = old[: self._n]
-            new[self._n :] = spec.unknown
-            self._data[spec.name] = new
+            new[self._n :] = fill
+            self._data[key] = new
 
     def _source_set(self, labels: tuple[int, ...]) -> int:
         code = self._source_set_codes.get(labels)

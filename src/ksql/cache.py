@@ -32,7 +32,7 @@ from ksql import __version__
 from ksql.catalog import Catalog
 from ksql.private import private_folder, trusted
 
-FORMAT = 3
+FORMAT = 4
 KEEP = 32  # entries; the least recently used go first
 TMP_SUFFIX = ".tmp"
 STALE = 600  # seconds after which a temporary file is a killed run's leftover

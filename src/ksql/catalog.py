@@ -21,10 +21,13 @@ from ksql.schema import Encoding
 from ksql.storage import Columns, NameColumn, StringTable
 
 _STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
+_KEYS = {c.name: c.dtype for c in _STORED} | {
+    c.known_key: np.dtype(np.bool_) for c in _STORED if c.nullable
+}  # every stored array, known-masks included
 
 
 def _empty_columns() -> Columns:
-    return Columns(0, NameColumn.from_names([]), {c.name: np.zeros(0, c.dtype) for c in _STORED})
+    return Columns(0, NameColumn.from_names([]), {k: np.zeros(0, dt) for k, dt in _KEYS.items()})
 
 
 class Catalog:
@@ -111,7 +114,7 @@ class Catalog:
         n = len(names)
         _check_snapshot(n, arrays, meta)
         return cls(
-            Columns(n, names, {c.name: arrays[c.name] for c in _STORED}),
+            Columns(n, names, {key: arrays[key] for key in _KEYS}),
             tables={k: StringTable(v) for k, v in meta["tables"].items()},
             source_labels=StringTable(meta["source_labels"]),
             source_sets=[tuple(s) for s in meta["source_sets"]],
@@ -155,6 +158,9 @@ class Catalog:
                 values[spec.name] = self._tables[spec.name].strings[int(cols[spec.name][row])]
             elif spec.encoding is Encoding.SOURCE_SET:
                 values[spec.name] = self.sources_of(row)
+            elif spec.nullable:
+                known = bool(cols[spec.known_key][row])
+                values[spec.name] = int(cols[spec.name][row]) if known else None
             else:
                 values[spec.name] = spec.to_python(cols[spec.name][row])
         return Symbol(**values)
@@ -206,10 +212,12 @@ def _check_snapshot(n: int, arrays: Mapping[str, Any], meta: Mapping[str, Any]) 
         raise ValueError("bad source labels")
     if any(not isinstance(s, list) or any(not 0 <= int(i) < len(labels) for i in s) for s in sets):
         raise ValueError("bad source sets")
+    for key, dtype in _KEYS.items():
+        col = arrays[key]
+        if not isinstance(col, np.ndarray) or col.dtype != dtype or col.shape != (n,):
+            raise ValueError(f"column {key}: wrong dtype or length")
     for spec in _STORED:
         col = arrays[spec.name]
-        if not isinstance(col, np.ndarray) or col.dtype != spec.dtype or col.shape != (n,):
-            raise ValueError(f"column {spec.name}: wrong dtype or length")
         if not n:
             continue
         if spec.encoding is Encoding.INTERNED:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ksql.model import COLUMNS, Bind, ExportKind
-from ksql.schema import ADDR_NONE, Encoding, Merge
+from ksql.schema import Encoding, Merge
 from ksql.sink import Batch
 from ksql.storage import StringTable
 
@@ -32,6 +32,7 @@ _EXPORTED = int(ExportKind.EXPORTED)
 # of its two addresses, since the kernel image is relocated as one block
 # (arch/x86/boot/compressed/kaslr.c).
 _ANCHOR = "_text"
+_KNOWN = next(c.known_key for c in COLUMNS if c.name == "addr")
 _FILLED = [c for c in COLUMNS if c.merge is Merge.FILL]
 _PRECISE = [c for c in COLUMNS if c.merge is Merge.EXPORT]
 
@@ -95,10 +96,11 @@ def _slide(
     here = index.get(_ANCHOR)
     if not here or len(here) != 1 or _ANCHOR not in names:
         return 0
-    ours = int(data["addr"][here[0]])
-    theirs = int(b["addr"][rows[names.index(_ANCHOR)]])
-    if ADDR_NONE in (ours, theirs):
+    at = int(rows[names.index(_ANCHOR)])
+    if not (data[_KNOWN][here[0]] and b[_KNOWN][at]):
         return 0
+    ours = int(data["addr"][here[0]])
+    theirs = int(b["addr"][at])
     return (ours - theirs) % 2**64
 
 
@@ -116,15 +118,16 @@ def _pick(
     cands = [r for r in candidates if bool(d["undefined"][r]) == undef]
     if not cands:
         return None
-    addr = int(b["addr"][i])
-    if addr != ADDR_NONE:
-        target = (addr + slide) % 2**64
-        if any(int(d["addr"][r]) == target for r in cands):
-            return next(r for r in cands if int(d["addr"][r]) == target)
+    if b[_KNOWN][i]:
+        target = (int(b["addr"][i]) + slide) % 2**64
+        known = d[_KNOWN]
+        hit = next((r for r in cands if known[r] and int(d["addr"][r]) == target), None)
+        if hit is not None:
+            return hit
         if len(cands) == 1 and same_key == 1:
             return cands[0]
         letter = b["type"][i]
-        alike = [r for r in cands if d["type"][r] == letter and int(d["addr"][r]) == ADDR_NONE]
+        alike = [r for r in cands if d["type"][r] == letter and not known[r]]
         return alike[nth] if len(alike) == same_key else None
     if len(cands) == 1:
         return cands[0]
@@ -148,6 +151,10 @@ def fill(
             theirs = tables[spec.name].encode([b[spec.name][k] for k in i])
             known = theirs != 0
             take = (ours[r] == 0) & known
+        elif spec.nullable:
+            theirs = b[spec.name][i]
+            take = ~data[spec.known_key][r] & b[spec.known_key][i]
+            data[spec.known_key][r[take]] = True
         else:
             theirs = b[spec.name][i]
             take = ours[r] == spec.unknown

@@ -16,7 +16,6 @@ import numpy.typing as npt
 
 from ksql.kernel.modules import VMLINUX
 from ksql.schema import (
-    ADDR_NONE,
     INT_NONE,
     ColumnSpec,
     Encoding,
@@ -210,7 +209,7 @@ class Symbol:
     addr: int | None = column(
         np.uint64,
         default=None,
-        unknown=ADDR_NONE,
+        nullable=True,
         kind=ValueKind.NUMBER,
         fmt="0x{:x}",  # JSON numbers lose 64-bit precision in jq and JavaScript
         help="address (unknown when hidden or not given)",

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from ksql.catalog import Catalog
 from ksql.model import VMLINUX, Symbol
 from ksql.query.fields import FIELDS
-from ksql.schema import ADDR_NONE, ValueKind
+from ksql.schema import ValueKind
 
 Rows = npt.NDArray[np.intp]
 CSV_FIELDS = tuple(Symbol("").as_dict())  # the query language's field names, in order
@@ -42,17 +42,17 @@ def render_nm(catalog: Catalog, rows: Rows, out: TextIO) -> None:
     cols = catalog.columns()
     modules = [shown(m) for m in catalog.modules.strings]
     names, addrs, types, mods, bits = cols.name, cols.addr, cols.type, cols.module, cols.bits
-    none = int(ADDR_NONE)
+    known = cols["addr.known"]
     write = out.write
     for r in rows.tolist():
-        a = int(addrs[r])
+        a = int(addrs[r]) if known[r] else None
         module = modules[mods[r]]
         tail = "\n" if module == VMLINUX else f"\t[{module}]\n"
         name = names[r]
         if not name.isprintable():
             name = shown(name)
         digits = 8 if bits[r] == 32 else 16  # as nm prints a file of that ELF class
-        write(f"{' ' * digits if a == none else f'{a:0{digits}x}'} {chr(types[r])} {name}{tail}")
+        write(f"{' ' * digits if a is None else f'{a:0{digits}x}'} {chr(types[r])} {name}{tail}")
 
 
 def render_names(catalog: Catalog, rows: Rows, out: TextIO) -> None:

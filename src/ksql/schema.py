@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-ADDR_NONE = np.uint64(2**64 - 1)  # addresses: all ones is never a symbol's address
-INT_NONE = -1  # sizes and CRCs
+INT_NONE = -1  # sizes and CRCs: never a real one
 
 _SPEC_KEY = "ksql.column"
 
@@ -74,6 +73,13 @@ class ColumnSpec:
     from_type: Callable[[Any], Any] | None = None
     fmt: str = ""  # how JSON, CSV and tables show a known number ("0x{:08x}")
     null_unknown: bool = False  # JSON shows the enum's unknown member as null
+    # Every value is a real one (an address may be all ones: ppc64el's test_feature): which
+    # rows are known is a boolean companion column, ``known_key``.
+    nullable: bool = False
+
+    @property
+    def known_key(self) -> str:
+        return f"{self.name}.known"
 
     @property
     def string(self) -> bool:
@@ -121,6 +127,7 @@ def column(
     from_type: Callable[[Any], Any] | None = None,
     fmt: str = "",
     null_unknown: bool = False,
+    nullable: bool = False,
 ) -> Any:
     """A dataclass field that declares a catalog column (see :class:`ColumnSpec`)."""
     spec = {
@@ -136,6 +143,7 @@ def column(
         "from_type": from_type,
         "fmt": fmt,
         "null_unknown": null_unknown,
+        "nullable": nullable,
     }
     return dataclasses.field(default=default, metadata={_SPEC_KEY: spec})
 

@@ -15,13 +15,21 @@ import numpy.typing as npt
 
 from ksql.errors import PluginError
 from ksql.model import COLUMNS
-from ksql.schema import ADDR_NONE, ColumnSpec, Encoding
+from ksql.schema import ColumnSpec, Encoding
 
 __all__ = ["Batch", "RowSink", "parse_hex"]
 
 # What a source can give: every column but the provenance, which the catalog keeps.
 _GIVEN = tuple(c for c in COLUMNS if c.encoding is not Encoding.SOURCE_SET)
 _GIVEN_NAMES = frozenset(c.name for c in _GIVEN)
+# Every key of Batch.columns that holds a plain array: the numeric columns and the
+# known-masks of the nullable ones.
+_ARRAY_KEYS = tuple(
+    key
+    for c in _GIVEN
+    if not c.string
+    for key in ((c.name, c.known_key) if c.nullable else (c.name,))
+)
 _TYPE = next(c for c in _GIVEN if c.name == "type")
 
 
@@ -62,22 +70,25 @@ class Batch:
         types = _letters(values.get("type"), n)
         cols: dict[str, Any] = {"name": list(name), "type": types}
         for spec in _GIVEN:
-            if spec.name not in cols:
+            if spec.name in cols:
+                continue
+            if spec.nullable:
+                cols[spec.name], cols[spec.known_key] = _nullable(spec, values.get(spec.name), n)
+            else:
                 cols[spec.name] = _column(spec, values.get(spec.name), n, types)
         return cls(cols)
 
     @classmethod
     def concat(cls, parts: Sequence[Batch]) -> Batch:
         """One batch holding every row of ``parts``, in order."""
+        if not parts:
+            return cls(Batch.of([]).columns)
         cols: dict[str, Any] = {}
         for spec in _GIVEN:
-            chunks = [p.columns[spec.name] for p in parts]
             if spec.string:
-                cols[spec.name] = list(chain.from_iterable(chunks))
-            else:
-                cols[spec.name] = (
-                    np.concatenate(chunks) if chunks else np.zeros(0, dtype=spec.dtype)
-                )
+                cols[spec.name] = list(chain.from_iterable(p.columns[spec.name] for p in parts))
+        for key in _ARRAY_KEYS:
+            cols[key] = np.concatenate([p.columns[key] for p in parts])
         out = cls(cols)
         for p in parts:
             out.notes.extend(x for x in p.notes if x not in out.notes)
@@ -107,8 +118,8 @@ class Batch:
                 index = {v: i for i, v in enumerate(table)}
                 codes = np.fromiter(map(index.__getitem__, values), np.uint32, len(values))
                 state[spec.name] = (table, codes)
-            else:
-                state[spec.name] = values
+        for key in _ARRAY_KEYS:
+            state[key] = self.columns[key]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -116,15 +127,15 @@ class Batch:
         self.problems = state["problems"]
         self.module_info = state["module_info"]
         count: int = state["count"]
-        self.columns = {}
+        self.columns = {key: state[key] for key in _ARRAY_KEYS}
         for spec in _GIVEN:
-            value = state[spec.name]
             if spec.encoding is Encoding.PACKED:
-                value = value.split("\n") if count else []
+                self.columns[spec.name] = state[spec.name].split("\n") if count else []
             elif spec.encoding is Encoding.INTERNED:
-                strings, codes = value
-                value = np.array(strings, dtype=object)[codes].tolist() if count else []
-            self.columns[spec.name] = value
+                strings, codes = state[spec.name]
+                self.columns[spec.name] = (
+                    np.array(strings, dtype=object)[codes].tolist() if count else []
+                )
 
 
 class RowSink:
@@ -240,8 +251,6 @@ def _column(spec: ColumnSpec, value: Any, n: int, types: npt.NDArray[np.uint8]) 
         return np.full(n, value, dtype=spec.dtype)
     _check_length(spec, value, n)
     if None not in value:
-        if spec.dtype == np.uint64:  # -1 in an integer sequence is unknown
-            return np.array([spec.unknown if v < 0 else v for v in value], dtype=spec.dtype)
         return np.array(value, dtype=spec.dtype)
     if spec.from_type is not None:  # per-row None: derived from that row's letter
         derived = spec.from_type(types)
@@ -250,6 +259,27 @@ def _column(spec: ColumnSpec, value: Any, n: int, types: npt.NDArray[np.uint8]) 
         )
     unknown = spec.unknown
     return np.array([unknown if v is None else v for v in value], dtype=spec.dtype)
+
+
+def _nullable(
+    spec: ColumnSpec, value: Any, n: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """(values, known) of a column whose every value is a real one: None (for all rows or
+    per row) or a masked entry of a numpy masked array is unknown."""
+    if value is None:
+        return np.zeros(n, dtype=spec.dtype), np.zeros(n, dtype=np.bool_)
+    if isinstance(value, np.ma.MaskedArray):
+        _check_length(spec, value, n)
+        known = ~np.ma.getmaskarray(value)
+        return np.ma.getdata(value).astype(spec.dtype, copy=False), known
+    if isinstance(value, np.ndarray):
+        _check_length(spec, value, n)
+        return value.astype(spec.dtype, copy=False), np.ones(n, dtype=np.bool_)
+    if not isinstance(value, Sequence):
+        return np.full(n, value, dtype=spec.dtype), np.ones(n, dtype=np.bool_)
+    _check_length(spec, value, n)
+    known = np.fromiter((v is not None for v in value), dtype=np.bool_, count=n)
+    return np.array([0 if v is None else v for v in value], dtype=spec.dtype), known
 
 
 def _check_length(spec: ColumnSpec, value: Sequence[Any] | npt.NDArray[Any], n: int) -> None:
@@ -280,8 +310,8 @@ for _i, _c in enumerate("0123456789abcdef"):
     _HEX_LUT[ord(_c.upper())] = _i
 
 
-def parse_hex(values: Sequence[str]) -> npt.NDArray[np.uint64]:
-    """Hex strings (no ``0x``; empty means unknown) as uint64, unknown = ``ADDR_NONE``.
+def parse_hex(values: Sequence[str]) -> np.ma.MaskedArray[Any, np.dtype[np.uint64]]:
+    """Hex strings (no ``0x``; empty means unknown) as a masked uint64 array.
 
     Equal-width columns -- every kallsyms and System.map address -- are decoded in bulk; the
     rest one by one. The caller has validated the digits.
@@ -296,5 +326,7 @@ def parse_hex(values: Sequence[str]) -> npt.NDArray[np.uint64]:
                 out = np.zeros(n, dtype=np.uint64)
                 for col in range(width):
                     out = (out << np.uint64(4)) | digits[:, col].astype(np.uint64)
-                return out
-    return np.array([int(v, 16) if v else ADDR_NONE for v in values], dtype=np.uint64)
+                return np.ma.MaskedArray(out, mask=np.zeros(n, dtype=np.bool_))
+    unknown = np.fromiter((not v for v in values), dtype=np.bool_, count=n)
+    found = np.array([int(v, 16) if v else 0 for v in values], dtype=np.uint64)
+    return np.ma.MaskedArray(found, mask=unknown)

@@ -14,7 +14,7 @@ import pytest
 
 from ksql.catalog import Catalog
 from ksql.model import ExportKind
-from tests.conftest import DATA, nm_lines
+from tests.conftest import DATA, names, nm_lines
 
 Load = Callable[..., Catalog]
 ARCH = DATA / "arch"
@@ -86,3 +86,13 @@ def test_32_bit_kallsyms_keeps_its_width(tmp_path: Path, load: Load) -> None:
         "c0100000 T printk",
         "         U ext",
     ]
+
+
+def test_an_address_of_all_ones_is_an_address(load: Load) -> None:
+    obj = ARCH / "allones-ppc64le.o"
+    cat = load(f"elf:{obj}")
+    assert nm_lines(cat) == (ARCH / "allones-ppc64le.nm.txt").read_text().splitlines()
+    (sym,) = cat.lookup("test_feature")
+    assert sym.addr == 2**64 - 1
+    assert names(cat, "addr=0xffffffffffffffff") == ["test_feature"]
+    assert names(cat, "addr>=0 order by addr desc") == ["test_feature", "after"]

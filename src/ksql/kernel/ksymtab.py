@@ -10,13 +10,12 @@ and ``__ksymtab_gpl_future`` until 5.13), bracketed in vmlinux by ``__start___<s
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from ksql.model import ExportKind
-from ksql.schema import ADDR_NONE
 from ksql.storage import rows_with_prefix
 
 K = TypeVar("K", bound=Hashable)
@@ -44,14 +43,14 @@ SECTION_EXPORTS: dict[str, ExportKind] = {
 
 
 def section_ranges(
-    names: Sequence[str], modules: Sequence[str], addr: npt.NDArray[np.uint64]
+    names: Sequence[str], modules: Sequence[str], addr: np.ma.MaskedArray[Any, Any]
 ) -> dict[str, list[tuple[int, int, ExportKind]]]:
     """Per module, the ``[start, stop)`` address ranges of the ksymtab sections, from the
     ``__start___ksymtab*`` / ``__stop___ksymtab*`` markers (vmlinux has them; kallsyms
     module lines do not)."""
     marks: dict[str, dict[str, int]] = {}
     for r in rows_with_prefix(names, _MARKERS):
-        if addr[r] != ADDR_NONE:
+        if not np.ma.is_masked(addr[r]):
             marks.setdefault(modules[r], {})[names[r]] = int(addr[r])
     out: dict[str, list[tuple[int, int, ExportKind]]] = {}
     for module, found in marks.items():
@@ -89,7 +88,7 @@ def export_targets(
 def mark_ksymtab_exports(
     names: Sequence[str],
     modules: Sequence[str],
-    addr: npt.NDArray[np.uint64],
+    addr: np.ma.MaskedArray[Any, Any],
     undefined: npt.NDArray[np.bool_],
     local: npt.NDArray[np.bool_],
     export: npt.NDArray[np.uint8],
@@ -115,12 +114,13 @@ def mark_ksymtab_exports(
     best = export_targets(candidates, undefined, local)
     ranges = section_ranges(names, modules, addr)
     for key, j in best.items():
-        export[j] = _kind_at(int(addr[wanted[key]]), ranges.get(key[0], []))
+        at = addr[wanted[key]]
+        export[j] = _kind_at(None if np.ma.is_masked(at) else int(at), ranges.get(key[0], []))
     return len(best)
 
 
-def _kind_at(address: int, ranges: list[tuple[int, int, ExportKind]]) -> ExportKind:
-    if address != int(ADDR_NONE):
+def _kind_at(address: int | None, ranges: list[tuple[int, int, ExportKind]]) -> ExportKind:
+    if address is not None:
         for start, stop, kind in ranges:
             if start <= address < stop:
                 return kind

@@ -423,7 +423,7 @@ def _number(field: str, op: str, value: int) -> Predicate:
 
     def predicate(cat: Catalog) -> Mask:
         col: npt.NDArray[Any] = cat.columns()[spec.name]
-        known: Mask = col != none
+        known: Mask = cat.columns()[spec.known_key] if spec.nullable else col != none
         if value > np.iinfo(col.dtype).max:
             # Larger than any stored value: only "less than" and "differs" can hold.
             return known & (op in ("!=", "<", "<="))
@@ -482,8 +482,13 @@ def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.N
         rank_of_code[sorted(range(len(table)), key=table.__getitem__)] = np.arange(len(table))
         ranked: npt.NDArray[np.int64] = rank_of_code[col]
         return ranked
-    if spec.dtype == np.uint64:
-        # uint64 does not fit int64: rank instead (unknown, all ones, sorts last).
-        ranks = np.argsort(np.argsort(col, kind="stable"), kind="stable")
-        return ranks.astype(np.int64)
+    if spec.nullable:
+        # uint64 does not fit int64: rank instead, unknown values last.
+        unknown = ~cols[spec.known_key][rows]
+        order = np.lexsort((col, unknown))
+        step = np.ones(len(order), dtype=np.int64)
+        step[1:] = (col[order][1:] != col[order][:-1]) | (unknown[order][1:] != unknown[order][:-1])
+        ranks = np.empty(len(rows), dtype=np.int64)
+        ranks[order] = np.cumsum(step) - 1  # equal addresses share a rank: the next key decides
+        return ranks
     return col.astype(np.int64)
