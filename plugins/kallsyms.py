@@ -148,7 +148,7 @@ def _parse_lines(path: Path, text: str) -> Columns:
         if m is None:
             h = _HEADER.match(line)
             if h is None:
-                raise SourceError(path, f"{_EXPECTED}, got {line[:80]!r}", line=number)
+                raise SourceError(path, f"{_EXPECTED}, got {_shape(line)}", line=number)
             current = normalize_module_name(h.group(1))
             continue
         addrs.append(m.group(1) or "")
@@ -157,6 +157,24 @@ def _parse_lines(path: Path, text: str) -> Columns:
         tags.append(m.group(4) or "")
         files.append(current)
     return addrs, types, names, tags, files if any(files) else None
+
+
+def _shape(line: str) -> str:
+    """A bad line described by the kinds of its fields ('HEX T WORD WORD'), never quoted:
+    the message may end up in an editor, and the file may be something else entirely (a
+    forced ``kallsyms:~/.netrc``)."""
+    kinds = []
+    for i, f in enumerate(line.split()[:6]):
+        if _HEX.issuperset(f):
+            kinds.append("HEX")
+        elif i < 2 and len(f) == 1 and f.isalpha():  # where the type letter goes
+            kinds.append(f)
+        elif f.startswith("[") and f.endswith("]"):
+            kinds.append("[MODULE]")
+        else:
+            kinds.append("WORD")
+    more = " ..." if len(line.split()) > 6 else ""
+    return f"a line shaped '{' '.join(kinds)}{more}'"
 
 
 def load_columns(

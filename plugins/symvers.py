@@ -34,6 +34,7 @@ from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
 
 _CRC = re.compile(r"0x[0-9a-fA-F]{1,16}")
 _SNIFF = re.compile(rb"^0x[0-9a-fA-F]{8,16}\t[^\t\n]+\t[^\t\n]*(\t[^\n]*)?$")
+_MACRO = re.compile(r"EXPORT_[A-Z_]{1,40}")
 _EXPECTED = (
     "expected 'CRC<TAB>NAME<TAB>MODULE<TAB>EXPORT<TAB>NAMESPACE' (or an older layout: "
     "namespace third, no namespace, no export type)"
@@ -95,7 +96,7 @@ def _fields(path: Path, number: int, f: list[str]) -> tuple[int, str, str, int, 
     if len(f) < 3:
         raise fail(f"{len(f)} tab-separated field(s)")
     if not _CRC.fullmatch(f[0]):
-        raise fail(f"bad CRC {f[0][:20]!r}")
+        raise fail("bad CRC in field 1 (not a hexadecimal number)")
     if not f[1]:
         raise fail("empty symbol name")
     crc = int(f[0], 16)
@@ -108,14 +109,17 @@ def _fields(path: Path, number: int, f: list[str]) -> tuple[int, str, str, int, 
             return crc, f[1], f[2], _kind(f[3], fail), f[4]
         if f[4].startswith("EXPORT_"):
             return crc, f[1], f[3], _kind(f[4], fail), f[2]
-        raise fail(f"no EXPORT_* kind in field 4 or 5 (got {f[3][:30]!r}, {f[4][:30]!r})")
+        raise fail("no EXPORT_* kind in field 4 or 5")
     raise fail(f"{len(f)} tab-separated fields")
 
 
 def _kind(text: str, fail: Callable[[str], SourceError]) -> int:
     kind = _KINDS.get(text)
     if kind is None:
-        raise fail(f"unknown export kind {text[:40]!r} (known: {', '.join(_KINDS)})")
+        # Quoted only when it is a kernel macro's name: messages reach editors, and the
+        # file may not be a Module.symvers at all.
+        what = repr(text) if _MACRO.fullmatch(text) else "in the export field"
+        raise fail(f"unknown export kind {what} (known: {', '.join(_KINDS)})")
     return int(kind)
 
 

@@ -209,7 +209,7 @@ def test_a_source_on_standard_input() -> None:
     assert (proc.returncode, proc.stderr) == (
         2,
         b"ksql: standard input:1: expected 'ADDRESS TYPE NAME[<TAB>[MODULE]]' or 'U NAME', "
-        b"got 'garbage'\n",
+        b"got a line shaped 'WORD'\n",
     )
 
 
@@ -222,3 +222,63 @@ def test_a_source_through_a_pipe() -> None:
         check=False,
     )
     assert (proc.returncode, proc.stdout) == (0, b"400\n")  # every line, past the first 4 KiB
+
+
+@pytest.mark.parametrize(
+    ("text", "allow_remote", "expected"),
+    [
+        ("2087", False, ("127.0.0.1", 2087)),
+        ("127.0.0.1:2087", False, ("127.0.0.1", 2087)),
+        ("localhost:2087", False, ("localhost", 2087)),
+        ("[::1]:2087", False, ("::1", 2087)),
+        ("127.0.0.2:2087", False, ("127.0.0.2", 2087)),
+        ("0.0.0.0:2087", True, ("0.0.0.0", 2087)),
+        ("example.org:2087", True, ("example.org", 2087)),
+    ],
+)
+def test_tcp_address(text: str, allow_remote: bool, expected: tuple[str, int]) -> None:
+    from ksql.cli import _tcp_address
+
+    assert _tcp_address(text, allow_remote=allow_remote) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        ("0.0.0.0:2087", "0.0.0.0 is not a loopback address"),
+        ("[::]:2087", ":: is not a loopback address"),
+        ("192.168.1.5:2087", "192.168.1.5 is not a loopback address"),
+        ("example.org:2087", "example.org is not a loopback address"),
+        ("127.0.0.1:port", "expected [HOST:]PORT"),
+        ("127.0.0.1:70000", "expected [HOST:]PORT"),
+    ],
+)
+def test_lsp_tcp_refuses_remote_addresses(
+    capsys: pytest.CaptureFixture[str], address: str, error: str
+) -> None:
+    code, out, err = run(capsys, "lsp", "--tcp", address)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"ksql: --tcp {address}: {error}")
+    assert err.count("\n") == 1
+    if "loopback" in error:
+        assert "--allow-remote" in err
+
+
+SEED_M2 = str(DATA / "m2.ko")
+
+
+def test_python_m_ksql_never_imports_the_working_directory(tmp_path: Path) -> None:
+    marker = tmp_path / "imported"
+    for module in ("lark", "tree_sitter", "numpy", "pluggy"):
+        (tmp_path / f"{module}.py").write_text(
+            f"open({str(marker)!r}, 'a').write({module!r})\nraise ImportError('not me')\n"
+        )
+    proc = subprocess.run(
+        [sys.executable, "-m", "ksql", "query", "name=rday_3", "-f", "names", "-s", SEED_M2],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert not marker.exists(), marker.read_text()
+    assert (proc.returncode, proc.stdout) == (0, "rday_3\n")

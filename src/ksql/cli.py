@@ -91,7 +91,18 @@ def _parser() -> argparse.ArgumentParser:
         "running kernel's",
     )
     lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
-    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP port instead")
+    lsp.add_argument(
+        "--tcp",
+        metavar="[HOST:]PORT",
+        help="listen on a TCP port instead (HOST defaults to 127.0.0.1 and must be a loopback"
+        " address unless --allow-remote is given)",
+    )
+    lsp.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --tcp listen on a non-loopback address: whoever reaches it may ask the"
+        " server about any file it can read",
+    )
     lsp.add_argument("--log-file", metavar="PATH", help="write the server's log here")
     return p
 
@@ -163,17 +174,35 @@ def _lsp(args: argparse.Namespace) -> int:
 
     from ksql.lsp.server import make_server
 
+    address = _tcp_address(args.tcp, allow_remote=args.allow_remote) if args.tcp else None
     if args.log_file:
         logging.basicConfig(filename=args.log_file, level=logging.INFO)
     server = make_server(args.source)
-    if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not port.isdigit():
-            raise KsqlError(f"--tcp {args.tcp}: expected HOST:PORT")
-        server.start_tcp(host or "127.0.0.1", int(port))
+    if address is not None:
+        server.start_tcp(*address)
     else:
         server.start_io()
-    return EXIT_MATCH
+    return server.exit_code
+
+
+def _tcp_address(text: str, *, allow_remote: bool) -> tuple[str, int]:
+    """``[HOST:]PORT`` as (host, port); a host that is not loopback only when allowed."""
+    import ipaddress
+
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"  # [::1]:2087
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise KsqlError(f"--tcp {text}: expected [HOST:]PORT")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: where it points is not ours to vouch for
+        loopback = False
+    if not loopback and not allow_remote:
+        raise KsqlError(
+            f"--tcp {text}: {host} is not a loopback address; anyone who can reach it could"
+            " use the server (add --allow-remote if that is what you want)"
+        )
+    return host, int(port)
 
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:

@@ -5,6 +5,7 @@ With no spec, the running kernel's default sources that exist.
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def load_one(builder: CatalogBuilder, resolved: Resolved) -> int:
         raise
     except (OSError, ValueError, UnicodeError) as exc:
         raise SourceError(
-            resolved.path, f"cannot load as {resolved.source_type.name}: {exc}"
+            resolved.path, f"cannot load as {resolved.source_type.name}: {_unquoted(exc)}"
         ) from exc
     batches = sink.batches()
     rows = 0
@@ -119,6 +120,17 @@ def load_one(builder: CatalogBuilder, resolved: Resolved) -> int:
         rows += len(batch)
         builder.add(batch, resolved.label)
     return rows
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+
+
+def _unquoted(exc: Exception) -> str:
+    """An exception's message without its quoted values: ``int('API_TOKEN=…', 16)`` fails
+    with the file's text in its message, and source errors reach editors."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return _QUOTED.sub("'…'", str(exc))
 
 
 def load_catalog(

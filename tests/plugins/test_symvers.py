@@ -85,9 +85,10 @@ def test_seed_file(load: Load) -> None:
     ("text", "line", "message"),
     [
         ("0x1\ta\tvmlinux\tEXPORT_SYMBOL\t\nrubbish\n", 2, "1 tab-separated field(s)"),
-        ("0xzz\ta\tvmlinux\tEXPORT_SYMBOL\t\n", 1, "bad CRC '0xzz'"),
+        ("0xzz\ta\tvmlinux\tEXPORT_SYMBOL\t\n", 1, "bad CRC in field 1 (not a hexadecimal number)"),
         ("0x1\ta\tvmlinux\tEXPORT_SYMBOL_GPLX\t\n", 1, "unknown export kind 'EXPORT_SYMBOL_GPLX'"),
-        ("0x1\ta\tb\tc\td\n", 1, "no EXPORT_* kind in field 4 or 5"),
+        ("0x1\ta\tb\tc\td\n", 1, "no EXPORT_* kind in field 4 or 5;"),
+        ("0x1\ta\tb\tTOKEN=s3cr3t\n", 1, "unknown export kind in the export field (known:"),
         ("0x1\t\tvmlinux\tEXPORT_SYMBOL\t\n", 1, "empty symbol name"),
     ],
 )

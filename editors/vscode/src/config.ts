@@ -19,7 +19,7 @@ export interface Settings {
   problems: string[];
 }
 
-/** `ksql.server.command`: an array (`["python3", "-m", "ksql", "lsp"]`) or one string split on spaces. */
+/** `ksql.server.command`: an array (`["/path/to/.venv/bin/ksql", "lsp"]`) or one string split on spaces. */
 export function parseCommand(value: unknown): { command: string[]; problem?: string } {
   if (value === undefined || value === null) {
     return { command: [...DEFAULT_COMMAND] };

@@ -116,7 +116,7 @@ def register(server: KsqlServer) -> None:
         if catalog is not None and isinstance(name, str):
             uri = data.get("uri")
             docs = ls.documents
-            cfile = docs.parsed(uri).cfile if isinstance(uri, str) and docs.is_c(uri) else None
+            cfile = docs.parsed(uri).facts if isinstance(uri, str) and docs.is_c(uri) else None
             text = hover_markdown(catalog, name, cfile)
             if text:
                 item.documentation = types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)

@@ -13,7 +13,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from ksql.catalog import Catalog
-from ksql.lsp.csource import CFile, Cursor, cursor_in_row
+from ksql.lsp.csource import CFile, Cursor
 from ksql.lsp.documents import Codec, Documents
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class CursorContext:
     catalog: Catalog
     document: TextDocument
-    cfile: CFile
+    cfile: CFile  # the module facts: license, imports, where an import goes
     lines: tuple[str, ...]
     line: int  # 0-based
     character: int  # code points
@@ -56,15 +56,14 @@ def cursor_context(
     """The context at a client ``position`` in the document ``uri``."""
     parsed = documents.parsed(uri)
     line, character = parsed.codec.to_server(position)
-    row = parsed.lines[line] if line < len(parsed.lines) else ""
     return CursorContext(
         catalog=catalog,
         document=documents.get(uri),
-        cfile=parsed.cfile,
+        cfile=parsed.facts,
         lines=parsed.lines,
         line=line,
         character=character,
-        at=cursor_in_row(row, line, character, parsed.tree),
+        at=parsed.cursor(line, character),
         codec=parsed.codec,
         kernel=kernel,
     )

@@ -243,3 +243,55 @@ def _in_line_comment(row: str, column: int) -> bool:
             return True
         i += 1
     return False
+
+
+# A line that starts with a call to a MODULE_*() or module_*() macro: where every fact
+# module_facts() reports is written.
+_MODULE_CALL = re.compile(r"^[ \t]*(?:MODULE_[A-Z_]+|module_\w+)[ \t]*\(", re.MULTILINE)
+_STATEMENT_LINES = 8  # a module macro call spans at most this many lines
+
+
+def module_facts(text: str, tree: Tree | None = None) -> CFile:
+    """The file-wide facts of :func:`analyze` (license, namespace imports, module source,
+    where an import goes) without reading the whole file: only the statements that start
+    with a module macro are parsed. With the document's ``tree``, calls inside comments and
+    strings are skipped. What hovers and completions need, in time that does not grow with
+    the file's code (a 10 MB document: tens of milliseconds)."""
+    out = CFile()
+    line, pos = 0, 0
+    for m in _MODULE_CALL.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        line += text.count("\n", pos, start)
+        pos = start
+        if tree is not None and not _code_at(
+            tree, line, m.end() - 1 - start, text[start : m.end()]
+        ):
+            continue
+        stop = text.find(";", m.end())
+        limit = start
+        for _ in range(_STATEMENT_LINES):
+            limit = text.find("\n", limit + 1)
+            if limit < 0:
+                limit = len(text)
+                break
+        stop = limit if stop < 0 or stop > limit else stop + 1
+        part = analyze(text[start:stop])
+        out.is_module = out.is_module or part.is_module
+        if part.is_module:
+            out.insert_line = max(out.insert_line, line + part.insert_line)
+        if part.license is not None:
+            out.license = part.license
+        if part.imports:
+            out.imports.extend(part.imports)
+            out.import_style = part.import_style
+    return out
+
+
+def _code_at(tree: Tree, line: int, column: int, row: str) -> bool:
+    byte = column if row.isascii() else len(row[:column].encode("utf-8"))
+    node: Node | None = tree.root_node.descendant_for_point_range((line, byte), (line, byte))
+    while node is not None:
+        if node.type in _NOT_CODE:
+            return False
+        node = node.parent
+    return True

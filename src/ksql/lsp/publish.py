@@ -1,5 +1,7 @@
 """Publishing diagnostics: for a C document when it opens or changes (once a catalog is
-loaded), for every open document after a load, and an empty list when it closes. The
+loaded; debounced by the server), for every open document after a load, and an empty list
+when it closes. A version the client has already replaced is not published; a document
+too large to check gets one informational diagnostic. The
 verdicts come from :func:`ksql.lsp.diagnostics.diagnose`; this module only places them in
 the client's position units and sends them.
 """
@@ -15,7 +17,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from ksql.lsp.diagnostics import CODE_MODULE_ONLY, Finding, diagnose
-from ksql.lsp.documents import Codec
+from ksql.lsp.documents import BIG, Codec
 
 if TYPE_CHECKING:
     from ksql.lsp.server import KsqlServer
@@ -30,18 +32,38 @@ def register(server: KsqlServer) -> None:
 
 def publish(ls: KsqlServer, uri: str) -> None:
     catalog = ls.catalog
-    if catalog is None or not ls.documents.is_c(uri):
+    docs = ls.documents
+    if catalog is None or not docs.is_c(uri):
         return
     try:
-        parsed = ls.documents.parsed(uri)
-        findings = diagnose(parsed.cfile, catalog, module_guess(uri))
+        parsed = docs.parsed(uri)
+        if parsed.big:
+            diagnostics = [too_big(parsed.codec, len(parsed.text))]
+        else:
+            if parsed.version != docs.version(uri):
+                return  # superseded: the newer version's run will publish
+            diagnostics = to_diagnostics(
+                diagnose(parsed.cfile, catalog, module_guess(uri)), parsed.codec
+            )
     except Exception:  # a document the parser chokes on must not stop the server
         log.exception("diagnostics failed for %s", uri)
         return
+    if parsed.version != docs.version(uri):
+        return
     ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(
-            uri=uri, diagnostics=to_diagnostics(findings, parsed.codec), version=parsed.version
-        )
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=parsed.version)
+    )
+
+
+def too_big(codec: Codec, size: int) -> types.Diagnostic:
+    """The one diagnostic of a document over :data:`~ksql.lsp.documents.BIG` characters."""
+    return types.Diagnostic(
+        range=codec.range(0, 0, 0, 0),
+        message=f"ksql: this document is too large to check ({size / 1e6:.1f} million"
+        f" characters, more than {BIG / 1e6:g} million); hovers and completions still work",
+        severity=types.DiagnosticSeverity.Information,
+        code="too-large",
+        source="ksql",
     )
 
 

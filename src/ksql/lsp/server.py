@@ -5,30 +5,37 @@ progress when the client supports it), and the document notifications that keep
 
 Requests that arrive while the catalog loads wait a little (:data:`WAIT`) and then answer
 empty; a source that cannot be read is one ``window/showMessage`` and the server keeps
-serving what it has.
+serving what it has. The change hooks run :data:`DEBOUNCE` seconds after a document's last
+change, not on every keystroke. The wire is :mod:`ksql.lsp.transport`'s: framing errors
+are survived, and threads never interleave their messages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdinAsyncReader
 from pygls.lsp.server import LanguageServer
 
 from ksql import __version__
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError
-from ksql.lsp import config
+from ksql.lsp import budget, config, transport
 from ksql.lsp.documents import Documents
 from ksql.lsp.facts import catalog_kernel_version
 from ksql.source import RunningKernel
 
 WAIT = 2.0  # seconds a request waits for a loading catalog
+DEBOUNCE = 0.3  # seconds after a document's last change before its diagnostics run
 log = logging.getLogger(__name__)
 
 
@@ -47,10 +54,82 @@ class KsqlServer(LanguageServer):
         # closes. The server keeps the documents; features decide what to tell the client.
         self.on_change: list[Callable[[str], None]] = []
         self.on_close: list[Callable[[str], None]] = []
+        self.debounce = DEBOUNCE
+        self.query_budget = budget.BUDGET  # seconds a workspace/symbol query may run
+        self.exit_code = 0
+        self._pending: dict[str, asyncio.TimerHandle] = {}
 
     def wait_catalog(self, timeout: float = WAIT) -> Catalog | None:
         self.ready.wait(timeout)
         return self.catalog
+
+    async def wait_catalog_async(self, timeout: float = WAIT) -> Catalog | None:
+        """:meth:`wait_catalog` for a coroutine handler: the loop keeps running meanwhile."""
+        if not self.ready.is_set():
+            await asyncio.to_thread(self.ready.wait, timeout)
+        return self.catalog
+
+    def changed(self, uri: str, delay: float | None = None) -> None:
+        """Run the change hooks for ``uri`` once it has been quiet for ``delay`` seconds
+        (:attr:`debounce` by default); a later change restarts the wait. On the loop."""
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        if self.catalog is None:  # the load runs the hooks itself
+            return
+        wait = self.debounce if delay is None else delay
+        self._pending[uri] = asyncio.get_running_loop().call_later(wait, self._run_hooks, uri)
+
+    def forget(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+
+    def _run_hooks(self, uri: str) -> None:
+        self._pending.pop(uri, None)
+        for hook in self.on_change:
+            self.thread_pool.submit(hook, uri)
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdin/stdout with :mod:`ksql.lsp.transport`'s reader and writer; stdin
+        is read by a thread of its own, so busy handlers never delay reading."""
+        self._stop_event = stop = threading.Event()
+        reader = StdinAsyncReader(
+            stdin or sys.stdin.buffer, ThreadPoolExecutor(1, thread_name_prefix="ksql-stdin")
+        )
+        self.protocol.set_writer(transport.LockedWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(transport.serve(stop, reader, self.protocol))
+        except BrokenPipeError:
+            log.error("the client went away")
+        except SystemExit as exc:  # the exit notification: 1 when no shutdown came first
+            self.exit_code = exc.code if isinstance(exc.code, int) else 0
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client at a time on ``host``:``port``, like pygls, with
+        :mod:`ksql.lsp.transport`'s reader and a writer safe to call from any thread."""
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(transport.LoopWriter(writer, asyncio.get_running_loop()))
+            await transport.serve(stop, reader, self.protocol)
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+        async def serve() -> None:
+            server = self._server = await asyncio.start_server(connection, host, port)
+            async with server:
+                await server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            pass
+        except SystemExit as exc:
+            self.exit_code = exc.code if isinstance(exc.code, int) else 0
 
     def root(self) -> Path | None:
         root = self.workspace.root_path
@@ -84,7 +163,7 @@ class KsqlServer(LanguageServer):
                 types.ShowMessageParams(
                     type=types.MessageType.Warning,
                     message="ksql: "
-                    + "; ".join(problems[:3])
+                    + "; ".join(_short(p) for p in problems[:3])
                     + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""),
                 )
             )
@@ -115,6 +194,11 @@ class KsqlServer(LanguageServer):
     def _progress_end(self, token: str | None, message: str) -> None:
         if token is not None:
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+
+def _short(problem: str, limit: int = 300) -> str:
+    # A message is a popup: one source's problem must not fill the screen.
+    return problem if len(problem) <= limit else problem[: limit - 1] + "…"
 
 
 def make_server(cli_sources: Sequence[str] = ()) -> KsqlServer:
@@ -164,21 +248,15 @@ def _register_lifecycle(server: KsqlServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: KsqlServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.documents.open(params.text_document.uri, params.text_document.language_id)
-        _changed(ls, params.text_document.uri)
+        ls.changed(params.text_document.uri, delay=0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: KsqlServer, params: types.DidChangeTextDocumentParams) -> None:
-        _changed(ls, params.text_document.uri)
+        ls.changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KsqlServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
         for hook in ls.on_close:
             hook(params.text_document.uri)
-
-
-def _changed(ls: KsqlServer, uri: str) -> None:
-    # Before the catalog there is nothing to say; the load runs the hooks itself.
-    if ls.catalog is not None:
-        for hook in ls.on_change:
-            ls.thread_pool.submit(hook, uri)
