@@ -45,10 +45,12 @@ run)
 test)
     setup "[dev]"
     # Real programs the tests drive: tmux (the REPL in a terminal), binutils' nm (the ELF
-    # source is compared with it), Debian's neovim (the editor test).
-    for tool in tmux nm nvim; do
+    # source is compared with it), Debian's neovim (the editor test), dwarves' pfunct (the BTF
+    # source's prototypes are compared with it).
+    for tool in tmux nm nvim pfunct; do
         if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             pkg=$tool; [ "$tool" = nm ] && pkg=binutils; [ "$tool" = nvim ] && pkg=neovim
+            [ "$tool" = pfunct ] && pkg=dwarves
             apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
                 || { apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null; }
         fi

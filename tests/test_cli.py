@@ -39,9 +39,9 @@ def test_seed_query_prints_kallsyms_lines(capsys: pytest.CaptureFixture[str]) ->
         (
             "csv",
             "name,module,addr,type,size,section,bind,kind,export,namespace,crc,bits,exported,gpl,"
-            "defined,undefined,source\n"
+            "defined,undefined,decl,source\n"
             f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,64,true,"
-            f"false,true,false,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
+            f"false,true,false,,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
         ),
     ],
 )
@@ -125,12 +125,12 @@ def test_bad_source_line_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         ("/nonexistent/kallsyms", "ksql: /nonexistent/kallsyms: no such file or directory\n"),
         (
             "elfish:/tmp",
-            "ksql: elfish:/tmp: no source type 'elfish' (known: elf, kallsyms, symvers)\n",
+            "ksql: elfish:/tmp: no source type 'elfish' (known: btf, elf, kallsyms, symvers)\n",
         ),
         (
             str(DATA / "m1.c"),
             f"ksql: {DATA / 'm1.c'}: not a symbol source ksql recognises (known types: "
-            f"elf, kallsyms, symvers; force one with -s TYPE:{DATA / 'm1.c'})\n",
+            f"btf, elf, kallsyms, symvers; force one with -s TYPE:{DATA / 'm1.c'})\n",
         ),
     ],
 )
@@ -148,6 +148,8 @@ def test_sources_lists_plugins_and_rows(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
     assert out.splitlines() == [
         "plugins:",
+        "  btf        BTF: /sys/kernel/btf/*, .btf dumps (-s btf:FILE also reads an ELF's .BTF)"
+        "  [btf]",
         "  elf        vmlinux, modules (.ko, .ko.xz/.zst/.gz), .o files, module directories  [elf]",
         "  kallsyms   /proc/kallsyms, System.map and nm output (text)  [kallsyms]",
         "  symvers    Module.symvers (modpost's export list: CRC, module, export kind, "
@@ -170,6 +172,12 @@ def test_default_sources_are_the_running_kernels(capsys: pytest.CaptureFixture[s
         assert line.startswith(f"  {symvers}: symvers, ") and line.endswith(" rows")
     else:
         assert line == f"  {symvers}: not found"
+    # The running kernel's BTF, read last (what each symbol is).
+    btf = Path("/sys/kernel/btf/vmlinux")
+    (btf_line,) = [x for x in out.splitlines() if x.startswith(f"  {btf}: ")]
+    assert (
+        btf_line.startswith(f"  {btf}: btf, ") if btf.exists() else btf_line.endswith("not found")
+    )
 
 
 def test_python_dash_m_and_console_script() -> None:

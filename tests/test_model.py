@@ -77,5 +77,6 @@ def test_symbol_as_dict_uses_query_field_names() -> None:
         "gpl": False,
         "defined": True,
         "undefined": False,
+        "decl": None,
         "source": ["kallsyms:x"],
     }

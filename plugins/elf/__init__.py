@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ksql.hookspecs import hookimpl
+from ksql.kernel.modules import VMLINUX
 from ksql.sink import RowSink
 from ksql.source import SourceRegistry, SourceType
 
@@ -49,7 +50,15 @@ class ElfSource(SourceType):
         from .files import Progress, module_files, read_file, read_tree
 
         if not path.is_dir():
-            sink.append(read_file(path))
+            batch = read_file(path)
+            sink.append(batch)
+            if len(batch) and batch["module"][0] == VMLINUX:
+                # A linked kernel: its .BTF is the base of module BTF read after it. Not
+                # decoded here: that costs ~0.5 s (the corpus vmlinux), so BTF rows of an
+                # ELF file are opt-in, -s btf:PATH (README, "Sources").
+                from ..btf.bases import remember
+
+                remember(path)
             return
         files = module_files(path)
         progress = Progress(len(files), f"loading {len(files)} modules")

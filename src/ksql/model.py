@@ -281,6 +281,12 @@ class Symbol:
         from_type=undefined_of_types,
         help="an undefined reference (nm U, w, v): what a module imports",
     )
+    decl: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        help="C declaration (BTF), as pfunct prints it",
+    )
     sources: tuple[str, ...] = column(
         np.uint32,
         default=(),
