@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from ksql.catalog import Catalog
 from ksql.errors import QuerySyntaxError
+from ksql.kernel.modinfo import modinfo_values
 from ksql.model import COLUMN, TYPE_LETTERS, Bind, ExportKind, Kind, Symbol
 from ksql.query import ast
 from ksql.query.fields import FIELDS, FLAGS, Field, ValueKind
@@ -289,7 +290,7 @@ class _Compiler:
             codes = [
                 cat.modules.codes[module]
                 for module, info in cat.module_info.items()
-                if module in cat.modules.codes and test(_modinfo_values(info, key))
+                if module in cat.modules.codes and test(modinfo_values(info, key))
             ]
             return codes_mask(cat.columns().module, codes)
 
@@ -376,13 +377,6 @@ def _fold(parts: list[Predicate], cat: Catalog, op: Callable[[Mask, Mask], Mask]
     for p in parts[1:]:
         mask = op(mask, p(cat))
     return mask
-
-
-def _modinfo_values(info: dict[str, list[str]], key: str) -> list[str]:
-    values = info.get(key, [])
-    if key == "depends":  # one comma-separated value (scripts/mod/modpost.c add_depends)
-        return [d for v in values for d in v.split(",") if d]
-    return values
 
 
 def _code_column(cat: Catalog, field: str) -> npt.NDArray[np.uint32]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ksql.catalog import Catalog
+from ksql.kernel.modinfo import modinfo_values
 from ksql.model import TYPE_LETTERS, ExportKind
 from ksql.query.fields import FIELDS, FLAGS, ValueKind
 from ksql.query.parser import Lexeme, Lookahead, lex, lookahead, vocabulary
@@ -190,8 +191,6 @@ def _values(field: str, prefix: str, catalog: Catalog | None) -> list[str]:
     if field == "source":
         return list(catalog.source_labels.strings)
     if spec.kind is ValueKind.MODINFO:
-        values = {v for info in catalog.module_info.values() for v in info.get(field, [])}
-        if field == "depends":
-            values = {d for v in values for d in v.split(",") if d}
+        values = {v for info in catalog.module_info.values() for v in modinfo_values(info, field)}
         return sorted(values)
     return []
