@@ -76,5 +76,8 @@ def test_symbol_as_dict_uses_query_field_names() -> None:
         "gpl": False,
         "defined": True,
         "undefined": False,
+        "exported_at": None,
+        "defined_at": None,
+        "declared_at": None,
         "source": ["kallsyms:x"],
     }

@@ -274,6 +274,28 @@ class Symbol:
         from_type=undefined_of_types,
         help="an undefined reference (nm U, w, v): what a module imports",
     )
+    # Sites in a kernel source tree (plugins/tree), "path:line:col" relative to its root.
+    exported_at: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        kind=ValueKind.SITE,
+        help="where EXPORT_SYMBOL* names it",
+    )
+    defined_at: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        kind=ValueKind.SITE,
+        help="where it is defined",
+    )
+    declared_at: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        kind=ValueKind.SITE,
+        help="where a header declares it",
+    )
     sources: tuple[str, ...] = column(
         np.uint32,
         default=(),

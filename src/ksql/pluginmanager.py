@@ -18,7 +18,7 @@ from ksql.errors import PluginError
 from ksql.source import SourceRegistry, SourceType
 
 ENTRY_POINT_GROUP = "ksql"
-BUILTIN_PLUGINS = ("kallsyms", "symvers", "elf")  # modules of the ksql.plugins package
+BUILTIN_PLUGINS = ("kallsyms", "symvers", "elf", "tree")  # modules of the ksql.plugins package
 
 
 @dataclass(frozen=True, slots=True)
