@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksql.kernel.exportmacros import exports_of
 from ksql.kernel.kbuild import Kbuild, read_config, scan_kbuild, srcarch
 from ksql.kernel.modules import VMLINUX
 from ksql.model import Bind, ExportKind, Kind
@@ -141,14 +142,56 @@ class RowBuilder:
 
     def __init__(self, kbuild: Kbuild, strict: bool, declarations_only: bool = False) -> None:
         self.kbuild = kbuild
+        self.files = dict(kbuild.files)
+        self.wrappers: dict[str, tuple[list[str], str, list[str]]] = {}
         self.strict = strict
         self.declarations_only = declarations_only
         self.globals: dict[tuple[str, str], _Row] = {}
         self.statics: dict[tuple[str, str, str], _Row] = {}
         self.declared: dict[str, str] = {}
 
+    def learn_wrappers(self, scanned: list[FileSites]) -> None:
+        """Every file's export wrapper definitions (first one wins)."""
+        for sites in scanned:
+            for name, rule in sites.wrappers.items():
+                self.wrappers.setdefault(name, rule)
+
+    def unwrap(self, sites: FileSites) -> None:
+        """Exports through wrapper macros, expanded (up to three wrappers deep)."""
+        for macro, args, line, col in sites.wrapped:
+            name, values = macro, args
+            for _ in range(3):
+                rule = self.wrappers.get(name)
+                if rule is None:
+                    break
+                params, name, target_args = rule
+                bound = dict(zip(params, values, strict=False))
+                values = [bound.get(a, a) for a in target_args]
+                found = exports_of(name, values, sites.default_namespace or "\0")
+                if found:
+                    for symbol, kind, ns in found:
+                        is_default = ns == "\0"
+                        sites.exports.append(
+                            (symbol, line, col, int(kind), "" if is_default else ns, is_default)
+                        )
+                    break
+
+    def learn_includes(self, scanned: list[FileSites]) -> None:
+        """A ``.c`` file, or a header beside it, that a built file includes is built into
+        the same module (kernel/sched/build_policy.c includes idle.c, kernel/rcu/update.c
+        includes tasks.h)."""
+        for _ in range(3):  # included files include others
+            for sites in scanned:
+                module = self.files.get(sites.path)
+                if module is None:
+                    continue
+                folder = sites.path.rpartition("/")[0]
+                for inc in sites.includes:
+                    rel = os.path.normpath(f"{folder}/{inc}" if folder else inc)
+                    self.files.setdefault(rel, module)
+
     def module_of(self, path: str) -> str | None:
-        module = self.kbuild.files.get(path)
+        module = self.files.get(path)
         if module is None and not self.strict:
             return VMLINUX
         return module
@@ -159,8 +202,8 @@ class RowBuilder:
             self.declared.setdefault(name, f"{path}:{line}:{col}")
         if not (sites.exports or sites.definitions):
             return
-        if path.endswith(".h"):  # exports in headers: rare, belong to includers
-            return
+        if path.endswith(".h") and path not in self.files:
+            return  # exports in a header count in the .c files that include it locally
         module = self.module_of(path)
         if module is None:
             return
@@ -244,14 +287,24 @@ def index_tree(
         )
     files = source_files(root, arch)
     if config.path and not declarations_only:
-        files = [f for f in files if f.endswith(".h") or f in kbuild.files]
+        # Built files, and the .c files beside them that a built file may #include.
+        folders = {f.rpartition("/")[0] for f in kbuild.files}
+        files = [
+            f
+            for f in files
+            if f.endswith(".h") or f in kbuild.files or f.rpartition("/")[0] in folders
+        ]
     builder = RowBuilder(kbuild, strict=bool(config.path), declarations_only=declarations_only)
     progress = Progress(len(files), f"{label} {len(files)} files")
     try:
-        for sites in scan_files(root, files, progress):
-            builder.add(sites)
+        scanned = list(scan_files(root, files, progress))
     finally:
         progress.close()
+    builder.learn_includes(scanned)
+    builder.learn_wrappers(scanned)
+    for sites in scanned:
+        builder.unwrap(sites)
+        builder.add(sites)
     builder.emit(sink, symbol_modules)
 
 

@@ -31,13 +31,26 @@ class FileSites:
     exports: list[Export] = field(default_factory=list)
     definitions: list[Definition] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
+    # '#include "x.c"' and local headers ('#include "tasks.h"'), as written
+    includes: list[str] = field(default_factory=list)
+    # Exports through a macro the table does not know (IWL_EXPORT_SYMBOL(x)), resolved once
+    # every file's wrapper definitions are known: (macro, args, line, col).
+    wrapped: list[tuple[str, list[str], int, int]] = field(default_factory=list)
+    # "#define W(a, b) EXPORT_SYMBOL_NS_GPL(a, NS)": W -> (params, target macro, its args).
+    wrappers: dict[str, tuple[list[str], str, list[str]]] = field(default_factory=dict)
+    default_namespace: str = ""  # '#define DEFAULT_SYMBOL_NAMESPACE NS' in the file
 
 
 # The patterns start with a literal (``EXPORT_``, ``\n``) so the regex engine skips ahead
 # quickly, and use possessive repeats so a long line is read once.
 _EXPORT = re.compile(rb"EXPORT_[A-Z0-9_]*+[ \t]*\(((?:[^();{}]|\([^();{}]*\))*+)\)")
+_WRAPPER = re.compile(
+    rb"#[ \t]*define[ \t]+(\w+)\(([\w, \t]*)\)[ \t]+(\w*EXPORT_\w+)[ \t]*\(([^()\n]*)\)"
+)
 _DEFAULT_NS = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+DEFAULT_SYMBOL_NAMESPACE[ \t]+(\S+)", re.M)
 _BODY = re.compile(rb"\n\{")
+# kernel/sched/build_policy.c and others build .c files by including them.
+_INCLUDE_C = re.compile(rb'\n#[ \t]*include[ \t]+"([^"\n/]+\.[ch]|\.\./[^"\n]+\.c)"')
 # The common function header: column-0 words, the name, "(", parameters, "{" at column 0.
 _FUNCTION = re.compile(rb"\n([A-Za-z_][\w \t*]*+)\([^;{}]*+(?<=\n)\{")
 _CALL = re.compile(rb"([A-Za-z_]\w*)\s*\(")
@@ -124,22 +137,34 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
         _declarations(data, out)
     else:
         _definitions(data, out)
+        if b'#include "' in data:
+            out.includes = [m.group(1).decode() for m in _INCLUDE_C.finditer(data)]
     return out
 
 
 def _exports(data: bytes, out: FileSites) -> None:
     found = _DEFAULT_NS.search(data)
     default = unquote(found.group(1).decode("latin-1")) if found else ""
+    out.default_namespace = default
+    if b"define" in data:
+        for w in _WRAPPER.finditer(data):
+            params = _args(w.group(2))
+            out.wrappers.setdefault(w.group(1).decode(), (params, w.group(3).decode(),
+                                                          _args(w.group(4))))  # fmt: skip
     lines = _Lines(data)
     for m in _EXPORT.finditer(data):
         start = m.start()
-        if start and (data[start - 1 : start].isalnum() or data[start - 1] == 0x5F):
-            continue  # part of a longer name (__EXPORT_SYMBOL)
-        macro = data[start : data.index(b"(", start)].strip().decode("ascii")
-        exported = exports_of(macro, _args(m.group(1)), default or "\0")
-        if not exported or _in_macro_or_comment(data, start):
+        while start and (data[start - 1 : start].isalnum() or data[start - 1] == 0x5F):
+            start -= 1  # a longer name: IWL_EXPORT_SYMBOL, __EXPORT_SYMBOL
+        macro = data[start : data.index(b"(", m.start())].strip().decode("ascii")
+        args = _args(m.group(1))
+        exported = exports_of(macro, args, default or "\0")
+        if (not exported and not args[0].isidentifier()) or _in_macro_or_comment(data, start):
             continue
         line, col = lines.at(start)
+        if not exported:
+            out.wrapped.append((macro, args, line, col))
+            continue
         for name, kind, namespace in exported:
             is_default = namespace == "\0"
             out.exports.append((name, line, col, int(kind), "" if is_default else namespace,

@@ -34,8 +34,8 @@ from ksql.kernel.modules import VMLINUX, normalize_module_name
 
 __all__ = ["Kbuild", "module_of_file", "read_config", "scan_kbuild"]
 
-_ASSIGN = re.compile(r"^([A-Za-z0-9_$().\-/]+)\s*(\+=|:=|\?=|=)\s*(.*)$")
-_VAR = re.compile(r"\$\(([A-Za-z0-9_]+)\)")
+_ASSIGN = re.compile(r"^([^\s=:+?#][^=]*?)\s*(\+=|:=|\?=|=)\s*(.*)$")
+_VAR = re.compile(r"\$[({]([A-Za-z0-9_.\-]+)[)}]")
 _CONFIG_LINE = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _NS_FLAG = re.compile(r"-DDEFAULT_SYMBOL_NAMESPACE=\\?['\"]*([A-Za-z0-9_:,\-]+)")
 
@@ -103,6 +103,7 @@ def scan_kbuild(root: Path, config: Mapping[str, str]) -> Kbuild:
     arch = srcarch(config)
     env = dict(config)
     env |= {"SRCARCH": arch, "ARCH": arch, "BITS": "64" if config.get("CONFIG_64BIT") else "32"}
+    env |= {"srctree": str(root), "src": "", "obj": ""}
     out = Kbuild()
     top: list[tuple[str, bool]] = []
     if (root / "Kbuild").is_file():
@@ -181,16 +182,25 @@ def _sources(
     return []
 
 
-def _parse(path: Path, env: Mapping[str, str]) -> dict[str, list[str]]:
-    """A Makefile's variables (words), evaluating conditionals over ``env``."""
+def _parse(
+    path: Path,
+    env: Mapping[str, str],
+    variables: dict[str, list[str]] | None = None,
+    local: dict[str, str] | None = None,
+    depth: int = 0,
+) -> dict[str, list[str]]:
+    """A Makefile's variables (words), evaluating conditionals over ``env``; ``include``d
+    files (``include $(srctree)/virt/kvm/Makefile.kvm``) are read in place."""
+    variables = {} if variables is None else variables
+    local = {} if local is None else local
     try:
         text = path.read_text(errors="replace")
     except OSError:
-        return {}
-    variables: dict[str, list[str]] = {}
-    local: dict[str, str] = {}
+        return variables
     stack: list[bool] = []  # is this branch taken
     for raw in text.replace("\\\n", " ").splitlines():
+        if raw.startswith("\t"):
+            continue  # a recipe
         line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
         if not line:
             continue
@@ -211,6 +221,10 @@ def _parse(path: Path, env: Mapping[str, str]) -> dict[str, list[str]]:
                 stack.pop()
             continue
         if not all(stack):
+            continue
+        if word in ("include", "-include", "sinclude") and depth < 3:
+            for inc in _expand(line.split(None, 1)[1], env, local).split():
+                _parse(Path(inc), env, variables, local, depth + 1)
             continue
         m = _ASSIGN.match(line)
         if not m:
