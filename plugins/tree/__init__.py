@@ -19,11 +19,13 @@ _INCLUDE = re.compile(r"^include\s+(/\S+)/Makefile\s*$", re.M)
 
 
 def is_source_tree(path: Path) -> bool:
-    """A top-level Makefile and the kernel's layout: ``kernel/*.c`` and ``include/linux``."""
+    """A top-level Makefile and the kernel's layout: ``Kbuild``, ``kernel/Makefile`` and
+    ``include/linux``."""
     return (
         (path / "Makefile").is_file()
+        and (path / "Kbuild").is_file()
         and (path / "include" / "linux").is_dir()
-        and (path / "kernel" / "fork.c").is_file()
+        and (path / "kernel" / "Makefile").is_file()
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksql.kernel.definemacros import TRACEPOINT_NAMES
 from ksql.kernel.exportmacros import exports_of
 from ksql.kernel.kbuild import Kbuild, read_config, scan_kbuild, srcarch
 from ksql.kernel.modules import VMLINUX
@@ -149,6 +150,7 @@ class RowBuilder:
         self.globals: dict[tuple[str, str], _Row] = {}
         self.statics: dict[tuple[str, str, str], _Row] = {}
         self.declared: dict[str, str] = {}
+        self.tracepoints: dict[str, str] = {}
 
     def learn_wrappers(self, scanned: list[FileSites]) -> None:
         """Every file's export wrapper definitions (first one wins)."""
@@ -200,6 +202,9 @@ class RowBuilder:
         path = sites.path
         for name, line, col in sites.declarations:
             self.declared.setdefault(name, f"{path}:{line}:{col}")
+        for name, line, col in sites.tracepoints:
+            for template in TRACEPOINT_NAMES:
+                self.tracepoints.setdefault(template.format(name), f"{path}:{line}:{col}")
         if not (sites.exports or sites.definitions):
             return
         if path.endswith(".h") and path not in self.files:
@@ -238,6 +243,9 @@ class RowBuilder:
         for row in rows:
             if row.bind is not Bind.LOCAL:
                 row.declared_at = self.declared.get(row.name, "")
+            if not row.defined_at and row.name in self.tracepoints:
+                row.defined_at = self.tracepoints[row.name]
+                row.kind = Kind.OBJECT if row.name.startswith("__tracepoint_") else Kind.FUNCTION
         if self.declarations_only:
             have = {r.name for r in rows}
             modules = symbol_modules or {}

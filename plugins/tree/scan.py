@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ksql.kernel.definemacros import DEFINE_MACROS, defines_of
+from ksql.kernel.definemacros import DEFINE_MACROS, TRACEPOINT_MACROS, defines_of
 from ksql.kernel.exportmacros import exports_of, unquote
 
 __all__ = ["FileSites", "scan"]
@@ -39,6 +39,7 @@ class FileSites:
     # "#define W(a, b) EXPORT_SYMBOL_NS_GPL(a, NS)": W -> (params, target macro, its args).
     wrappers: dict[str, tuple[list[str], str, list[str]]] = field(default_factory=dict)
     default_namespace: str = ""  # '#define DEFAULT_SYMBOL_NAMESPACE NS' in the file
+    tracepoints: list[Declaration] = field(default_factory=list)  # TRACE_EVENT(name, ...)
 
 
 # The patterns start with a literal (``EXPORT_``, ``\n``) so the regex engine skips ahead
@@ -49,6 +50,9 @@ _WRAPPER = re.compile(
 )
 _DEFAULT_NS = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+DEFAULT_SYMBOL_NAMESPACE[ \t]+(\S+)", re.M)
 _BODY = re.compile(rb"\n\{")
+_COLUMN0 = re.compile(rb"\n[A-Za-z_]")
+# The line above ends in a return type: "struct kthread_worker *", "int".
+_RETURN_TYPE_ABOVE = re.compile(rb"\n[A-Za-z_][\w \t]*[\w*][ \t]*\n\Z")
 # kernel/sched/build_policy.c and others build .c files by including them.
 _INCLUDE_C = re.compile(rb'\n#[ \t]*include[ \t]+"([^"\n/]+\.[ch]|\.\./[^"\n]+\.c)"')
 # The common function header: column-0 words, the name, "(", parameters, "{" at column 0.
@@ -135,6 +139,8 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
         _exports(data, out)
     if headers:
         _declarations(data, out)
+        if b"TRACE" in data:
+            _tracepoints(data, out)
     else:
         _definitions(data, out)
         if b'#include "' in data:
@@ -180,6 +186,8 @@ def _definitions(data: bytes, out: FileSites) -> None:
         name = words[-1]
         if name in _SKIP_CALLS or words[0] in _NOT_DEFINING or not _IDENT.fullmatch(name):
             continue
+        if _COLUMN0.search(data, m.end(1), m.end() - 1):
+            continue  # the header is a later column-0 line: _function_at finds it
         done.add(m.end() - 1)
         static = words[0] == b"static"
         at = m.start(1) + head.rfind(name)
@@ -276,10 +284,27 @@ def _close_paren(text: bytes, at: int) -> int:
     return at
 
 
+_TRACE = re.compile(rb"\n([A-Z_]+)\(\s*(\w+)(?:\s*,\s*(\w+))?")
+
+
+def _tracepoints(data: bytes, out: FileSites) -> None:
+    lines = _Lines(data)
+    for m in _TRACE.finditer(data):
+        arg = TRACEPOINT_MACROS.get(m.group(1).decode())
+        if arg is None or m.group(arg + 2) is None:
+            continue
+        line, col = lines.at(m.start(1))
+        out.tracepoints.append((m.group(arg + 2).decode(), line, col))
+
+
 def _declarations(data: bytes, out: FileSites) -> None:
     found: list[tuple[int, bytes]] = []
     for m in _PROTOTYPE.finditer(data):
         words = _WORDS.findall(m.group(1))
+        if len(words) == 1 and _RETURN_TYPE_ABOVE.search(
+            data, max(0, m.start() - 160), m.start() + 1
+        ):
+            words.insert(0, b"")  # "struct kthread_worker *\nkthread_create_worker(...);"
         if len(words) < 2 or (words[0] in _NOT_DEFINING and words[0] != b"extern"):
             continue
         if words[0] in (b"static", b"struct", b"union", b"enum") and len(words) < 3:

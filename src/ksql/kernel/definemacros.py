@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFINE_MACROS", "DefineMacro", "defines_of"]
+__all__ = ["DEFINE_MACROS", "TRACEPOINT_MACROS", "TRACEPOINT_NAMES", "DefineMacro", "defines_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +183,23 @@ def defines_of(macro: str, args: list[str]) -> tuple[list[str], bool]:
     if not arg.isidentifier():
         return [], False
     return [t.format(arg) for t in rule.names], rule.function
+
+
+# Tracepoints: include/trace/define_trace.h turns each TRACE_EVENT(name, ...) (and DEFINE_EVENT
+# (template, name, ...), DECLARE_TRACE(name, ...)) of a trace header into DEFINE_TRACE(name)
+# in the one file that defines CREATE_TRACE_POINTS; include/linux/tracepoint.h
+# DEFINE_TRACE_FN defines __tracepoint_<name>, __traceiter_<name> and the static call
+# tp_func_<name> (__SCK__/__SCT__). The header line is the site these names have.
+TRACEPOINT_MACROS: dict[str, int] = {
+    "TRACE_EVENT": 0,
+    "TRACE_EVENT_FN": 0,
+    "TRACE_EVENT_FN_COND": 0,
+    "TRACE_EVENT_CONDITION": 0,
+    "DECLARE_TRACE": 0,
+    "DECLARE_TRACE_CONDITION": 0,
+    "DEFINE_EVENT": 1,
+    "DEFINE_EVENT_FN": 1,
+    "DEFINE_EVENT_CONDITION": 1,
+    "DEFINE_EVENT_PRINT": 1,
+}
+TRACEPOINT_NAMES = ("__tracepoint_{}", "__traceiter_{}", "__SCK__tp_func_{}", "__SCT__tp_func_{}")

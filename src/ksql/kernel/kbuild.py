@@ -92,7 +92,26 @@ def module_of_file(tree_root: Path, relpath: str, config: Mapping[str, str]) -> 
         kb = scan_kbuild(tree_root, config)
         _CACHE.clear()
         _CACHE[key] = kb
-    return kb.files.get(relpath)
+    module = kb.files.get(relpath)
+    if module is None and relpath.endswith(".c"):
+        module = _includer_module(tree_root, relpath, kb)
+    return module
+
+
+def _includer_module(root: Path, relpath: str, kb: Kbuild) -> str | None:
+    """The module of a built file beside ``relpath`` that includes it (kernel/sched/
+    build_utility.c has ``#include "completion.c"``)."""
+    folder, _, name = relpath.rpartition("/")
+    needle = f'#include "{name}"'.encode()
+    prefix = f"{folder}/" if folder else ""
+    for built, module in kb.files.items():
+        if built.startswith(prefix) and "/" not in built[len(prefix) :]:
+            try:
+                if needle in (root / built).read_bytes():
+                    return module
+            except OSError:
+                continue
+    return None
 
 
 _CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], Kbuild] = {}
