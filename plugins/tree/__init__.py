@@ -20,12 +20,13 @@ _INCLUDE = re.compile(r"^include\s+(/\S+)/Makefile\s*$", re.M)
 
 def is_source_tree(path: Path) -> bool:
     """A top-level Makefile and the kernel's layout: ``Kbuild``, ``kernel/Makefile`` and
-    ``include/linux``."""
+    ``kernel/*.c`` (a headers tree has the Makefiles, not the sources), ``include/linux``."""
     return (
         (path / "Makefile").is_file()
         and (path / "Kbuild").is_file()
         and (path / "include" / "linux").is_dir()
         and (path / "kernel" / "Makefile").is_file()
+        and any((path / "kernel").glob("*.c"))
     )
 
 
