@@ -7,6 +7,8 @@
 #
 #   scripts/fetch-corpus.sh [CACHE_DIR]        default: .corpus
 #   KSQL_CORPUS_DBG=0 skips the 850 MB -dbg package (no System.map or vmlinux then).
+#   KSQL_FETCH_TREE=0 skips the kernel source tree (linux-source-6.1, 139 MB, unpacked into
+#   CACHE_DIR/src/linux-source-6.1) and the configuration (config-<abi>, from the headers).
 set -eu
 cache=${1:-.corpus}
 command -v apt-get >/dev/null || { echo "fetch-corpus: apt-get not found" >&2; exit 1; }
@@ -45,6 +47,22 @@ if [ "${KSQL_CORPUS_DBG:-1}" != 0 ] && { [ ! -f "$dir/System.map" ] || [ ! -f "$
     mv "$dir"/usr/lib/debug/boot/System.map-* "$dir/System.map"
     objcopy --strip-debug "$dir"/usr/lib/debug/boot/vmlinux-* "$dir/vmlinux"
     rm -rf "$dir/usr"
+fi
+if [ ! -f "$dir/config-$abi" ]; then
+    [ -f "$dir/root/usr/src/$pkg/.config" ] || {
+        apt-get download "$pkg" >&2
+        dpkg-deb -x "$pkg"_*.deb "$dir/root"
+    }
+    cp "$dir/root/usr/src/$pkg/.config" "$dir/config-$abi"
+    rm -rf "$dir/root"
+fi
+if [ "${KSQL_FETCH_TREE:-1}" != 0 ] && [ ! -f "$dir/../src/linux-source-6.1/Makefile" ]; then
+    src=$(cd "$dir/.." && pwd)/src
+    mkdir -p "$src"
+    (cd "$src" && apt-get download linux-source-6.1 >&2)
+    dpkg-deb --fsys-tarfile "$src"/linux-source-6.1_*.deb \
+        | tar -x -O ./usr/src/linux-source-6.1.tar.xz | tar -xJ -C "$src"
+    rm -f "$src"/linux-source-6.1_*.deb
 fi
 rm -f "$dir"/deb/*.deb
 echo "$dir"

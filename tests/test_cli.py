@@ -39,9 +39,9 @@ def test_seed_query_prints_kallsyms_lines(capsys: pytest.CaptureFixture[str]) ->
         (
             "csv",
             "name,module,addr,type,size,section,bind,kind,export,namespace,crc,bits,exported,gpl,"
-            "defined,undefined,decl,source\n"
+            "defined,undefined,decl,exported_at,defined_at,declared_at,source\n"
             f"rday_3,m2,0xffffffffa00f6570,D,,,unknown,object,EXPORT_SYMBOL,,0x291bcccd,64,true,"
-            f"false,true,false,,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
+            f"false,true,false,,,,,kallsyms:{SEED};symvers:{SEED_SYMVERS}\n",
         ),
     ],
 )
@@ -125,12 +125,13 @@ def test_bad_source_line_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         ("/nonexistent/kallsyms", "ksql: /nonexistent/kallsyms: no such file or directory\n"),
         (
             "elfish:/tmp",
-            "ksql: elfish:/tmp: no source type 'elfish' (known: btf, elf, kallsyms, symvers)\n",
+            "ksql: elfish:/tmp: no source type 'elfish' "
+            "(known: btf, elf, kallsyms, symvers, tree)\n",
         ),
         (
             str(DATA / "m1.c"),
             f"ksql: {DATA / 'm1.c'}: not a symbol source ksql recognises (known types: "
-            f"btf, elf, kallsyms, symvers; force one with -s TYPE:{DATA / 'm1.c'})\n",
+            f"btf, elf, kallsyms, symvers, tree; force one with -s TYPE:{DATA / 'm1.c'})\n",
         ),
     ],
 )
@@ -154,6 +155,8 @@ def test_sources_lists_plugins_and_rows(capsys: pytest.CaptureFixture[str]) -> N
         "  kallsyms   /proc/kallsyms, System.map and nm output (text)  [kallsyms]",
         "  symvers    Module.symvers (modpost's export list: CRC, module, export kind, "
         "namespace)  [symvers]",
+        "  tree       kernel source tree or headers tree: export, definition, declaration "
+        "sites  [tree]",
         "sources:",
         f"  {SEED}: kallsyms, 4 rows",
         f"  {SEED_SYMVERS}: symvers, 1 rows",

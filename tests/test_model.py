@@ -78,5 +78,8 @@ def test_symbol_as_dict_uses_query_field_names() -> None:
         "defined": True,
         "undefined": False,
         "decl": None,
+        "exported_at": None,
+        "defined_at": None,
+        "declared_at": None,
         "source": ["kallsyms:x"],
     }

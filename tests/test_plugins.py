@@ -37,7 +37,7 @@ def ksql(*argv: str, pythonpath: Path | None = None) -> subprocess.CompletedProc
 
 def test_hook_ksql_register_sources() -> None:
     plugins = load_plugins()
-    assert plugins.registry.names() == ["btf", "elf", "kallsyms", "symvers"]
+    assert plugins.registry.names() == ["btf", "elf", "kallsyms", "symvers", "tree"]
     # Built-ins are registered by import, under the names --block takes.
     loaded = {name for name, _ in plugins.manager.list_name_plugin()}
     assert loaded >= {"btf", "elf", "kallsyms", "symvers"}
@@ -83,7 +83,9 @@ def test_plugin_option_loads_a_module() -> None:
 def test_blocking_a_builtin() -> None:
     proc = ksql("query", "x", "-s", "tests/data/seed.Module.symvers", "--block", "symvers")
     assert proc.returncode == 2
-    assert "not a symbol source ksql recognises (known types: btf, elf, kallsyms;" in proc.stderr
+    assert (
+        "not a symbol source ksql recognises (known types: btf, elf, kallsyms, tree;" in proc.stderr
+    )
 
 
 def test_bad_plugin_module_is_a_clear_error() -> None:

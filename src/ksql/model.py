@@ -287,6 +287,28 @@ class Symbol:
         encoding=Encoding.INTERNED,
         help="C declaration (BTF), as pfunct prints it",
     )
+    # Sites in a kernel source tree (plugins/tree), "path:line:col" relative to its root.
+    exported_at: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        kind=ValueKind.SITE,
+        help="where EXPORT_SYMBOL* names it",
+    )
+    defined_at: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        kind=ValueKind.SITE,
+        help="where it is defined",
+    )
+    declared_at: str = column(
+        np.uint32,
+        default="",
+        encoding=Encoding.INTERNED,
+        kind=ValueKind.SITE,
+        help="where a header declares it",
+    )
     sources: tuple[str, ...] = column(
         np.uint32,
         default=(),

@@ -18,7 +18,8 @@ from ksql.errors import PluginError
 from ksql.source import SourceRegistry, SourceType
 
 ENTRY_POINT_GROUP = "ksql"
-BUILTIN_PLUGINS = ("kallsyms", "symvers", "elf", "btf")  # modules of the ksql.plugins package
+# The modules of the ksql.plugins package, in registration order.
+BUILTIN_PLUGINS = ("kallsyms", "symvers", "elf", "btf", "tree")
 
 
 @dataclass(frozen=True, slots=True)

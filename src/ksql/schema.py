@@ -51,6 +51,8 @@ class ValueKind(Enum):
     CHOICE = "choice"  # one of a fixed list (an enum's labels)
     MODINFO = "modinfo"  # a .modinfo key of the row's module (not a column)
     FLAG = "flag"  # a boolean column, queried as a flag word (``undefined``)
+    SITE = "site"  # "path:line:col" in a source tree, queried as a string
+    PATH = "path"  # the path of any SITE column of the row (``file``; not a column)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,9 +93,9 @@ def test_name_index_gives_the_same_answers(cat: Catalog) -> None:
             "nmae=foo",
             1,
             "unknown field 'nmae'; did you mean 'name'? fields: name, module, addr, type, size, "
-            "section, bind, kind, export, namespace, crc, bits, decl, source, license, "
-            "import_ns, depends, vermagic, author, description, version, srcversion, alias, "
-            "firmware, intree, softdep",
+            "section, bind, kind, export, namespace, crc, bits, decl, exported_at, defined_at, "
+            "declared_at, source, license, import_ns, depends, vermagic, author, description, "
+            "version, srcversion, alias, firmware, intree, softdep, file",
         ),
         (
             "type=ZZ",
@@ -124,9 +124,10 @@ def test_name_index_gives_the_same_answers(cat: Catalog) -> None:
             "order by nmae",
             10,
             "unknown field 'nmae'; did you mean 'name'? fields: name, module, "
-            "addr, type, size, section, bind, kind, export, namespace, crc, bits, decl, source, "
-            "license, import_ns, depends, vermagic, author, description, version, srcversion, "
-            "alias, firmware, intree, softdep",
+            "addr, type, size, section, bind, kind, export, namespace, crc, bits, decl, "
+            "exported_at, defined_at, declared_at, source, license, import_ns, depends, "
+            "vermagic, author, description, version, srcversion, alias, firmware, intree, "
+            "softdep, file",
         ),
         ('name~"(x"', 9, "bad regular expression: missing )"),
         (
@@ -134,7 +135,7 @@ def test_name_index_gives_the_same_answers(cat: Catalog) -> None:
             19,
             "cannot order by license, a .modinfo key of the row's module; order by one of: "
             "name, module, addr, type, size, section, bind, kind, export, namespace, crc, bits, "
-            "decl, source",
+            "decl, exported_at, defined_at, declared_at, source",
         ),
     ],
 )

@@ -53,7 +53,7 @@ def cat() -> Catalog:
         ("bind=", 5, ["unknown", "global", "local", "weak", "unique"]),
         ('name="abc', 5, []),
         ("exported limit ", 15, []),
-        ("not (exp", 5, ["export", "exported"]),
+        ("not (exp", 5, ["export", "exported_at", "exported"]),
         # Where the grammar, not a guess, decides what may follow:
         ("(exported ", 10, ["and", "or", ")"]),  # no "order by" inside a group
         ("name in ", 8, ["("]),

@@ -40,7 +40,7 @@ def cat() -> Catalog:
         ("limit ٣", 7, "limit takes a whole number, not '٣'"),
         ("exported order by author", 19, "cannot order by author, a .modinfo key of the row's "
          "module; order by one of: name, module, addr, type, size, section, bind, kind, export, "
-         "namespace, crc, bits, decl, source"),
+         "namespace, crc, bits, decl, exported_at, defined_at, declared_at, source"),
         ("*" * 20000, 1, "a query of 20,000 characters; at most 16,384"),
         (f"name={'*a' * 600}", 6, "bad glob: 1200 characters; at most 1000"),
         (

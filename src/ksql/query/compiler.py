@@ -19,7 +19,7 @@ from ksql.errors import QuerySyntaxError
 from ksql.kernel.modinfo import modinfo_values
 from ksql.model import COLUMN, TYPE_LETTERS, Bind, ExportKind, Kind, Symbol
 from ksql.query import ast
-from ksql.query.fields import FIELDS, FLAGS, Field, ValueKind
+from ksql.query.fields import FIELDS, FLAGS, SITE_COLUMNS, Field, ValueKind
 from ksql.query.match import (
     GlobError,
     Mask,
@@ -168,8 +168,13 @@ class _Compiler:
         if not f.column:
             sortable = [name for name, g in FIELDS.items() if g.column]
             self.error(
-                f"cannot order by {f.name}, a .modinfo key of the row's module; "
-                f"order by one of: {', '.join(sortable)}",
+                f"cannot order by {f.name}, "
+                + (
+                    "a .modinfo key of the row's module; "
+                    if f.kind is ValueKind.MODINFO
+                    else "the path of any of the row's sites; "
+                )
+                + f"order by one of: {', '.join(sortable)}",
                 key.span,
                 tuple(sortable),
             )
@@ -188,8 +193,10 @@ class _Compiler:
                 ast.Span(node.field_span.end, value.span.start),
             )
         negate = op == "!="
-        if f.kind is ValueKind.STRING:
+        if f.kind in (ValueKind.STRING, ValueKind.SITE):
             inner = self.string_match(f.name, op, value)
+        elif f.kind is ValueKind.PATH:
+            inner = self.path_match(op, value)
         elif f.kind is ValueKind.MODINFO:
             inner = self.modinfo_match(f.name, op, value)
         elif f.kind is ValueKind.LETTER:
@@ -265,6 +272,30 @@ class _Compiler:
                         (right,),
                     )
             return codes_mask(_code_column(cat, field), codes)
+
+        return predicate
+
+    def path_match(self, op: str, value: ast.Value) -> Predicate:
+        """Rows with a site whose path (the text before ``:line:col``) matches."""
+        if op == "~":
+            rx = self.regex(value)
+
+            def codes(strings: list[str]) -> list[int]:
+                return rx.search_all([_site_path(s) for s in strings])
+        else:
+            glob = not value.quoted and is_glob(value.text)
+            if glob:
+                self.glob(value)
+
+            def codes(strings: list[str]) -> list[int]:
+                return table_codes([_site_path(s) for s in strings], value.text, glob=glob)
+
+        def predicate(cat: Catalog) -> Mask:
+            mask = np.zeros(len(cat), dtype=np.bool_)
+            for column in SITE_COLUMNS:
+                found = [c for c in codes(cat.table(column).strings) if c]
+                mask |= codes_mask(cat.columns()[column], found)
+            return mask
 
         return predicate
 
@@ -357,6 +388,11 @@ class _Compiler:
 
 
 MAX_LIST = 4096  # values in one "in (...)"
+
+
+def _site_path(site: str) -> str:
+    """``drivers/usb/core/hub.c`` of ``drivers/usb/core/hub.c:12:1``."""
+    return site.rsplit(":", 2)[0] if site.count(":") >= 2 else site
 
 
 def _chain(node: ast.And | ast.Or, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expr]:

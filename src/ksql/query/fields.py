@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ksql.model import COLUMNS
 from ksql.schema import ValueKind
 
-__all__ = ["FIELDS", "FLAGS", "Field", "ValueKind"]
+__all__ = ["FIELDS", "FLAGS", "SITE_COLUMNS", "Field", "ValueKind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,12 @@ FIELDS: dict[str, Field] = {
     for c in COLUMNS
     if c.kind is not ValueKind.FLAG
 } | {key: Field(key, ValueKind.MODINFO, help) for key, help in _MODINFO.items()}
+
+# ``file`` matches the path part of every SITE column: no column of its own.
+SITE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.kind is ValueKind.SITE)
+FIELDS["file"] = Field(
+    "file", ValueKind.PATH, "path of a site: exported_at, defined_at or declared_at"
+)
 
 FLAGS: dict[str, str] = {
     "exported": "exported to modules (any EXPORT_SYMBOL flavour)",

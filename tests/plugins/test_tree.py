@@ -1,0 +1,102 @@
+"""The tree source on a few real files of Debian's 6.1 kernel source tree (tests/data/
+tree-6.1: the top Makefile and Kbuild, the Makefiles on the way to kernel/, kernel/sched/
+and drivers/usb/storage/, and an excerpt of Debian's config as .config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ksql.plugins.tree import is_headers_tree, is_source_tree
+from ksql.plugins.tree.scan import scan
+
+from ksql.catalog import Catalog
+from ksql.kernel.kbuild import module_of_file, read_config
+from ksql.testing import load, names, query
+
+TREE = Path(__file__).parent.parent / "data" / "tree-6.1"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    mp = pytest.MonkeyPatch()
+    mp.delenv("KSQL_KCONFIG", raising=False)
+    try:
+        return load(TREE)
+    finally:
+        mp.undo()
+
+
+@pytest.mark.parametrize(
+    ("name", "row"),
+    [
+        ("kthread_stop", ("vmlinux", "global", "function", "EXPORT_SYMBOL", "",
+                          "kernel/kthread.c:718:1", "kernel/kthread.c:698:5",
+                          "include/linux/kthread.h:88:5")),
+        ("kthread_create_worker", ("vmlinux", "global", "function", "EXPORT_SYMBOL", "",
+                                   "kernel/kthread.c:904:1", "kernel/kthread.c:893:1",
+                                   "include/linux/kthread.h:190:1")),
+        # Makefile: ccflags-y += -DDEFAULT_SYMBOL_NAMESPACE=USB_STORAGE; CONFIG_USB_STORAGE=m
+        ("usb_stor_suspend", ("usb_storage", "global", "function", "EXPORT_SYMBOL_GPL",
+                              "USB_STORAGE", "drivers/usb/storage/usb.c:187:1",
+                              "drivers/usb/storage/usb.c:169:5", "")),
+        # built because kernel/sched/build_utility.c includes completion.c
+        ("complete", ("vmlinux", "global", "function", "EXPORT_SYMBOL", "",
+                      "kernel/sched/completion.c:39:1", "kernel/sched/completion.c:28:6", "")),
+        ("kthread_create_lock", ("vmlinux", "local", "object", "none", "", "",
+                                 "kernel/kthread.c:34:8", "")),
+        ("to_kthread", ("vmlinux", "local", "function", "none", "", "",
+                        "kernel/kthread.c:73:31", "")),
+    ],
+)  # fmt: skip
+def test_sites(catalog: Catalog, name: str, row: tuple[str, ...]) -> None:
+    (s,) = query(catalog, f"name={name}")
+    got = (s.module, s.bind.label, s.kind.label, s.export.label, s.namespace, s.exported_at,
+           s.defined_at, s.declared_at)  # fmt: skip
+    assert got == row
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("exported", 53),
+        ("file=drivers/usb/storage/* and exported", 10),
+        ("file=include/linux/kthread.h", 41),
+        ('file~"^kernel/sched/"', 17),
+        ("defined_at=kernel/kthread.c:*", 61),
+        ("module=usb_storage and gpl and namespace=USB_STORAGE", 10),
+    ],
+)
+def test_queries(catalog: Catalog, text: str, count: int) -> None:
+    assert len(names(catalog, text)) == count
+
+
+@pytest.mark.parametrize(
+    ("path", "module"),
+    [
+        ("kernel/kthread.c", "vmlinux"),  # obj-y
+        ("drivers/usb/storage/usb.c", "usb_storage"),  # usb-storage-y, CONFIG_USB_STORAGE=m
+        ("kernel/sched/build_utility.c", "vmlinux"),
+        ("kernel/sched/completion.c", "vmlinux"),  # #include "completion.c"
+        ("drivers/usb/storage/uas.c", None),  # CONFIG_USB_UAS not set
+        ("kernel/kthread.h", None),
+    ],
+)
+def test_module_of_file(path: str, module: str | None) -> None:
+    assert module_of_file(TREE, path, read_config(TREE / ".config")) == module
+
+
+def test_layouts() -> None:
+    assert is_source_tree(TREE)
+    assert not is_headers_tree(TREE)
+    assert not is_source_tree(TREE / "kernel")
+
+
+def test_scan_counts() -> None:
+    data = (TREE / "kernel/kthread.c").read_bytes()
+    sites = scan("kernel/kthread.c", data)
+    assert (len(sites.exports), len(sites.definitions)) == (30, 61)
+    assert sites.exports[0] == ("kthread_should_stop", 159, 1, 2, "", True)
+    header = scan("include/linux/kthread.h", (TREE / "include/linux/kthread.h").read_bytes(),
+                  headers=True)  # fmt: skip
+    assert len(header.declarations) == 41
