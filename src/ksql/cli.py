@@ -12,7 +12,6 @@ from typing import TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
-from ksql.spool import STDIN, spooled
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 
@@ -119,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run
+            from ksql.spool import STDIN, spooled
 
             if STDIN in args.source:
                 raise KsqlError("the REPL reads queries from standard input: -s - is for query")
@@ -156,6 +156,8 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     plan = compile_query(args.query)  # a bad query fails before any file is read
     plugins = load_plugins(args.plugin, args.block)
+    from ksql.spool import spooled
+
     with spooled(args.source) as specs:
         catalog = load_catalog(specs, plugins, use_cache=specs == args.source)
     for note in catalog.notes:

@@ -11,9 +11,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ksql.errors import PluginError, SourceError
-from ksql.sink import RowSink
+
+if TYPE_CHECKING:  # the sink pulls in numpy: naming a type must not
+    from ksql.sink import RowSink
 
 SNIFF_BYTES = 4096
 

@@ -40,7 +40,10 @@ class StringTable:
         return c
 
     def encode(self, values: Sequence[str]) -> npt.NDArray[np.uint32]:
-        for s in set(values):
+        distinct = set(values)
+        if len(distinct) == 1:  # a column one source does not fill: all its default
+            return np.full(len(values), self.code(distinct.pop()), dtype=np.uint32)
+        for s in distinct:
             self.code(s)
         return np.fromiter(map(self.codes.__getitem__, values), dtype=np.uint32, count=len(values))
 

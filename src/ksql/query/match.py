@@ -82,8 +82,8 @@ def glob_to_regex(glob: str, *, one_line: bool = False) -> str:
 
 def _linear(atoms: list[str], any_char: str) -> str:
     stars = [k for k, a in enumerate(atoms) if a == "*"]
-    if not stars:
-        return "".join(atoms)
+    if len(stars) <= 2:  # at most quadratic in a name's length: the plain form is faster
+        return "".join(f"{any_char}*" if a == "*" else a for a in atoms)
     out = "".join(atoms[: stars[0]])
     for a, b in itertools.pairwise(stars):  # *X*: X found lazily, then kept
         out += f"(?>{any_char}*?{''.join(atoms[a + 1 : b])})"
