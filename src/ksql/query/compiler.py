@@ -9,7 +9,6 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +16,7 @@ import numpy.typing as npt
 from ksql.catalog import Catalog
 from ksql.errors import QuerySyntaxError
 from ksql.kernel.modinfo import modinfo_values
-from ksql.model import COLUMN, TYPE_LETTERS, Bind, ExportKind, Kind, Symbol
+from ksql.model import TYPE_LETTERS, Symbol
 from ksql.query import ast
 from ksql.query.fields import FIELDS, FLAGS, SITE_COLUMNS, Field, ValueKind
 from ksql.query.match import (
@@ -31,13 +30,12 @@ from ksql.query.match import (
     name_regex,
     table_codes,
 )
+from ksql.query.order import sort_rows
 from ksql.query.parser import parse, vocabulary
+from ksql.query.predicates import FLAG_PREDICATES, Predicate, number_predicate
 from ksql.query.rx import UserRegex, compile_user
-from ksql.schema import Encoding
 
 TYPE_LETTERS_LIST = list(TYPE_LETTERS)
-
-Predicate = Callable[[Catalog], Mask]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +65,7 @@ class Plan:
         """Matching row numbers, ordered and limited as the query says."""
         rows = np.flatnonzero(self.mask(catalog))
         if self.order:
-            rows = _sort(catalog, rows, self.order)
+            rows = sort_rows(catalog, rows, self.order)
         if self.limit is not None:
             rows = rows[: self.limit]
         return rows
@@ -118,7 +116,7 @@ class _Compiler:
             inner = self.expr(node)
             return (lambda cat: ~inner(cat)) if negations % 2 else inner
         if isinstance(node, ast.Flag):
-            return _FLAG_PREDICATES[node.name]
+            return FLAG_PREDICATES[node.name]
         if isinstance(node, ast.NameMatch):
             return self.bare_word(node.value)
         if isinstance(node, ast.Compare):
@@ -186,7 +184,7 @@ class _Compiler:
         if f.kind is ValueKind.NUMBER:
             if op == "~":
                 self.error(f"'~' matches text; {f.name} is a number", value.span)
-            return _number(f.name, op, self.number(f, value))
+            return number_predicate(f.name, op, self.number(f, value))
         if op in ("<", "<=", ">", ">="):
             self.error(
                 f"{op!r} compares numbers (addr, size, crc); {f.name} is not one",
@@ -434,91 +432,3 @@ def _string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
 def _regex_codes(cat: Catalog, field: str, rx: UserRegex) -> list[int]:
     codes = rx.search_all(_table(cat, field))
     return cat.source_codes_matching(set(codes)) if field == "source" else codes
-
-
-_OPS: dict[str, Callable[[npt.NDArray[Any], Any], Mask]] = {
-    "=": lambda a, v: a == v,
-    "!=": lambda a, v: a != v,
-    "<": lambda a, v: a < v,
-    "<=": lambda a, v: a <= v,
-    ">": lambda a, v: a > v,
-    ">=": lambda a, v: a >= v,
-}
-
-
-def _number(field: str, op: str, value: int) -> Predicate:
-    compare = _OPS[op]
-    spec = COLUMN[FIELDS[field].column]
-    none = spec.dtype.type(spec.unknown)
-
-    def predicate(cat: Catalog) -> Mask:
-        col: npt.NDArray[Any] = cat.columns()[spec.name]
-        known: Mask = cat.columns()[spec.known_key] if spec.nullable else col != none
-        if value > np.iinfo(col.dtype).max:
-            # Larger than any stored value: only "less than" and "differs" can hold.
-            return known & (op in ("!=", "<", "<="))
-        result: Mask = known & compare(col, col.dtype.type(value))
-        return result
-
-    return predicate
-
-
-_FUNCTION_KINDS = np.array([Kind.FUNCTION], dtype=np.uint8)
-_DATA_KINDS = np.array([Kind.OBJECT, Kind.COMMON, Kind.TLS], dtype=np.uint8)
-_GPL_KINDS = np.array([k for k in ExportKind if k.gpl_only], dtype=np.uint8)
-
-_FLAG_PREDICATES: dict[str, Predicate] = {
-    "exported": lambda cat: cat.columns().export != ExportKind.NONE,
-    "gpl": lambda cat: np.isin(cat.columns().export, _GPL_KINDS),
-    "defined": lambda cat: ~cat.columns().undefined,
-    "undefined": lambda cat: cat.columns().undefined.copy(),
-    "global": lambda cat: cat.columns().bind == Bind.GLOBAL,
-    "local": lambda cat: cat.columns().bind == Bind.LOCAL,
-    "weak": lambda cat: cat.columns().bind == Bind.WEAK,
-    "function": lambda cat: np.isin(cat.columns().kind, _FUNCTION_KINDS),
-    "data": lambda cat: np.isin(cat.columns().kind, _DATA_KINDS),
-}
-assert set(_FLAG_PREDICATES) == set(FLAGS)
-
-
-def _sort(
-    catalog: Catalog, rows: npt.NDArray[np.intp], order: tuple[tuple[str, bool], ...]
-) -> npt.NDArray[np.intp]:
-    keys = []
-    for field, descending in reversed(order):  # np.lexsort: last key is primary
-        key = _sort_key(catalog, rows, field)
-        keys.append(-key if descending else key)
-    return rows[np.lexsort(keys)]
-
-
-def _sort_key(catalog: Catalog, rows: npt.NDArray[np.intp], field: str) -> npt.NDArray[np.int64]:
-    """Ranks (or values) of ``field`` for ``rows``, ascending as the field sorts."""
-    cols = catalog.columns()
-    f = FIELDS[field]
-    spec = COLUMN[f.column]
-    if spec.encoding in (Encoding.PACKED, Encoding.SOURCE_SET):  # names, source lists
-        strings = (
-            cols.name.take(rows)
-            if spec.encoding is Encoding.PACKED
-            else [" ".join(catalog.sources_of(int(r))) for r in rows]
-        )
-        # Equal strings share a rank, so the next key breaks the tie.
-        _, ranks = np.unique(np.array(strings, dtype=object), return_inverse=True)
-        return ranks.astype(np.int64).reshape(-1)
-    col: npt.NDArray[Any] = cols[spec.name][rows]
-    if spec.encoding is Encoding.INTERNED:  # codes in first-seen order: rank the strings
-        table = catalog.table(spec.name).strings
-        rank_of_code = np.empty(len(table), dtype=np.int64)
-        rank_of_code[sorted(range(len(table)), key=table.__getitem__)] = np.arange(len(table))
-        ranked: npt.NDArray[np.int64] = rank_of_code[col]
-        return ranked
-    if spec.nullable:
-        # uint64 does not fit int64: rank instead, unknown values last.
-        unknown = ~cols[spec.known_key][rows]
-        order = np.lexsort((col, unknown))
-        step = np.ones(len(order), dtype=np.int64)
-        step[1:] = (col[order][1:] != col[order][:-1]) | (unknown[order][1:] != unknown[order][:-1])
-        ranks = np.empty(len(rows), dtype=np.int64)
-        ranks[order] = np.cumsum(step) - 1  # equal addresses share a rank: the next key decides
-        return ranks
-    return col.astype(np.int64)
