@@ -105,7 +105,7 @@ def cache_entries(mode: str) -> int:
     """How many entries the mode's cache directory holds (0 when it does not exist)."""
     if _private is None:
         raise RuntimeError("cache_entries() outside private_cache()")
-    return len(list((_private / mode).glob("*.npz")))
+    return len(list((_private / mode).glob("*.entry")))
 
 
 def check_cache_modes(checks: Checks) -> None:

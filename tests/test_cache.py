@@ -45,7 +45,7 @@ def sources(tmp_path: Path) -> list[str]:
 
 def test_warm_load_equals_cold(plugins: Plugins, sources: list[str]) -> None:
     cold = load_catalog(sources, plugins)
-    assert len(list(private.directory().glob("*.npz"))) == 1
+    assert len(list(private.directory().glob(f"*{cache.SUFFIX}"))) == 1
     warm = load_catalog(sources, plugins)
     assert rows(warm) == rows(cold)
     assert warm.module_info == cold.module_info and warm.notes == cold.notes
@@ -63,7 +63,7 @@ def test_a_changed_source_is_read_again(plugins: Plugins, sources: list[str]) ->
 
 def test_a_damaged_entry_is_ignored(plugins: Plugins, sources: list[str]) -> None:
     load_catalog(sources, plugins)
-    for entry in private.directory().glob("*.npz"):
+    for entry in private.directory().glob(f"*{cache.SUFFIX}"):
         entry.write_bytes(b"garbage")
     assert len(load_catalog(sources, plugins)) > 0
 
@@ -80,23 +80,22 @@ def test_switched_off(
     plugins: Plugins, sources: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KSQL_NO_CACHE", "1")
-    before = sorted(private.directory().glob("*.npz"))
+    before = sorted(private.directory().glob(f"*{cache.SUFFIX}"))
     load_catalog(sources[:1], plugins)
-    assert sorted(private.directory().glob("*.npz")) == before
+    assert sorted(private.directory().glob(f"*{cache.SUFFIX}")) == before
 
 
 def _entry() -> Path:
-    (entry,) = private.directory().glob("*.npz")
+    (entry,) = private.directory().glob(f"*{cache.SUFFIX}")
     return entry
 
 
 def _rewrite(entry: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
-    """Re-save ``entry`` with its arrays changed by ``change`` (a forged, well-formed zip)."""
-    with np.load(entry) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    """Re-save ``entry`` with its arrays changed by ``change`` (a forged, well-formed entry:
+    its CRC-32 holds)."""
+    arrays = cache.read_entry(entry)
     change(arrays)
-    with entry.open("wb") as f:
-        np.savez(f, **arrays)
+    cache.write_entry(entry, arrays)
 
 
 def _meta(change: Callable[[dict[str, object]], None]) -> Callable[[dict[str, np.ndarray]], None]:
@@ -158,7 +157,9 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "short column": lambda e: _rewrite(e, _set("a.addr", lambda a: a[:-1])),
     "long column": lambda e: _rewrite(e, _set("a.type", lambda a: np.append(a, a[:1]))),
     "wrong dtype": lambda e: _rewrite(e, _set("a.size", lambda a: a.astype(np.int32))),
-    "module code out of range": lambda e: _rewrite(e, _set("a.module", lambda a: a + 10**6)),
+    "module code out of range": lambda e: _rewrite(
+        e, _set("a.module", lambda a: a.astype(np.uint32) + 10**6)
+    ),
     "source set out of range": lambda e: _rewrite(e, _set("a.sources", lambda a: a + 99)),
     "export kind out of range": lambda e: _rewrite(e, _set("a.export", lambda a: a + 200)),
     "letter not nm's": lambda e: _rewrite(e, _set("a.type", lambda a: np.full_like(a, 1))),

@@ -103,4 +103,4 @@ def test_an_edited_plugin_is_not_answered_from_the_cache(tmp_path: Path) -> None
         for _ in range(2):  # the second run of each is a cache hit
             seen.append(_run(*argv, env=env, cwd=tmp_path).stdout)
     assert seen == ["old_name\n", "old_name\n", "new_name\n", "new_name\n"]
-    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
+    assert len(list((tmp_path / "cache").glob("*.entry"))) == 2

@@ -17,7 +17,7 @@ from ksql.memory import release_free_memory
 from ksql.model import COLUMNS
 from ksql.schema import Encoding
 from ksql.sink import Batch
-from ksql.storage import Columns, NameColumn, StringTable
+from ksql.storage import Columns, NameColumn, StringTable, compact_codes
 
 _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
 _SOURCES = next(c.name for c in COLUMNS if c.encoding is Encoding.SOURCE_SET)
@@ -99,6 +99,9 @@ class CatalogBuilder:
         n = self._n
         names = NameColumn.from_names(self._names[:n].tolist())
         arrays = {k: v[:n].copy() if len(v) != n else v for k, v in self._data.items()}
+        for spec in _INTERNED:
+            arrays[spec.name] = compact_codes(arrays[spec.name], len(self._tables[spec.name]))
+        arrays[_SOURCES] = compact_codes(arrays[_SOURCES], len(self._source_sets))
         self._names = np.empty(0, dtype=np.object_)
         self._data.clear()
         self._merge_index.clear()

@@ -7,7 +7,7 @@ more; reading the packed catalog back takes milliseconds. ``KSQL_NO_CACHE=1`` tu
 off, ``KSQL_CACHE_DIR`` moves it.
 
 Entries are not trusted: an entry must be a regular file owned by the user in a directory no
-one else can write to, its zip members' CRC-32s must hold, it must name the same sources
+one else can write to, its CRC-32 must hold (:mod:`ksql.entryfile`), it must name the same sources
 (label, fingerprint, decoder) as the key, and every column must have the catalog's shape and
 codes in range (:meth:`Catalog.restore`). Anything else is a miss, removed and rewritten --
 never an error, never a hang (a FIFO is opened non-blocking and refused).
@@ -28,11 +28,12 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ksql import __version__
+from ksql import __version__, entryfile
 from ksql.catalog import Catalog
 from ksql.private import private_folder, trusted
 
-FORMAT = 4
+FORMAT = 5
+SUFFIX = ".entry"
 KEEP = 32  # entries; the least recently used go first
 TMP_SUFFIX = ".tmp"
 STALE = 600  # seconds after which a temporary file is a killed run's leftover
@@ -58,7 +59,7 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
     folder = private_folder(create=False)
     if folder is None:
         return None
-    path = folder / f"{cache_key}.npz"
+    path = folder / f"{cache_key}{SUFFIX}"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -69,7 +70,7 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode) or not trusted(st):
                 raise ValueError("not a regular file of this user's")
-            catalog = _read(f, sources)
+            catalog = _read(f, st.st_size, sources)
         os.utime(path)  # recently used
     except Exception:
         _discard(path)
@@ -77,22 +78,35 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
     return catalog
 
 
-def _read(f: BinaryIO, sources: Sequence[tuple[str, ...]]) -> Catalog:
-    with np.load(f, allow_pickle=False) as npz:  # zip members carry CRC-32s: checked here
-        meta = json.loads(bytes(npz["meta"]).decode())
-        if sources and meta.get("identity") != _identity(sources):
-            raise ValueError("entry made for other sources")
-        arrays = {k[2:]: npz[k] for k in npz.files if k.startswith("a.")}
-        blob = npz["blob"]
-        starts = npz["starts"]
+def _read(f: BinaryIO, size: int, sources: Sequence[tuple[str, ...]]) -> Catalog:
+    members, meta = entryfile.read(f, size)
+    if sources and meta.get("identity") != _identity(sources):
+        raise ValueError("entry made for other sources")
+    arrays = {k[2:]: v for k, v in members.items() if k.startswith("a.")}
+    blob = members["blob"]
+    starts = members["starts"]
     if blob.dtype != np.uint8 or starts.dtype != np.int64 or len(starts) < 1:
         raise ValueError("bad name column")
     if starts[0] != 0 or starts[-1] != len(blob) - 1 or (np.diff(starts) <= 0).any():
         raise ValueError("bad name offsets")
     if (blob[starts] != ord("\n")).any() or np.count_nonzero(blob == ord("\n")) != len(starts):
         raise ValueError("name offsets do not point at separators")
-    snap = {"arrays": arrays, "blob": blob.tobytes().decode("ascii"), "starts": starts}
+    snap = {"arrays": arrays, "blob": str(blob.data, "ascii"), "starts": starts}
     return Catalog.restore(snap | {"meta": meta})
+
+
+def read_entry(path: Path) -> dict[str, Any]:
+    """An entry's members as stored (``meta`` as JSON bytes): for tests that forge entries."""
+    with path.open("rb") as f:
+        members, meta = entryfile.read(f, path.stat().st_size)
+    return dict(members) | {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+
+
+def write_entry(path: Path, members: dict[str, Any]) -> None:
+    """Store ``members`` as :func:`read_entry` returns them (``meta`` as JSON bytes)."""
+    rest = {k: v for k, v in members.items() if k != "meta"}
+    with path.open("wb") as f:
+        entryfile.write(f, rest, json.loads(bytes(members["meta"]).decode()))
 
 
 def store(cache_key: str, catalog: Catalog, sources: Sequence[tuple[str, ...]] = ()) -> None:
@@ -103,18 +117,17 @@ def store(cache_key: str, catalog: Catalog, sources: Sequence[tuple[str, ...]] =
     arrays["blob"] = np.frombuffer(snap["blob"].encode("ascii"), dtype=np.uint8)
     arrays["starts"] = snap["starts"]
     meta = snap["meta"] | {"identity": _identity(sources)}
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     folder = private_folder(create=True)
     if folder is None:
         return
     try:
         _sweep(folder)
-        target = folder / f"{cache_key}.npz"
+        target = folder / f"{cache_key}{SUFFIX}"
         _discard(target)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=TMP_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                entryfile.write(f, arrays, meta)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -151,6 +164,6 @@ def _sweep(folder: Path) -> None:
 
 
 def _prune(folder: Path) -> None:
-    entries = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[KEEP:]:
         old.unlink(missing_ok=True)

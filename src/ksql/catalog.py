@@ -18,12 +18,15 @@ import numpy.typing as npt
 from ksql.memory import release_free_memory
 from ksql.model import COLUMNS, Symbol
 from ksql.schema import Encoding
-from ksql.storage import Columns, NameColumn, StringTable
+from ksql.storage import Columns, NameColumn, StringTable, compact_codes
 
 _STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
 _KEYS = {c.name: c.dtype for c in _STORED} | {
     c.known_key: np.dtype(np.bool_) for c in _STORED if c.nullable
 }  # every stored array, known-masks included
+# Columns of codes, stored in the narrowest dtype that holds them (storage.compact_codes).
+_CODED = {c.name for c in _STORED if c.encoding in (Encoding.INTERNED, Encoding.SOURCE_SET)}
+_CODE_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
 
 
 def _empty_columns() -> Columns:
@@ -113,8 +116,15 @@ class Catalog:
         names = NameColumn(snap["blob"], snap["starts"])
         n = len(names)
         _check_snapshot(n, arrays, meta)
+        counts = {k: len(v) for k, v in meta["tables"].items()} | {
+            c.name: len(meta["source_sets"]) for c in _STORED if c.encoding is Encoding.SOURCE_SET
+        }
+        stored = {
+            key: compact_codes(arrays[key], counts[key]) if key in counts else arrays[key]
+            for key in _KEYS
+        }
         return cls(
-            Columns(n, names, {key: arrays[key] for key in _KEYS}),
+            Columns(n, names, stored),
             tables={k: StringTable(v) for k, v in meta["tables"].items()},
             source_labels=StringTable(meta["source_labels"]),
             source_sets=[tuple(s) for s in meta["source_sets"]],
@@ -214,8 +224,10 @@ def _check_snapshot(n: int, arrays: Mapping[str, Any], meta: Mapping[str, Any]) 
         raise ValueError("bad source sets")
     for key, dtype in _KEYS.items():
         col = arrays[key]
-        if not isinstance(col, np.ndarray) or col.dtype != dtype or col.shape != (n,):
-            raise ValueError(f"column {key}: wrong dtype or length")
+        if not isinstance(col, np.ndarray) or col.shape != (n,):
+            raise ValueError(f"column {key}: not an array of {n} values")
+        if col.dtype != dtype and not (key in _CODED and col.dtype in _CODE_DTYPES):
+            raise ValueError(f"column {key}: wrong dtype {col.dtype}")
     for spec in _STORED:
         col = arrays[spec.name]
         if not n:

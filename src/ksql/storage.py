@@ -51,6 +51,21 @@ class StringTable:
         return len(self.strings)
 
 
+def compact_codes(codes: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+    """Dense codes into a table of ``count`` entries, stored in the narrowest unsigned dtype
+    that holds them; a column with one value throughout (a field no loaded source fills)
+    becomes a read-only broadcast of that value and costs no memory per row.
+
+    Measured on Debian 6.1's vmlinux (127 k rows): eight string columns at 4 B/row were
+    ~32 of the catalog's 209 B/row although four of them were empty.
+    """
+    n = len(codes)
+    dtype = np.uint8 if count <= 1 << 8 else np.uint16 if count <= 1 << 16 else np.uint32
+    if n and codes[0] == codes.min() == codes.max():
+        return np.broadcast_to(np.array(codes[0], dtype=dtype), (n,))
+    return codes if codes.dtype == dtype else codes.astype(dtype)
+
+
 class NameColumn:
     """``blob`` is ``"\\n" + "\\n".join(names) + "\\n"``; ``starts[i]`` is the offset of the
     newline before name ``i`` and ``starts[n]`` that of the final newline."""
