@@ -6,8 +6,8 @@ group, then modules named with ``--plugin``; ``--block NAME`` keeps any of them 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -28,6 +28,7 @@ class Plugins:
 
     manager: pluggy.PluginManager
     registry: SourceRegistry
+    distributions: Mapping[str, str] = field(default_factory=dict)  # plugin -> "dist version"
 
     def plugin_of(self, source_type: SourceType) -> str:
         """The registered name of the plugin that defined ``source_type``."""
@@ -46,9 +47,8 @@ class Plugins:
         parts = [name]
         if name in BUILTIN_PLUGINS and getattr(plugin, "__name__", "").startswith("ksql.plugins"):
             parts.append(f"ksql {__version__}")
-        for loaded, dist in self.manager.list_plugin_distinfo():
-            if loaded is plugin:
-                parts.append(f"{dist.project_name} {dist.version}")
+        if name in self.distributions:
+            parts.append(self.distributions[name])
         if isinstance(plugin, ModuleType):
             parts.append(_files_stamp(plugin))
         return " ".join(parts)
@@ -86,6 +86,12 @@ def make_plugin_manager(
 ) -> pluggy.PluginManager:
     """A new manager with the hookspecs, the built-ins, entry-point plugins and ``extra``
     modules."""
+    return _build(extra, blocked)[0]
+
+
+def _build(
+    extra: Sequence[str], blocked: Sequence[str]
+) -> tuple[pluggy.PluginManager, dict[str, str]]:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in blocked:
@@ -93,10 +99,7 @@ def make_plugin_manager(
     for name in BUILTIN_PLUGINS:
         if not pm.is_blocked(name):
             pm.register(importlib.import_module(f"ksql.plugins.{name}"), name=name)
-    try:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    except Exception as exc:  # a broken third-party distribution must not crash ksql
-        raise PluginError(f"cannot load a plugin from entry-point group 'ksql': {exc}") from exc
+    distributions = _register_entry_points(pm)
     for module_name in extra:
         if pm.is_blocked(module_name) or pm.get_plugin(module_name) is not None:
             continue
@@ -109,12 +112,37 @@ def make_plugin_manager(
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(str(exc)) from exc
-    return pm
+    return pm, distributions
+
+
+def _register_entry_points(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Register the ``ksql`` group's entry points as pluggy's ``load_setuptools_entrypoints``
+    does (a name already registered or blocked is skipped), from the cached list
+    (:mod:`ksql.entrypoints`); returns plugin name -> distribution."""
+    from ksql.entrypoints import entry_points
+
+    distributions: dict[str, str] = {}
+    for ep in entry_points(ENTRY_POINT_GROUP):
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        module_name, _, attrs = ep.value.partition(":")
+        try:
+            plugin: object = importlib.import_module(module_name.strip())
+            for attr in filter(None, attrs.strip().split(".")):
+                plugin = getattr(plugin, attr)
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # a broken third-party distribution must not crash ksql
+            raise PluginError(
+                f"cannot load plugin {ep.name!r} ({ep.value}, from {ep.distribution}) of "
+                f"entry-point group 'ksql': {exc}"
+            ) from exc
+        distributions[ep.name] = ep.distribution
+    return distributions
 
 
 def load_plugins(extra: Sequence[str] = (), blocked: Sequence[str] = ()) -> Plugins:
     """Load the plugins and collect their source types."""
-    pm = make_plugin_manager(extra, blocked)
+    pm, distributions = _build(extra, blocked)
     registry = SourceRegistry()
     pm.hook.ksql_register_sources(registry=registry)
-    return Plugins(pm, registry)
+    return Plugins(pm, registry, distributions)

@@ -114,7 +114,9 @@ async def test_a_slow_workspace_symbol_never_blocks_a_hover(client: LanguageClie
     hover_s = time.perf_counter() - hover_start
     assert hover is not None and _name(1) in str(hover.contents)
     assert not query.done()
-    assert hover_s < 1.0  # typically ~10 ms; before: no answer until the query ended
+    # Typically ~10 ms; before, no answer until the query ended (2 s). The margin is for a
+    # loaded CI machine: what matters is that the hover came back while the query ran.
+    assert hover_s < 1.5
     found = await asyncio.wait_for(query, 20)
     assert found == []  # over its 2 s budget: stopped, answered empty
     assert 1.9 < time.perf_counter() - start < 10

@@ -13,17 +13,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from lark import Lark, Token, Transformer_NonRecursive, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
-from lark.grammar import Terminal
-from lark.lark import PostLex
-from lark.lexer import PatternStr
-from lark.tree import Meta
+from ksql.query.larkimport import lark_without_regex
 
-from ksql.errors import QuerySyntaxError
-from ksql.private import private_file
-from ksql.query import ast
-from ksql.query.fields import FLAGS
+lark_without_regex()
+from lark import Lark, Token, Transformer_NonRecursive, v_args  # noqa: E402
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError  # noqa: E402
+from lark.grammar import Terminal  # noqa: E402
+from lark.lark import PostLex  # noqa: E402
+from lark.lexer import PatternStr  # noqa: E402
+from lark.tree import Meta  # noqa: E402
+
+from ksql.errors import QuerySyntaxError  # noqa: E402
+from ksql.private import private_file  # noqa: E402
+from ksql.query import ast  # noqa: E402
+from ksql.query.fields import FLAGS  # noqa: E402
 
 _ESCAPE = re.compile(r"\\(.)")
 

@@ -16,12 +16,15 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import regex
 
 from ksql.errors import QuerySyntaxError
+
+if TYPE_CHECKING:  # imported when a query has a ~: ~20 ms of start-up otherwise
+    import regex
 
 BUDGET = 1.0  # seconds one regular expression may spend on a catalog
 MAX_PATTERN = 1000  # characters
@@ -113,11 +116,15 @@ def compile_user(pattern: str, text: str, column: int, *, ignore_case: bool = Fa
         raise QuerySyntaxError(
             f"regular expression of {len(pattern)} characters; at most {MAX_PATTERN}", text, column
         )
+    import regex
+
     compiled = _compile(pattern, regex.IGNORECASE if ignore_case else 0, text, column)
     return UserRegex(compiled, text, column)
 
 
 def _compile(pattern: str, flags: int, text: str, column: int) -> regex.Pattern[str]:
+    import regex
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # FutureWarning on nested sets and the like
