@@ -38,7 +38,10 @@ __all__ = [
     "Import",
     "KernelFacts",
     "ModuleFacts",
+    "gpl_hidden",
     "resolve_imports",
+    "resolve_symbol",
+    "verify_namespace",
 ]
 
 # What insmod/modprobe print for the loader's errno (kmod tools/insmod.c mod_strerror, and
@@ -159,6 +162,12 @@ class KernelFacts:
         return self.config.get(option) == "y"
 
 
+def gpl_hidden(mod: ModuleFacts, exp: Export) -> bool:
+    """find_exported_symbol_in_section(): a GPL-only export is not found for a module whose
+    licence is not GPL-compatible (modpost: "GPL-incompatible module uses GPL-only symbol")."""
+    return exp.gpl and not mod.gpl_ok
+
+
 def _unknown(mod: ModuleFacts, name: str, err: int) -> str:
     """simplify_symbols(): the line every unresolved, non-weak symbol ends in."""
     return f"{mod.name}: Unknown symbol {name} (err -{err})"
@@ -202,7 +211,7 @@ def resolve_symbol(
 ) -> Finding | None:
     """The loader's verdict on one undefined symbol (None: it resolves cleanly)."""
     exp = k.exports.get(imp.name)
-    if exp is None or (exp.gpl and not mod.gpl_ok):
+    if exp is None or gpl_hidden(mod, exp):
         if imp.weak:
             return None  # simplify_symbols: "Ok if weak"
         if exp is None:
