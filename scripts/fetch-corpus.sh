@@ -64,5 +64,9 @@ if [ "${KSQL_FETCH_TREE:-1}" != 0 ] && [ ! -f "$dir/../src/linux-source-6.1/Make
         | tar -x -O ./usr/src/linux-source-6.1.tar.xz | tar -xJ -C "$src"
     rm -f "$src"/linux-source-6.1_*.deb
 fi
+# depmod (kmod): ksql check's parity test compares with depmod -e -E on the module tree.
+if ! command -v depmod >/dev/null && [ ! -x /usr/sbin/depmod ] && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq kmod >&2 || true
+fi
 rm -f "$dir"/deb/*.deb
 echo "$dir"

@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FORMAT",  # not {table,...}: argparse would import the renderers to build it
         help="output format: %(choices)s (default: table on a terminal, nm lines otherwise)",
     )
+    check = sub.add_parser(
+        "check", parents=[common], help="would these modules link and load on kernel K"
+    )
+    from ksql.check.command import add_arguments
+
+    add_arguments(check)
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
@@ -115,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
             return _lsp(args)
+        if args.command == "check":
+            from ksql.check.command import run as check
+
+            return check(args, sys.stdout, sys.stderr)
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run

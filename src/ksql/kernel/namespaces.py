@@ -23,3 +23,22 @@ def allowed_modules(namespace: str) -> tuple[str, ...] | None:
         return None
     names = namespace[len(MODULE_PREFIX) :].split(",")
     return tuple(normalize_module_name(n.strip()) for n in names if n)
+
+
+def module_matches(namespace: str, module: str) -> bool:
+    """Whether ``module`` may use an export in ``namespace``: kernel/module/main.c
+    verify_module_namespace() -- a ``module:`` list of names, each matched whole or, ending
+    in ``*``, as a prefix (a tail glob), with ``-`` and ``_`` equal (mod_strncmp)."""
+    if not namespace.startswith(MODULE_PREFIX):
+        return False
+    name = module.replace("-", "_")
+    for pattern in namespace[len(MODULE_PREFIX) :].split(","):
+        pattern = pattern.strip().replace("-", "_")
+        if not pattern:
+            continue
+        if pattern.endswith("*"):
+            if name.startswith(pattern[:-1]):
+                return True
+        elif name == pattern:
+            return True
+    return False

@@ -1,5 +1,7 @@
 """modpost's verdicts, before the build: for each kernel symbol a module source references,
-whether the module could link and load (scripts/mod/modpost.c check_exports):
+whether the module could link and load (scripts/mod/modpost.c check_exports). The rules are
+``ksql check``'s (:mod:`ksql.kernel.loader`: ``gpl_hidden``, ``verify_namespace``), applied to
+what a source shows (no CRCs); like modpost, every rule a reference breaks is reported:
 
 - ``not-exported``: it exists in the kernel but is not exported ("modpost: "x" [m.ko]
   undefined!");
@@ -15,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
-from ksql.kernel.licenses import license_is_gpl_compatible
-from ksql.kernel.modules import normalize_module_name
+from ksql.kernel.loader import Export, KernelFacts, ModuleFacts, gpl_hidden, verify_namespace
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
 from ksql.lsp.facts import NameFacts, facts
@@ -39,7 +40,8 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
     if not cfile.is_module:
         return []
     license = cfile.license
-    gpl_ok = None if license is None else license_is_gpl_compatible(license)
+    mod = ModuleFacts("", module or "", license=license, import_ns=tuple(cfile.imports))
+    kernel = KernelFacts(exports={})
     known: dict[str, NameFacts | None] = {}
     out: list[Finding] = []
     for ref in cfile.references:
@@ -60,7 +62,8 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
                     )
                 )
             continue
-        if gpl_ok is False and f.gpl_only:
+        exp = Export(ref.name, gpl=f.gpl_only, namespace=f.namespace)
+        if license is not None and gpl_hidden(mod, exp):
             kind = f.exports[0].export.label
             out.append(
                 Finding(
@@ -71,9 +74,10 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
                 )
             )
         ns = f.namespace
+        verdict = verify_namespace(mod, exp, kernel)
         allowed = allowed_modules(ns)
         if allowed is not None:
-            if module is None or normalize_module_name(module) not in allowed:
+            if verdict is not None:
                 out.append(
                     Finding(
                         ref.span,
@@ -84,7 +88,7 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
                     )
                 )
             continue
-        if ns and ns not in cfile.imports:
+        if verdict is not None:
             out.append(
                 Finding(
                     ref.span,

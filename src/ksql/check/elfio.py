@@ -1,0 +1,33 @@
+"""The built-in ``elf`` and ``btf`` sources' readers that ``ksql check`` uses, reached
+through the ``ksql.plugins`` package (installed from ``plugins/``) with their types spelled
+here: a module file's loader facts, a tree's module files and fingerprint, a BTF struct size.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import cast
+
+from ksql.kernel.loader import ModuleFacts
+
+
+def read_many(paths: list[Path], *, probe: bool = False) -> Iterator[ModuleFacts | str]:
+    fn = importlib.import_module("ksql.plugins.elf.loadfacts").read_many
+    return cast(Callable[..., Iterator[ModuleFacts | str]], fn)(paths, probe=probe)
+
+
+def module_files(root: Path) -> list[Path]:
+    fn = importlib.import_module("ksql.plugins.elf.files").module_files
+    return cast(Callable[[Path], list[Path]], fn)(root)
+
+
+def tree_fingerprint(root: Path) -> str:
+    fn = importlib.import_module("ksql.plugins.elf.files").tree_fingerprint
+    return cast(Callable[[Path], str], fn)(root)
+
+
+def struct_size(path: Path, name: str) -> int | None:
+    fn = importlib.import_module("ksql.plugins.btf.sizes").struct_size
+    return cast(Callable[[Path, str], "int | None"], fn)(path, name)

@@ -1,0 +1,176 @@
+"""``ksql check``: read the modules, gather kernel K, apply the loader's rules
+(:mod:`ksql.kernel.loadchecks`) and say, per module, whether it would load and what
+insmod/modprobe would print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksql.errors import KsqlError, SourceError
+from ksql.kernel.loadchecks import check_module
+from ksql.kernel.loader import ERRNO, Finding, KernelFacts, ModuleFacts
+
+# Checks made inside simplify_symbols(): it walks every symbol and returns the last error.
+_SYMBOL_PHASE = frozenset(
+    {
+        "common-symbol",
+        "unknown-symbol",
+        "gpl-only",
+        "proprietary-owner",
+        "no-version",
+        "no-versions",
+        "crc-mismatch",
+        "namespace",
+        "module-namespace",
+        "missing-dependency",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One module's findings and the errno the load would fail with (0: it loads)."""
+
+    module: ModuleFacts
+    findings: tuple[Finding, ...]
+    errno: int
+
+    @property
+    def loads(self) -> bool:
+        return self.errno == 0
+
+    @property
+    def insmod(self) -> str:
+        text = ERRNO.get(self.errno, ("", f"errno {self.errno}"))[1]
+        return f"insmod: ERROR: could not insert module {Path(self.module.path).name}: {text}"
+
+    @property
+    def modprobe(self) -> str:
+        """kmod tools/modprobe.c mod_strerror(): its own words for ENOEXEC and ENOENT,
+        strerror() for the rest."""
+        words = {
+            8: "Invalid module format",
+            2: "Unknown symbol in module, or unknown parameter (see dmesg)",
+            22: "Invalid argument",
+            1: "Operation not permitted",
+            129: "Key was rejected by service",
+        }
+        return f"modprobe: ERROR: could not insert '{self.module.name}': {words[self.errno]}"
+
+
+def load_errno(findings: Sequence[Finding]) -> int:
+    """The errno init_module() returns: the first failing step's, where the symbol step
+    (simplify_symbols) reports the last failing symbol's."""
+    errors = [f for f in findings if f.severity == "error" and f.errno]
+    if not errors:
+        return 0
+    first = errors[0]
+    if first.check not in _SYMBOL_PHASE:
+        return first.errno
+    phase = [f for f in errors if f.check in _SYMBOL_PHASE]
+    return phase[-1].errno
+
+
+def judge(mod: ModuleFacts, k: KernelFacts) -> Verdict:
+    findings = check_module(mod, k)
+    errno = load_errno(findings)
+    if not errno and any(f.severity == "error" for f in findings):
+        errno = 8  # modpost-only errors (name length): the build stops, nothing to load
+    return Verdict(mod, tuple(findings), errno)
+
+
+def module_paths(targets: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """(module files named one by one, directories of modules)."""
+    files: list[Path] = []
+    trees: list[Path] = []
+    for t in targets:
+        p = Path(t).expanduser()
+        if p.is_dir():
+            trees.append(p)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise SourceError(p, "no such file or directory")
+    return files, trees
+
+
+def read_modules(files: list[Path], *, probe: bool = False) -> tuple[list[ModuleFacts], list[str]]:
+    """Each file's facts (``probe``: headers only) and the errors of those that failed."""
+    from ksql.check.elfio import read_many
+
+    facts: list[ModuleFacts] = []
+    problems: list[str] = []
+    for item in read_many(files, probe=probe):
+        if isinstance(item, str):
+            problems.append(item)
+        else:
+            facts.append(item)
+    return facts, problems
+
+
+def read_tree(tree: Path, plugins: object, use_cache: bool) -> tuple[list[ModuleFacts], list[str]]:
+    """Every module below ``tree``: rows from its (cached) catalog, headers from a probe."""
+    from ksql.check.elfio import module_files
+    from ksql.check.tree import facts_from_catalog
+    from ksql.loading import load_catalog
+
+    files = module_files(tree)
+    if not files:
+        raise SourceError(tree, "no kernel modules (*.ko, *.ko.xz, ...) below it")
+    from ksql.check import probecache
+    from ksql.check.elfio import tree_fingerprint
+
+    catalog = load_catalog([f"elf:{tree}"], plugins, use_cache=use_cache)  # type: ignore[arg-type]
+    fingerprint = tree_fingerprint(tree)
+    cached = probecache.load(tree, fingerprint) if use_cache else None
+    if cached is not None:
+        return facts_from_catalog(catalog, cached), []
+    probes, problems = read_modules(files, probe=True)
+    if use_cache and not problems:
+        probecache.store(tree, fingerprint, probes)
+    return facts_from_catalog(catalog, probes), problems
+
+
+def run_check(
+    targets: Sequence[str],
+    specs: Sequence[str],
+    *,
+    config: str | None = None,
+    btf: str | None = None,
+    plugins: object | None = None,
+    use_cache: bool = True,
+) -> tuple[list[Verdict], list[str], KernelFacts]:
+    """Every module's verdict on K, the files that could not be read, and K."""
+    from ksql.check.kernel import (
+        find_config,
+        kernel_facts,
+        load_config,
+        release_of,
+        struct_module_size,
+    )
+    from ksql.loading import load_catalog
+
+    files, trees = module_paths(targets)
+    facts, problems = read_modules(files)
+    tree_facts: list[ModuleFacts] = []
+    for tree in trees:
+        found, failed = read_tree(tree, plugins, use_cache)
+        tree_facts += found
+        problems += failed
+    if not facts and not tree_facts and problems:
+        raise KsqlError(problems[0])
+    catalog = load_catalog(list(specs), plugins, use_cache=use_cache)  # type: ignore[arg-type]
+    all_specs = [*specs, *(str(t) for t in trees)]
+    config_path = find_config(all_specs, config)
+    release = release_of(config_path, all_specs)
+    k = kernel_facts(
+        catalog,
+        tree_facts,
+        config=load_config(config_path),
+        release=release,
+        struct_size=struct_module_size(specs, btf),
+    )
+    return [judge(m, k) for m in facts + tree_facts], problems, k

@@ -1,0 +1,91 @@
+"""A whole module tree's :class:`ModuleFacts` from its catalog (the ``elf`` source's rows,
+which the load cache keeps) plus a probe of each file's headers: undefined symbols with
+their expected CRCs, exports and COMMON symbols come from the rows (in symbol-table order:
+the source keeps ``nm -p``'s order), ``.modinfo`` from the catalog's module info, and what
+rows do not hold (``.gnu.linkonce.this_module``, ``__versions``, ELF header, section flags,
+signature) from the probe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from ksql.catalog import Catalog
+from ksql.kernel.loader import Export, Import, ModuleFacts
+from ksql.kernel.modinfo import modinfo_values
+from ksql.model import ExportKind
+from ksql.schema import INT_NONE
+
+_WEAK = (ord("w"), ord("v"))
+_GPL = [int(k) for k in ExportKind if k.gpl_only]
+
+
+def facts_from_catalog(catalog: Catalog, probes: Sequence[ModuleFacts]) -> list[ModuleFacts]:
+    """Each probed module completed with its rows and ``.modinfo`` from ``catalog``."""
+    cols = catalog.columns()
+    undefined = cols["undefined"]
+    letters = cols["type"]
+    export = cols["export"]
+    wanted = undefined | (export != 0) | (letters == ord("C"))
+    rows = np.flatnonzero(wanted)
+    rows = rows[np.argsort(cols["module"][rows], kind="stable")]
+    codes = cols["module"][rows]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(rows) else rows
+    ends = [*starts[1:].tolist(), len(rows)]
+    bounds = dict(zip(codes[starts].tolist(), zip(starts.tolist(), ends, strict=True), strict=True))
+    all_names = cols.name.take(rows)
+    modules = catalog.modules
+    spaces = catalog.namespaces.strings
+    out = []
+    for probe in probes:
+        code = modules.codes.get(probe.name)
+        span = bounds.get(code, (0, 0)) if code is not None else (0, 0)
+        part = rows[span[0] : span[1]]
+        imports: list[Import] = []
+        exports: list[Export] = []
+        common: list[str] = []
+        und = undefined[part].tolist()
+        typ = letters[part].tolist()
+        exp = export[part].tolist()
+        crc = cols["crc"][part].tolist()
+        ns = cols["namespace"][part].tolist()
+        part_names = all_names[span[0] : span[1]]
+        for i, name in enumerate(part_names):
+            c = crc[i]
+            if und[i]:
+                imports.append(Import(name, typ[i] in _WEAK, None if c == INT_NONE else c))
+            elif exp[i]:
+                exports.append(
+                    Export(
+                        name,
+                        probe.name,
+                        exp[i] in _GPL,
+                        spaces[ns[i]],
+                        None if c == INT_NONE else c,
+                    )
+                )
+            if typ[i] == ord("C"):
+                common.append(name)
+        info = catalog.module_info.get(probe.name, {})
+        out.append(
+            dataclasses.replace(
+                probe,
+                license=_first(info, "license"),
+                import_ns=tuple(info.get("import_ns", ())),
+                depends=tuple(modinfo_values(info, "depends")),
+                vermagic=_first(info, "vermagic"),
+                intree=bool(info.get("intree")),
+                imports=tuple(imports),
+                exports=tuple(exports),
+                common=tuple(common),
+            )
+        )
+    return out
+
+
+def _first(info: dict[str, list[str]], key: str) -> str | None:
+    values = info.get(key)
+    return values[0] if values else None
