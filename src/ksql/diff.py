@@ -85,7 +85,7 @@ def _side(table: str, restricted: bool) -> str:
             bool_or(export <> 'none' OR {_PUBLIC}) AS public,
             bool_or(bind = 'local') AS local,
             arg_max(type::VARCHAR, (export <> 'none')::INT * 2 + ({_PUBLIC})::INT)
-                FILTER (WHERE type IS NOT NULL) AS type,
+                FILTER (WHERE type IS NOT NULL AND type <> '?') AS type,
             bool_or(addr IS NOT NULL) AS placed,
             bool_or(kind = 'function' AND addr IS NOT NULL) AS placed_function,
             max(decl::VARCHAR) AS decl
