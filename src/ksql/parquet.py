@@ -106,19 +106,19 @@ def _debian_arch(release: str) -> str:
 
 def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
     """The catalog as an Arrow table sorted by (name, module), with the kernel's columns."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ksql.arrow import catalog_table
+    from ksql.arrow import catalog_table, name_array
 
-    table = catalog_table(catalog)
-    order = pc.sort_indices(
-        table.select(["name", "module"]).cast(
-            pa.schema([("name", pa.string()), ("module", pa.string())])
-        ),
-        sort_keys=[("name", "ascending"), ("module", "ascending")],
-    )
-    table = table.take(order)
+    names = name_array(catalog)
+    modules = catalog.table("module").strings
+    rank = np.empty(len(modules), dtype=np.int32)
+    rank[sorted(range(len(modules)), key=modules.__getitem__)] = np.arange(len(modules))
+    keys = pa.table({"name": names, "module": rank[catalog.columns()["module"]]})
+    order = pc.sort_indices(keys, sort_keys=[("name", "ascending"), ("module", "ascending")])
+    table = catalog_table(catalog, order.to_numpy(), names)
     n = table.num_rows
     for column in ("vermagic", "distro_version"):
         value = getattr(kernel, column)
