@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ksql.kernel.namespaces import MODULE_PREFIX
 from ksql.model import ExportKind
 
 # Report order within one name; the value is what the kind means.
@@ -37,9 +38,8 @@ KINDS: dict[str, str] = {
     "decl": "the C declaration (BTF) changed",
 }
 
-# EXPORT_SYMBOL_FOR_MODULES(sym, "mods") exports into the namespace "module:mods"
-# (707f853d7fa3, "module: Provide EXPORT_SYMBOL_GPL_FOR_MODULES() helper").
-MODULES_NS = "module:"
+# EXPORT_SYMBOL_FOR_MODULES writes the namespace "module:m1,m2" (ksql.kernel.namespaces).
+MODULES_NS = MODULE_PREFIX
 
 _GPL = ", ".join(f"'{k.label}'" for k in ExportKind if k.gpl_only)
 _PLAIN = ", ".join(
