@@ -188,3 +188,17 @@ def test_history_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["export", str(tmp_path), "-s", str(DATA / "Module.symvers-6.1-excerpt")]) == 2
     assert "cannot tell the kernel release" in capsys.readouterr().err
     assert main(["export", str(tmp_path), "-s", str(HIST / "x"), "--release", "a/b"]) == 2
+
+
+def test_history_over_a_duckdb_table(dataset: Path, tmp_path: Path) -> None:
+    db = tmp_path / "history.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "CREATE TABLE symbols AS SELECT * FROM read_parquet("
+            f"'{dataset}/*/*/symbols.parquet', hive_partitioning = true) ORDER BY name, release"
+        )
+    assert run("history", db, "name=ip6_* and gpl", "--by", "name", "-f", "csv") == (
+        0,
+        "name,arch,first,last,kernels\n"
+        "ip6_dst_lookup_tunnel,amd64,6.1.0-47-amd64,6.1.0-47-amd64,1\n",
+    )
