@@ -10,6 +10,7 @@
 #   KSQL_FETCH_TREE=0 skips the kernel source tree (linux-source-6.1, 139 MB, unpacked into
 #   CACHE_DIR/src/linux-source-6.1) and the configuration (config-<abi>, from the headers).
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:-.corpus}
 command -v apt-get >/dev/null || { echo "fetch-corpus: apt-get not found" >&2; exit 1; }
 abi_pkg() {
@@ -69,4 +70,12 @@ if ! command -v depmod >/dev/null && [ ! -x /usr/sbin/depmod ] && [ "$(id -u)" =
     apt-get install -y -qq kmod >&2 || true
 fi
 rm -f "$dir"/deb/*.deb
+# The history tests compare two real 6.1 ABIs' Module.symvers (2 x 1.7 MB headers packages,
+# cached in CACHE_DIR/history/<abi>/); KSQL_FETCH_HISTORY=0 skips them.
+if [ "${KSQL_FETCH_HISTORY:-1}" != 0 ]; then
+    two=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' \
+        | sed 's/^linux-headers-//' | sort -V | tail -n 2 | tr '\n' ' ')
+    KSQL_HISTORY_ABIS=$two KSQL_HISTORY_EXPORT=0 sh "$here/history-dataset.sh" - \
+        "$dir/../history" >/dev/null || echo "fetch-corpus: history ABIs not fetched" >&2
+fi
 echo "$dir"

@@ -154,6 +154,10 @@ class Catalog:
         labels = self._source_sets[int(self._columns["sources"][row])]
         return tuple(self.source_labels.strings[i] for i in labels)
 
+    def source_sets(self) -> list[tuple[int, ...]]:
+        """Each source-set code's source label numbers (into :attr:`source_labels`)."""
+        return list(self._source_sets)
+
     def source_codes_matching(self, labels: set[int]) -> list[int]:
         """Source-set codes that include any of ``labels``."""
         return [c for c, s in enumerate(self._source_sets) if labels.intersection(s)]

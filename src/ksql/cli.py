@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(check)
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
+    _add_history_parsers(sub, common)
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument(
         "-s",
@@ -112,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_history_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """``diff``, ``export`` and ``history``: their arguments live with their code."""
+    from ksql.historyargs import add_parsers
+
+    add_parsers(sub, common)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "special_syms", False):
@@ -125,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ksql.check.command import run as check
 
             return check(args, sys.stdout, sys.stderr)
+        if args.command in ("diff", "export", "history"):
+            from ksql.historycli import run_command
+
+            return run_command(args, sys.stdout, sys.stderr)
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run

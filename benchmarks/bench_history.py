@@ -1,0 +1,205 @@
+"""Benchmark ksql's kernel history on a real Debian kernel: one full kernel to Parquet
+against the ``nm`` pipeline on the same files, then a dataset of many kernels on DuckDB.
+
+Run on demand (not a pytest test)::
+
+    .venv/bin/python benchmarks/bench_history.py [--corpus DIR] [--kernels N] [--out DIR]
+
+The corpus is ``scripts/fetch-corpus.sh``'s directory (vmlinux, modules/, Module.symvers).
+Measured in one run, each the best of ``--repeat``:
+
+1. ``nm -p vmlinux`` plus ``nm -p`` over every module (two parallel ``xargs`` workers, as
+   many as the machine has cores), output discarded: the reference.
+2. ksql: load vmlinux + modules + Module.symvers (load cache off: every file decoded), then
+   ``export_parquet``; and the same from a warm load cache. Bytes per row of the file.
+3. ``--kernels`` kernels: the real one plus kernels derived from it by plausible changes
+   (per kernel: 0.2 % of the rows dropped, 2 % of the CRCs changed, one symbol that is
+   exported only from kernel ``N/3`` on), written as Parquet; loaded into a DuckDB table
+   sorted by (name, release). "Since when is X exported" is timed over the sorted table and
+   over the Parquet glob (the answer is cross-checked: kernel ``N/3``), and ``ksql diff``'s
+   join of two full kernels already in memory (warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import corpus_dir
+
+TARGETS = {"since_table": 0.1, "since_glob": 2.0, "diff": 1.0}
+X = "ksql_bench_late_export"  # the symbol that appears in kernel N/3
+
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), result
+
+
+def nm_pipeline(corpus: Path) -> None:
+    jobs = str(os.cpu_count() or 1)
+    subprocess.run(["nm", "-p", str(corpus / "vmlinux")], stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        f"find {corpus / 'modules'} -name '*.ko*' -print0 | xargs -0 -P{jobs} -n64 nm -p",
+        shell=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+
+
+def derive(base: Any, i: int, n: int, rng: Any) -> Any:
+    """Kernel ``i`` of ``n``: ``base`` with some rows dropped, some CRCs changed, and the
+    late export present from kernel ``n // 3`` on."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = base.num_rows
+    keep = rng.random(rows) >= 0.002
+    table = base.filter(pa.array(keep))
+    crc = table["crc"].combine_chunks()
+    changed = rng.random(len(crc)) < 0.02
+    new_crc = pa.array(rng.integers(0, 2**32, len(crc)), type=pa.int64())
+    crc = pc.if_else(pc.and_(pa.array(changed), pc.is_valid(crc)), new_crc, crc)
+    table = table.set_column(table.schema.get_field_index("crc"), "crc", crc)
+    if i >= n // 3:
+        late = base.slice(0, 1).to_pylist()[0] | {
+            "name": X,
+            "module": "vmlinux",
+            "export": "EXPORT_SYMBOL_GPL",
+            "crc": 0x1234,
+        }
+        at = pc.sum(pc.less(table["name"], X)).as_py() or 0  # keep the file sorted by name
+        row = pa.Table.from_pylist([late], schema=base.schema)
+        table = pa.concat_tables([table.slice(0, at), row, table.slice(at)])
+    return table
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus")
+    ap.add_argument("--kernels", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", help="dataset directory (default: a temporary one, removed)")
+    args = ap.parse_args()
+    corpus = corpus_dir(args.corpus)
+
+    import duckdb
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from ksql.arrow import catalog_table
+    from ksql.diff import diff_tables
+    from ksql.history import run_history
+    from ksql.loading import load_catalog
+    from ksql.parquet import FILE_NAME, Kernel, export_parquet, kernel_table
+
+    work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="ksql-history-"))
+    specs = [str(corpus / "vmlinux"), str(corpus / "modules"), str(corpus / "Module.symvers")]
+    abi = corpus.name
+    kernel = Kernel(abi, "amd64")
+    print(f"corpus: {corpus}  ({os.cpu_count()} cores)")
+
+    t_nm, _ = best(lambda: nm_pipeline(corpus), args.repeat)
+    os.environ["KSQL_NO_CACHE"] = "1"
+    t_load, catalog = best(lambda: load_catalog(specs, use_cache=False), 1)
+    del os.environ["KSQL_NO_CACHE"]
+    one = work / "one"
+    t_export, path = best(lambda: export_parquet(catalog, one, kernel), args.repeat)
+    rows = len(catalog)
+    size = path.stat().st_size
+    cache = Path(tempfile.mkdtemp(prefix="ksql-cache-"))
+    os.environ["KSQL_CACHE_DIR"] = str(cache)
+    load_catalog(specs)  # fills the cache
+    t_warm, catalog = best(lambda: load_catalog(specs), args.repeat)
+    print(
+        f"\none kernel: {rows:,} rows (vmlinux + {len(catalog.module_names()) - 1} modules"
+        " + Module.symvers)"
+    )
+    print(f"  nm pipeline (reference)          {t_nm:7.2f} s")
+    print(f"  ksql load, cache off             {t_load:7.2f} s")
+    print(f"  ksql export_parquet              {t_export:7.2f} s")
+    cold = t_load + t_export
+    print(f"  ksql load + export, cold         {cold:7.2f} s   ratio to nm {cold / t_nm:5.2f}")
+    warm = t_warm + t_export
+    print(f"  ksql load + export, warm cache   {warm:7.2f} s   ratio to nm {warm / t_nm:5.2f}")
+    print(f"  Parquet file                     {size / 1e6:7.2f} MB   {size / rows:5.2f} bytes/row")
+
+    base = kernel_table(catalog, kernel)
+    rng = np.random.default_rng(16)
+    ds = work / "dataset"
+    n = args.kernels
+    t = time.perf_counter()
+    total_rows = total_bytes = 0
+    tables = {}
+    for i in range(1, n + 1):
+        release = f"6.1.0-{i}-amd64"
+        table = base if i == n // 2 else derive(base, i, n, rng)
+        directory = ds / f"release={release}" / "arch=amd64"
+        directory.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, directory / FILE_NAME, compression="zstd", row_group_size=1 << 20)
+        total_rows += table.num_rows
+        total_bytes += (directory / FILE_NAME).stat().st_size
+        if i in (n // 2, n // 2 + 1):
+            tables[i] = table
+    t_gen = time.perf_counter() - t
+    print(
+        f"\n{n} kernels: {total_rows:,} rows, {total_bytes / 1e9:.2f} GB Parquet "
+        f"({total_bytes / total_rows:.2f} bytes/row), written in {t_gen:.0f} s"
+    )
+
+    db = work / "history.duckdb"
+    glob = f"{ds}/*/*/{FILE_NAME}"
+    t = time.perf_counter()
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "CREATE OR REPLACE TABLE symbols AS SELECT * FROM read_parquet("
+            f"'{glob}', hive_partitioning = true) ORDER BY name, release"
+        )
+    t_db = time.perf_counter() - t
+    print(f"  sorted DuckDB table built in {t_db:.0f} s ({db.stat().st_size / 1e9:.2f} GB)")
+
+    query = f"name={X} and exported"
+    expect = f"6.1.0-{n // 3}-amd64"
+    t_table, res = best(lambda: run_history(db, query, "name"), args.repeat)
+    t_glob, res2 = best(lambda: run_history(ds, query, "name"), args.repeat)
+    ok = [r[2] for r in res.rows] == [expect] and [r[2] for r in res2.rows] == [expect]
+    with duckdb.connect(str(db), read_only=True) as con:
+        sql = res.sql
+        t_inner, _ = best(lambda: con.execute(sql).fetchall(), args.repeat)
+    print(f"  since when is {X} exported: {expect if ok else 'MISMATCH'}")
+    print(
+        f"    sorted table, ksql history     {t_table:7.3f} s (query alone {t_inner:.3f} s)"
+        f"   target {TARGETS['since_table']} s"
+    )
+    print(f"    Parquet glob, ksql history     {t_glob:7.3f} s   target {TARGETS['since_glob']} s")
+
+    a, b = tables[n // 2], tables[n // 2 + 1]
+    t_conv, _ = best(lambda: catalog_table(catalog), args.repeat)
+    t_diff, changes = best(lambda: diff_tables(a, b), args.repeat)
+    print(
+        f"  diff of two full kernels ({a.num_rows:,} / {b.num_rows:,} rows), warm:"
+        f" {t_diff:.2f} s, {len(changes):,} changes   target {TARGETS['diff']} s"
+        f"  (catalog -> Arrow {t_conv:.2f} s per side)"
+    )
+    shutil.rmtree(cache, ignore_errors=True)
+    if not args.out:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

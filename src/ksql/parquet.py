@@ -1,0 +1,155 @@
+"""``ksql export --format parquet DIR``: one Parquet file per kernel, in Hive-style
+``DIR/release=R/arch=A/symbols.parquet`` directories, rows sorted by (name, module), zstd.
+
+The columns are :func:`ksql.arrow.symbol_schema` (every catalog column, versioned in the
+file's metadata) plus the kernel's ``vermagic`` and ``distro_version``; ``release`` and
+``arch`` are the partition directories, as Hive, DuckDB (``hive_partitioning``), Spark and
+Trino read them, so they are not repeated inside the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ksql.catalog import Catalog
+from ksql.errors import KsqlError
+
+FILE_NAME = "symbols.parquet"
+KERNEL_COLUMNS = ("release", "arch", "vermagic", "distro_version")
+
+# Paths that name the full release string (the same places ksql.kernel.version reads).
+_RELEASE_IN_PATH = re.compile(
+    r"(?:/modules/|linux-headers-|linux-image-|System\.map-|vmlinux-|config-)"
+    r"(\d+\.\d+[0-9A-Za-z.+_-]*?)(?=/|\.deb|_|$)"
+)
+_SAFE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_~-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Kernel:
+    """The kernel a catalog describes: its partition and its constant columns."""
+
+    release: str
+    arch: str
+    vermagic: str | None = None
+    distro_version: str | None = None
+
+
+def kernel_of(
+    catalog: Catalog, release: str | None, arch: str | None, distro_version: str | None
+) -> Kernel:
+    """``release`` and ``arch`` as given, else from a module's vermagic (whose first word is
+    UTS_RELEASE, include/linux/vermagic.h) or the source paths; Debian's flavour suffix
+    (``-amd64``, ``-cloud-arm64``) names the architecture."""
+    vermagic = _vermagic(catalog.module_info.values())
+    release = release or (vermagic.split()[0] if vermagic else None)
+    if not release:
+        release = _release_from_paths(label for label, _ in catalog.loaded)
+    if not release:
+        raise KsqlError("export: cannot tell the kernel release from the sources; give --release")
+    arch = arch or _debian_arch(release)
+    for what, value in (("release", release), ("arch", arch)):
+        if not _SAFE.fullmatch(value):
+            raise KsqlError(f"export: {what} {value!r} is not a safe directory name")
+    return Kernel(release, arch, vermagic, distro_version or None)
+
+
+def _vermagic(infos: Iterable[dict[str, list[str]]]) -> str | None:
+    for info in infos:
+        for magic in info.get("vermagic", ()):
+            return magic
+    return None
+
+
+def _release_from_paths(labels: Iterable[str]) -> str | None:
+    for label in labels:
+        m = _RELEASE_IN_PATH.search(label)
+        if m:
+            return m.group(1)
+    return None
+
+
+_DEBIAN_ARCHES = frozenset(
+    [
+        "amd64",
+        "arm64",
+        "armmp",
+        "armmp-lpae",
+        "686",
+        "686-pae",
+        "powerpc64le",
+        "s390x",
+        "mips64r2el",
+        "loong64",
+        "riscv64",
+        "marvell",
+        "octeon",
+        "4kc-malta",
+        "5kc-malta",
+    ]
+)
+
+
+def _debian_arch(release: str) -> str:
+    """``amd64`` of ``6.1.0-50-cloud-amd64``; ``unknown`` when the release has no suffix."""
+    parts = release.split("-")
+    for n in (2, 1):
+        if len(parts) > n and "-".join(parts[-n:]) in _DEBIAN_ARCHES:
+            return "-".join(parts[-n:])
+    return "unknown"
+
+
+def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
+    """The catalog as an Arrow table sorted by (name, module), with the kernel's columns."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ksql.arrow import catalog_table, name_array
+
+    names = name_array(catalog)
+    modules = catalog.table("module").strings
+    rank = np.empty(len(modules), dtype=np.int32)
+    rank[sorted(range(len(modules)), key=modules.__getitem__)] = np.arange(len(modules))
+    keys = pa.table({"name": names, "module": rank[catalog.columns()["module"]]})
+    order = pc.sort_indices(keys, sort_keys=[("name", "ascending"), ("module", "ascending")])
+    table = catalog_table(catalog, order.to_numpy(), names)
+    n = table.num_rows
+    for column in ("vermagic", "distro_version"):
+        value = getattr(kernel, column)
+        table = table.append_column(
+            pa.field(column, pa.dictionary(pa.int32(), pa.string())),
+            pa.DictionaryArray.from_arrays(
+                pa.array([0] * n if value is not None else [None] * n, type=pa.int32()),
+                pa.array([value or ""], type=pa.string()),
+            ),
+        )
+    return table
+
+
+def export_parquet(catalog: Catalog, root: Path, kernel: Kernel) -> Path:
+    """Write the kernel's file (replacing it atomically); returns its path."""
+    import pyarrow.parquet as pq
+
+    table = kernel_table(catalog, kernel)
+    directory = root / f"release={kernel.release}" / f"arch={kernel.arch}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KsqlError(f"export: {directory}: {exc.strerror or exc}") from exc
+    path = directory / FILE_NAME
+    partial = directory / f".{FILE_NAME}.{os.getpid()}"
+    try:
+        pq.write_table(
+            table, partial, compression="zstd", row_group_size=1 << 20, use_dictionary=True
+        )
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise KsqlError(f"export: {path}: {exc.strerror or exc}") from exc
+    return path

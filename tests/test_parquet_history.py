@@ -1,0 +1,204 @@
+"""``ksql export --format parquet`` and ``ksql history``: the file layout and schema, values
+round-tripped, and the SQL backend giving the numpy compiler's answer for every predicate
+kind on the same rows."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from ksql.arrow import SCHEMA_VERSION, symbol_schema
+from ksql.cli import main
+from ksql.errors import QuerySyntaxError
+from ksql.model import COLUMNS
+from ksql.query.compiler import compile_query
+from ksql.query.sql import compile_sql
+from ksql.testing import load
+
+DATA = Path(__file__).parent / "data"
+HIST = DATA / "history"
+SOURCES = [
+    DATA / "System.map-6.1-excerpt",
+    DATA / "Module.symvers-6.1-excerpt",
+    DATA / "m1.ko",
+    DATA / "m2.ko",
+    f"tree:{DATA / 'tree-6.1'}",
+]
+
+
+def run(*argv: str | Path) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ds")
+    for path, release, version in (
+        (HIST / "Module.symvers-6.1.0-47-excerpt", "6.1.0-47-amd64", "6.1.170-3"),
+        (HIST / "Module.symvers-6.1.0-50-excerpt", "6.1.0-50-amd64", "6.1.176-1"),
+    ):
+        code, _ = run("export", root, "-s", path, "--release", release, "--distro-version", version)
+        assert code == 0
+    return root
+
+
+def test_schema_is_derived_from_the_columns() -> None:
+    schema = symbol_schema()
+    assert schema.names == [c.field for c in COLUMNS]
+    assert schema.metadata == {b"ksql.schema": SCHEMA_VERSION.encode()}
+    assert str(schema.field("addr").type) == "uint64" and schema.field("addr").nullable
+
+
+def test_export_layout_sort_and_values(tmp_path: Path) -> None:
+    code, out = run("export", tmp_path, "-s", *[a for s in SOURCES for a in ("-s", s)][1:])
+    assert code == 0 and out.endswith(f"symbols.parquet: {len(load(*SOURCES))} rows\n")
+    files = sorted(tmp_path.rglob("*.parquet"))
+    assert [f.relative_to(tmp_path).parts[:2] for f in files] == [
+        ("release=6.1.0-53-amd64", "arch=amd64")
+    ]
+    meta = pq.ParquetFile(files[0]).metadata
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    table = pq.read_table(files[0])
+    assert table.schema.names == [c.field for c in COLUMNS] + ["vermagic", "distro_version"]
+    keys = list(zip(table["name"].to_pylist(), table["module"].to_pylist(), strict=True))
+    assert keys == sorted(keys) and len(keys) == len(load(*SOURCES))
+    rows = {(r["name"], r["module"]): r for r in table.to_pylist()}
+    assert rows[("rday_3", "m2")]["export"] == "EXPORT_SYMBOL"
+    assert rows[("_printk", "vmlinux")]["crc"] == 0x92997ED8
+    assert rows[("_printk", "vmlinux")]["addr"] is not None
+    assert {r["vermagic"] for r in rows.values()} == {
+        "6.1.0-53-amd64 SMP preempt mod_unload modversions "
+    }
+
+
+QUERIES = [
+    "exported",
+    "gpl",
+    "defined",
+    "undefined",
+    "global",
+    "local",
+    "weak",
+    "function",
+    "data",
+    "_printk",
+    "name=rday_*",
+    "name=[rx]day_?",
+    "name~'^r.*_[0-9]$'",
+    "name in (_printk, jiffies, nothing)",
+    "module=m2",
+    "module!=vmlinux",
+    "module=m*",
+    "type=T",
+    "type=[dD]",
+    "type~'[a-c]'",
+    "type=?",
+    "export=EXPORT_SYMBOL_GPL",
+    "export=export_symbol*",
+    "export~'GPL$'",
+    "bind=local",
+    "kind=function",
+    'namespace=""',
+    'namespace!=""',
+    "crc > 0x80000000",
+    "crc = 0x92997ed8",
+    "addr >= 0xffffffff81000000",
+    "not addr = 0",
+    "size > 10",
+    "section=.text",
+    "section~'^\\.data'",
+    "bits = 64",
+    "source=*symvers*",
+    "file=kernel/*",
+    "exported_at~'printk'",
+    'defined_at!=""',
+    "not (exported or undefined) and module=m1",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_sql_gives_the_numpy_answer(query: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    catalog = load(*SOURCES)
+    expected = compile_query(query).count(catalog)
+    root = tmp_path_factory.getbasetemp() / "parity"
+    if not root.exists():
+        assert run("export", root, *[a for s in SOURCES for a in ("-s", s)])[0] == 0
+    where, _ = compile_sql(query)
+    files = f"{root}/*/*/symbols.parquet"
+    sql = f"SELECT count(*) FROM read_parquet('{files}') WHERE {where}"
+    got = duckdb.connect().execute(sql).fetchone()
+    assert got is not None and got[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("license=GPL", "license is a .modinfo key, which the Parquet dataset does not hold"),
+        ("exported order by addr", "history results are ordered by kernel or name"),
+        ("export=EXPORT_SYMBOL_GLP", "bad export 'EXPORT_SYMBOL_GLP'"),
+    ],
+)
+def test_sql_errors(query: str, message: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        compile_sql(query)
+    assert info.value.message.startswith(message)
+
+
+def test_history_by_kernel_and_by_name(dataset: Path) -> None:
+    assert run("history", dataset, "gpl") == (
+        0,
+        "release         arch   rows\n6.1.0-47-amd64  amd64  5\n6.1.0-50-amd64  amd64  4\n",
+    )
+    code, out = run("history", dataset, "name=dqgrab or name=ip6_*", "--by", "name", "-f", "json")
+    assert code == 0
+    assert json.loads(out) == [
+        {"name": n, "arch": "amd64", "first": r, "last": r, "kernels": 1}
+        for n, r in (("dqgrab", "6.1.0-50-amd64"), ("ip6_dst_lookup_tunnel", "6.1.0-47-amd64"))
+    ]
+    assert run("history", dataset, "name=nothing", "--by", "name", "-f", "csv") == (
+        1,
+        "name,arch,first,last,kernels\n",
+    )
+
+
+def test_kernels_in_version_order(tmp_path: Path) -> None:
+    for release in ("6.1.0-9-amd64", "6.1.0-10-amd64", "6.12.1-1-amd64"):
+        src = HIST / "Module.symvers-6.1.0-50-excerpt"
+        assert run("export", tmp_path, "-s", src, "--release", release)[0] == 0
+    _, out = run("history", tmp_path, "name=_printk", "-f", "csv")
+    assert [line.split(",")[0] for line in out.splitlines()[1:]] == [
+        "6.1.0-9-amd64",
+        "6.1.0-10-amd64",
+        "6.12.1-1-amd64",
+    ]
+
+
+def test_history_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", str(tmp_path), "exported"]) == 2
+    assert "no release=*/arch=*/symbols.parquet below" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "-s", str(DATA / "Module.symvers-6.1-excerpt")]) == 2
+    assert "cannot tell the kernel release" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "-s", str(HIST / "x"), "--release", "a/b"]) == 2
+
+
+def test_history_over_a_duckdb_table(dataset: Path, tmp_path: Path) -> None:
+    db = tmp_path / "history.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "CREATE TABLE symbols AS SELECT * FROM read_parquet("
+            f"'{dataset}/*/*/symbols.parquet', hive_partitioning = true) ORDER BY name, release"
+        )
+    assert run("history", db, "name=ip6_* and gpl", "--by", "name", "-f", "csv") == (
+        0,
+        "name,arch,first,last,kernels\n"
+        "ip6_dst_lookup_tunnel,amd64,6.1.0-47-amd64,6.1.0-47-amd64,1\n",
+    )
