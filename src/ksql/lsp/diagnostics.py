@@ -12,6 +12,7 @@ whether the module could link and load (scripts/mod/modpost.c check_exports):
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
@@ -20,6 +21,7 @@ from ksql.kernel.modules import normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
 from ksql.lsp.facts import NameFacts, facts
+from ksql.lsp.membership import Membership
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
 CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
@@ -33,21 +35,38 @@ class Finding:
     data: dict[str, str] = field(default_factory=dict)
 
 
-def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[Finding]:
+def diagnose(
+    cfile: CFile,
+    catalog: Catalog,
+    module: str | None = None,
+    member: Membership | None = None,
+    disabled: AbstractSet[int] = frozenset(),
+) -> list[Finding]:
     """``module``: the name of the module this file is part of, when known (its file stem
-    is the guess for a one-file module)."""
-    if not cfile.is_module:
+    is the guess for a one-file module). ``member``: where Kbuild (or compile_commands.json,
+    or .ksql.toml) says the file is built -- a file built into vmlinux may use anything, a
+    module's file anything its module defines; ``disabled``: lines the configuration
+    compiles out (:mod:`ksql.lsp.ifdefs`), which get no diagnostics."""
+    if member is not None and member.module is not None:
+        if member.builtin:
+            return []
+        module = member.module
+    elif not cfile.is_module:
         return []
+    own = normalize_module_name(module) if member is not None and module else None
+    imports = set(cfile.imports) | (member.imports if member is not None else set())
     license = cfile.license
     gpl_ok = None if license is None else license_is_gpl_compatible(license)
     known: dict[str, NameFacts | None] = {}
     out: list[Finding] = []
     for ref in cfile.references:
+        if ref.span.line in disabled:
+            continue
         if ref.name not in known:
             known[ref.name] = facts(catalog, ref.name)
         f = known[ref.name]
-        if f is None:
-            continue
+        if f is None or (own is not None and any(s.module == own for s in f.definitions)):
+            continue  # its own module's symbols need no export
         if not f.exported:
             if f.linkable_elsewhere:
                 where = ", ".join(sorted({s.module for s in f.definitions}))
@@ -84,7 +103,7 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
                     )
                 )
             continue
-        if ns and ns not in cfile.imports:
+        if ns and ns not in imports:
             out.append(
                 Finding(
                     ref.span,
