@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pygls.workspace import PositionCodec
 from lsprotocol import types
+from pygls.workspace import PositionCodec
 
 from ksql.catalog import Catalog
 from ksql.kernel import kconfig
@@ -256,8 +256,8 @@ def test_membership_from_compile_commands_then_toml(tmp_path: Path) -> None:
     src = tmp_path / "drv" / "main.c"
     src.parent.mkdir()
     src.write_text("")
-    entry = {"directory": str(tmp_path), "file": "drv/main.c",
-             "arguments": ["gcc", "-DMODULE", '-DKBUILD_MODNAME="mydrv"', "-c", "drv/main.c"]}  # fmt: skip
+    args = ["gcc", "-DMODULE", '-DKBUILD_MODNAME="mydrv"', "-c", "drv/main.c"]
+    entry = {"directory": str(tmp_path), "file": "drv/main.c", "arguments": args}
     (tmp_path / "compile_commands.json").write_text(json.dumps([entry]))
     assert membership(src).module == "mydrv"
     other = tmp_path / "drv" / "other.c"
