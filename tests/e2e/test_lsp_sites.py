@@ -122,7 +122,8 @@ async def test_compiled_out_code_gets_no_diagnostics(
     client: LanguageClient, condition: str, codes: list[str]
 ) -> None:
     text = (DATA / "lsp" / "unexported.c").read_text()
-    text = text.replace("\treturn kallsyms_lookup_name(name);", f"{condition}\n\treturn kallsyms_lookup_name(name);\n#endif")  # fmt: skip
+    call = "\treturn kallsyms_lookup_name(name);"
+    text = text.replace(call, f"{condition}\n{call}\n#endif")
     # A file of usb-storage (a module with this configuration), as Kbuild says.
     uri = open_doc(client, TREE / "drivers/usb/storage/usb.c", text)
     assert [d.code for d in await diagnostics(client, uri)] == codes
