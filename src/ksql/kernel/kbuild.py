@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ksql.kernel.modules import VMLINUX, normalize_module_name
 
-__all__ = ["Kbuild", "module_of_file", "read_config", "scan_kbuild"]
+__all__ = ["Kbuild", "module_files", "module_of_file", "read_config", "scan_kbuild"]
 
 _ASSIGN = re.compile(r"^([^\s=:+?#][^=]*?)\s*(\+=|:=|\?=|=)\s*(.*)$")
 _VAR = re.compile(r"\$[({]([A-Za-z0-9_.\-]+)[)}]")
@@ -82,16 +82,27 @@ class Kbuild:
     namespaces: dict[str, str] = field(default_factory=dict)
 
 
-def module_of_file(tree_root: Path, relpath: str, config: Mapping[str, str]) -> str | None:
-    """``vmlinux``, the module's name, or None when ``relpath`` (a ``.c``/``.S`` file of
-    the tree at ``tree_root``) is not built with ``config``. Reads the Makefiles once per
-    tree and configuration."""
+def _kbuild(tree_root: Path, config: Mapping[str, str]) -> Kbuild:
+    """The tree's membership for ``config``, read once per tree and configuration."""
     key = (str(tree_root), tuple(sorted(config.items())))
     kb = _CACHE.get(key)
     if kb is None:
         kb = scan_kbuild(tree_root, config)
         _CACHE.clear()
         _CACHE[key] = kb
+    return kb
+
+
+def module_files(tree_root: Path, module: str, config: Mapping[str, str]) -> list[str]:
+    """The ``.c``/``.S`` files (relative to ``tree_root``) built into ``module``."""
+    return sorted(f for f, m in _kbuild(tree_root, config).files.items() if m == module)
+
+
+def module_of_file(tree_root: Path, relpath: str, config: Mapping[str, str]) -> str | None:
+    """``vmlinux``, the module's name, or None when ``relpath`` (a ``.c``/``.S`` file of
+    the tree at ``tree_root``) is not built with ``config``. Reads the Makefiles once per
+    tree and configuration."""
+    kb = _kbuild(tree_root, config)
     module = kb.files.get(relpath)
     if module is None and relpath.endswith(".c"):
         module = _includer_module(tree_root, relpath, kb)

@@ -18,6 +18,7 @@ from ksql.catalog import Catalog
 from ksql.kernel.licenses import license_is_gpl_compatible
 from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.hover import hover_markdown
+from ksql.lsp.prototype import parse_prototype, tidy
 from ksql.model import ExportKind, Kind
 
 if TYPE_CHECKING:
@@ -34,6 +35,20 @@ class Candidate:
     module: str
     type: str
     function: bool
+    decl: str = ""  # the BTF declaration, when loaded
+
+    def label_details(self) -> types.CompletionItemLabelDetails | None:
+        """clangd's completion label: ``dma_buf_get(int fd)`` and, to the right, the return
+        type (``struct dma_buf *``); a variable shows its type."""
+        if not self.decl:
+            return None
+        proto = parse_prototype(self.decl, self.name)
+        if proto is not None:
+            return types.CompletionItemLabelDetails(
+                detail=proto.arguments, description=proto.returns
+            )
+        kind = tidy(self.decl.rsplit(self.name, 1)[0]) if self.name in self.decl else ""
+        return types.CompletionItemLabelDetails(description=kind or None)
 
     @property
     def detail(self) -> str:
@@ -65,6 +80,7 @@ def complete(
     )
     seen: set[str] = set()
     out: list[Candidate] = []
+    decls = catalog.table("decl").strings
     for rank, members in enumerate(classes):
         for chunk in _chunks(np.flatnonzero(members)):
             for r in rows[chunk].tolist():
@@ -82,6 +98,7 @@ def complete(
                         module=catalog.modules.strings[int(cols.module[r])],
                         type=chr(cols.type[r]),
                         function=int(cols.kind[r]) == Kind.FUNCTION,
+                        decl=decls[int(cols.decl[r])],
                     )
                 )
     return out, False
@@ -144,6 +161,7 @@ def complete_at(ctx: CursorContext) -> types.CompletionList:
             if c.function
             else types.CompletionItemKind.Variable,
             detail=c.detail,
+            label_details=c.label_details(),
             sort_text=f"{c.rank}{i:04d}",
             filter_text=c.name,
             text_edit=types.TextEdit(range=edit_range, new_text=c.name),

@@ -38,7 +38,7 @@ _NOT_CODE = frozenset(
         "escape_sequence",
     }
 )
-_PREPROC_CONDITIONS = frozenset({"preproc_ifdef", "preproc_defined", "preproc_include"})
+_PREPROC_CONDITIONS = frozenset({"preproc_defined", "preproc_include"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,9 @@ def _in_preproc_condition(node: Node) -> bool:
     while parent is not None:
         if parent.type in _PREPROC_CONDITIONS:
             return True
+        if parent.type in ("preproc_ifdef", "preproc_elifdef"):
+            # Only the macro tested is a condition; the code in the branch is code.
+            return parent.child_by_field_name("name") == node
         if parent.type in ("preproc_if", "preproc_elif"):
             cond = parent.child_by_field_name("condition")
             return cond is not None and cond.start_byte <= node.start_byte < cond.end_byte

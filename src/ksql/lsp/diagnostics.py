@@ -14,13 +14,16 @@ what a source shows (no CRCs); like modpost, every rule a reference breaks is re
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
 from ksql.kernel.loader import Export, KernelFacts, ModuleFacts, gpl_hidden, verify_namespace
+from ksql.kernel.modules import normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
 from ksql.lsp.facts import NameFacts, facts
+from ksql.lsp.membership import Membership
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
 CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
@@ -34,22 +37,39 @@ class Finding:
     data: dict[str, str] = field(default_factory=dict)
 
 
-def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[Finding]:
+def diagnose(
+    cfile: CFile,
+    catalog: Catalog,
+    module: str | None = None,
+    member: Membership | None = None,
+    disabled: AbstractSet[int] = frozenset(),
+) -> list[Finding]:
     """``module``: the name of the module this file is part of, when known (its file stem
-    is the guess for a one-file module)."""
-    if not cfile.is_module:
+    is the guess for a one-file module). ``member``: where Kbuild (or compile_commands.json,
+    or .ksql.toml) says the file is built -- a file built into vmlinux may use anything, a
+    module's file anything its module defines; ``disabled``: lines the configuration
+    compiles out (:mod:`ksql.lsp.ifdefs`), which get no diagnostics."""
+    if member is not None and member.module is not None:
+        if member.builtin:
+            return []
+        module = member.module
+    elif not cfile.is_module:
         return []
+    own = normalize_module_name(module) if member is not None and module else None
+    imports = set(cfile.imports) | (member.imports if member is not None else set())
     license = cfile.license
-    mod = ModuleFacts("", module or "", license=license, import_ns=tuple(cfile.imports))
+    mod = ModuleFacts("", module or "", license=license, import_ns=tuple(sorted(imports)))
     kernel = KernelFacts(exports={})
     known: dict[str, NameFacts | None] = {}
     out: list[Finding] = []
     for ref in cfile.references:
+        if ref.span.line in disabled:
+            continue
         if ref.name not in known:
             known[ref.name] = facts(catalog, ref.name)
         f = known[ref.name]
-        if f is None:
-            continue
+        if f is None or (own is not None and any(s.module == own for s in f.definitions)):
+            continue  # its own module's symbols need no export
         if not f.exported:
             if f.linkable_elsewhere:
                 where = ", ".join(sorted({s.module for s in f.definitions}))

@@ -6,7 +6,10 @@ in :mod:`ksql.kernel`.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+
+import numpy as np
 
 from ksql.catalog import Catalog
 from ksql.kernel.version import kernel_version
@@ -59,3 +62,21 @@ def catalog_kernel_version(catalog: Catalog, running: str | None = None) -> tupl
     (:func:`ksql.kernel.version.kernel_version`) over its modules' ``.modinfo`` and its
     source labels; ``running`` is the running kernel's release, for /proc/kallsyms."""
     return kernel_version(catalog.module_info, catalog.source_labels.strings, running)
+
+
+_BTF_MODULES: weakref.WeakKeyDictionary[Catalog, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def btf_modules(catalog: Catalog) -> frozenset[str]:
+    """The modules some loaded BTF gave rows for (computed once per catalog): a name of
+    such a module without a ``decl`` is missing from BTF, not unread."""
+    found = _BTF_MODULES.get(catalog)
+    if found is None:
+        labels = {i for i, s in enumerate(catalog.source_labels.strings) if s.startswith("btf:")}
+        codes = catalog.source_codes_matching(labels) if labels else []
+        cols = catalog.columns()
+        rows = np.isin(cols["sources"], np.array(codes, dtype=np.int64)) if codes else None
+        used = np.unique(cols.module[rows]).tolist() if rows is not None else []
+        found = frozenset(catalog.modules.strings[int(m)] for m in used)
+        _BTF_MODULES[catalog] = found
+    return found

@@ -1,4 +1,7 @@
-"""The hover card: everything the loaded kernel knows about a name, as markdown."""
+"""The hover card: everything the loaded kernel knows about a name, as markdown -- first
+the declaration in a ```c block (as clangd shows it), where it came from or why there is
+none, then the export card and the source-tree sites (where it is exported, defined and
+declared), then each definition."""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ksql.catalog import Catalog
+from ksql.kernel.btfgaps import why_no_decl
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.csource import CFile
-from ksql.lsp.facts import facts
+from ksql.lsp.facts import NameFacts, btf_modules, facts
+from ksql.lsp.prototype import parse_prototype, tidy
+from ksql.lsp.sites import export_macro, parse_site
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
 
 if TYPE_CHECKING:
@@ -23,7 +29,8 @@ def hover_markdown(catalog: Catalog, name: str, cfile: CFile | None = None) -> s
     f = facts(catalog, name)
     if f is None:
         return None
-    parts = [f"### `{name}`"]
+    declaration, missing = _declaration(catalog, f)
+    parts = [*declaration, f"### `{name}`"]
     if f.exported:
         kinds = sorted({s.export.label for s in f.exports})
         gpl = " (GPL-only: the module's license must be GPL-compatible)" if f.gpl_only else ""
@@ -41,12 +48,69 @@ def hover_markdown(catalog: Catalog, name: str, cfile: CFile | None = None) -> s
             else f"not imported here: needs `MODULE_IMPORT_NS({f.namespace})`"
         )
         parts.append(f"namespace **{f.namespace}** — {verdict}")
+    sites = _sites(f)
+    if sites:
+        parts.append(sites)
+    if missing:
+        parts.append(missing)
     shown = f.definitions[:MAX_DEFINITIONS]
     for sym in shown:
         parts.append(_definition(sym, multiple=len(f.definitions) > 1))
     if len(f.definitions) > len(shown):
         parts.append(f"… and {len(f.definitions) - len(shown)} more definitions")
     return "\n\n".join(parts)
+
+
+def primary(f: NameFacts) -> Symbol:
+    """The definition a card speaks of first: an export, else one with source-tree sites,
+    else the first."""
+    for sym in f.definitions:
+        if sym.exported:
+            return sym
+    for sym in f.definitions:
+        if sym.defined_at or sym.declared_at:
+            return sym
+    return f.definitions[0]
+
+
+def _declaration(catalog: Catalog, f: NameFacts) -> tuple[list[str], str]:
+    """The ```c block and where it came from; or why there is no declaration."""
+    with_decl = [s for s in f.definitions if s.decl]
+    if with_decl:
+        sym = next((s for s in with_decl if s.exported), with_decl[0])
+        proto = parse_prototype(sym.decl, sym.name)
+        text = proto.label if proto is not None else tidy(sym.decl)
+        btf = next((s.split(":", 1)[1] for s in sym.sources if s.startswith("btf:")), "")
+        origin = f"declaration from the BTF of `{sym.module}`" + (f" (`{btf}`)" if btf else "")
+        return [f"```c\n{text};\n```", origin], ""
+    sym = primary(f)
+    why = why_no_decl(
+        sym.name,
+        sym.kind,
+        sym.section,
+        sym.defined_at,
+        sym.module,
+        sym.module in btf_modules(catalog),
+    )
+    return [], f"no declaration: {why}"
+
+
+def _sites(f: NameFacts) -> str:
+    """Where the tree exports, defines and declares it (the first site of each)."""
+    lines = []
+    exported = next((s for s in f.definitions if s.exported_at), None)
+    if exported is not None:
+        site = parse_site(exported.exported_at)
+        if site is not None:
+            macro = export_macro(exported)
+            lines.append(f"exported at `{site.short}`" + (f" (`{macro}`)" if macro else ""))
+    for field, words in (("defined_at", "defined at"), ("declared_at", "declared at")):
+        where = sorted({getattr(s, field) for s in f.definitions if getattr(s, field)})
+        parsed = [p for p in map(parse_site, where) if p is not None]
+        if parsed:
+            more = f" (and {len(parsed) - 1} more)" if len(parsed) > 1 else ""
+            lines.append(f"{words} `{parsed[0].short}`{more}")
+    return "  \n".join(lines)
 
 
 def _definition(sym: Symbol, *, multiple: bool) -> str:

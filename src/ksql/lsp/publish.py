@@ -18,6 +18,8 @@ from pygls.uris import to_fs_path
 
 from ksql.lsp.diagnostics import CODE_MODULE_ONLY, Finding, diagnose
 from ksql.lsp.documents import BIG, Codec
+from ksql.lsp.ifdefs import Env, disabled_lines
+from ksql.lsp.membership import Membership
 
 if TYPE_CHECKING:
     from ksql.lsp.server import KsqlServer
@@ -42,9 +44,10 @@ def publish(ls: KsqlServer, uri: str) -> None:
         else:
             if parsed.version != docs.version(uri):
                 return  # superseded: the newer version's run will publish
-            diagnostics = to_diagnostics(
-                diagnose(parsed.cfile, catalog, module_guess(uri)), parsed.codec
-            )
+            member = ls.membership(uri)
+            disabled = disabled_lines(parsed.text, Env(member.config, module_flag(member)))
+            found = diagnose(parsed.cfile, catalog, module_guess(uri), member, disabled)
+            diagnostics = to_diagnostics(found, parsed.codec)
     except Exception:  # a document the parser chokes on must not stop the server
         log.exception("diagnostics failed for %s", uri)
         return
@@ -69,6 +72,11 @@ def too_big(codec: Codec, size: int) -> types.Diagnostic:
 
 def clear(ls: KsqlServer, uri: str) -> None:
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+def module_flag(member: Membership) -> bool | None:
+    """Whether ``MODULE`` is defined for the file: known once its membership is."""
+    return None if member.module is None else not member.builtin
 
 
 def module_guess(uri: str) -> str | None:

@@ -32,6 +32,7 @@ from ksql.errors import KsqlError
 from ksql.lsp import budget, config, transport
 from ksql.lsp.documents import Documents
 from ksql.lsp.facts import catalog_kernel_version
+from ksql.lsp.membership import Membership, document_membership
 from ksql.source import RunningKernel
 
 WAIT = 2.0  # seconds a request waits for a loading catalog
@@ -58,6 +59,15 @@ class KsqlServer(LanguageServer):
         self.query_budget = budget.BUDGET  # seconds a workspace/symbol query may run
         self.exit_code = 0
         self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._members: dict[str, Membership] = {}
+
+    def membership(self, uri: str) -> Membership:
+        """Where the document ``uri`` is built (:mod:`ksql.lsp.membership`), once per
+        document and catalog."""
+        found = self._members.get(uri)
+        if found is None:
+            found = self._members[uri] = document_membership(self.catalog, uri, self.root())
+        return found
 
     def wait_catalog(self, timeout: float = WAIT) -> Catalog | None:
         self.ready.wait(timeout)
@@ -154,6 +164,7 @@ class KsqlServer(LanguageServer):
             catalog = Catalog()
             catalog.columns()
         self.catalog = catalog
+        self._members.clear()
         self.kernel_version = catalog_kernel_version(catalog, self.kernel.release)
         self.ready.set()
         self._progress_end(token, f"{len(catalog):,} symbols")
@@ -202,11 +213,11 @@ def _short(problem: str, limit: int = 300) -> str:
 
 
 def make_server(cli_sources: Sequence[str] = ()) -> KsqlServer:
-    from ksql.lsp import actions, completion, hover, publish, symbols
+    from ksql.lsp import actions, completion, hover, navigation, publish, signature, symbols
 
     server = KsqlServer(cli_sources)
     _register_lifecycle(server)
-    for feature in (completion, hover, actions, symbols, publish):
+    for feature in (completion, hover, actions, symbols, publish, signature, navigation):
         feature.register(server)
     return server
 

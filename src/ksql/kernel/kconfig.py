@@ -1,0 +1,66 @@
+"""What a kernel configuration defines for the C preprocessor, and the Kconfig test
+macros -- the rules an ``#if`` in kernel code is evaluated by:
+
+- scripts/kconfig/confdata.c (``conf_write_autoconf`` → include/generated/autoconf.h):
+  ``CONFIG_X=y`` defines ``CONFIG_X`` as 1; ``CONFIG_X=m`` defines ``CONFIG_X_MODULE`` as 1
+  (and not ``CONFIG_X``); a string, int or hex option defines ``CONFIG_X`` as its value;
+  ``n`` or unset defines nothing.
+- include/linux/kconfig.h: ``IS_BUILTIN(CONFIG_X)`` is 1 when ``CONFIG_X`` is defined as
+  1; ``IS_MODULE(CONFIG_X)`` when ``CONFIG_X_MODULE`` is; ``IS_ENABLED`` is either;
+  ``IS_REACHABLE(CONFIG_X)`` is ``IS_BUILTIN`` or (``IS_MODULE`` and the code is built
+  as part of a module, ``MODULE`` defined).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+TESTS = ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE")
+
+
+def defined(name: str, config: Mapping[str, str]) -> int | None:
+    """The value autoconf.h gives ``name`` (a ``CONFIG_*`` macro): 1 for y (or m, for the
+    ``_MODULE`` name), an option's number, 0 when it defines nothing; None when the value
+    is not a number (a string) or the name is not a configuration macro."""
+    if not name.startswith("CONFIG_"):
+        return None
+    value = config.get(name)
+    if value is None and name.endswith("_MODULE"):
+        return 1 if config.get(name[: -len("_MODULE")]) == "m" else 0
+    if value is None or value in ("n", "m"):
+        return 0
+    if value == "y":
+        return 1
+    try:
+        return int(value, 0)
+    except ValueError:
+        return None
+
+
+def is_defined(name: str, config: Mapping[str, str]) -> bool | None:
+    """``defined(name)`` for a ``CONFIG_*`` macro; None for any other macro."""
+    if not name.startswith("CONFIG_"):
+        return None
+    if name.endswith("_MODULE") and name not in config:
+        return config.get(name[: -len("_MODULE")]) == "m"
+    return config.get(name, "n") not in ("n", "m")
+
+
+def test(macro: str, option: str, config: Mapping[str, str], module: bool | None) -> int | None:
+    """``IS_ENABLED(option)`` and its siblings; ``module``: the file is built as part of a
+    module (None: unknown)."""
+    if not option.startswith("CONFIG_"):
+        return None
+    value = config.get(option, "n")
+    builtin, as_module = value == "y", value == "m"
+    if macro == "IS_BUILTIN":
+        return int(builtin)
+    if macro == "IS_MODULE":
+        return int(as_module)
+    if macro == "IS_ENABLED":
+        return int(builtin or as_module)
+    if macro == "IS_REACHABLE":
+        if builtin or not as_module:
+            return int(builtin)
+        return None if module is None else int(module)
+    return None

@@ -1,0 +1,1 @@
+../../../tree-6.1/include/linux/kthread.h
