@@ -149,9 +149,10 @@ def release_of(config_path: Path | None, specs: Sequence[str]) -> str | None:
     """K's release: ``include/config/kernel.release`` of a build tree, the ``-<release>``
     of ``config-<release>`` or a source path, else (no source) the running kernel's."""
     if config_path is not None:
-        root = config_path.parent.parent if config_path.name == "auto.conf" else None
-        if root is not None and (root.parent / "config/kernel.release").is_file():
-            return (root.parent / "config/kernel.release").read_text().strip()
+        # include/config/auto.conf sits beside include/config/kernel.release (top Makefile).
+        release_file = config_path.parent / "kernel.release"
+        if config_path.name == "auto.conf" and release_file.is_file():
+            return release_file.read_text().strip()
         if config_path.name.startswith("config-"):
             return config_path.name[len("config-") :]
     for s in specs:
