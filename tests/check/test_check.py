@@ -217,3 +217,30 @@ def test_main_is_callable_with_a_stream() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert check(args, out, err) == 0
     assert out.getvalue().endswith("[unsigned]\n")
+
+
+def test_a_directory_is_checked_against_itself_and_cached(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A tree: its modules are part of K; the header probes are cached as JSON, and a
+    damaged cache file is a miss, never a different answer."""
+    import os
+    import shutil
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for ko in CHECK.glob("*.ko"):
+        shutil.copy(ko, tree)
+    argv = (tree, "-s", ABI50, "--config", CONFIG, "-q")
+    first = run(capsys, *argv)
+    cache = Path(os.environ["KSQL_CACHE_DIR"])
+    entries = sorted(cache.glob("probes-*.json"))
+    assert entries
+    assert run(capsys, *argv) == first
+    for entry in entries:
+        entry.write_text('[{"path": 1}]')
+    assert run(capsys, *argv) == first
+    code, out, _ = first
+    assert code == 1
+    assert "namespace_imported.ko: would not load" not in out
+    assert "unexported.ko: would not load" in out

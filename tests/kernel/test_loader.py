@@ -100,6 +100,7 @@ def codes(m: ModuleFacts, k: KernelFacts = K) -> list[tuple[str, str, str]]:
         (mod(vermagic="6.1.0-53-amd64 SMP mod_unload modversions "), [("vermagic", "error", "")]),
         (mod(this_module=1024), [("this-module", "error", "")]),
         (mod(this_module=None), [("this-module", "error", "")]),
+        (mod(this_module_alloc=False), []),  # checked from 6.3; K is 6.1
         (mod(machine=183), [("elf-machine", "error", "")]),
         (mod(common=("counter",)), [("common-symbol", "error", "")]),
         (mod(wx_sections=((3, ".text.rw"),)), [("wx-section", "error", "")]),
@@ -136,6 +137,18 @@ def test_allow_missing_namespace_imports_warns() -> None:
     )
     (f,) = check_module(mod(Import("dma_buf_get", crc=0x3)), k)
     assert (f.severity, f.errno, f.modpost[:8]) == ("warning", 0, "WARNING:")
+
+
+def test_this_module_flags_from_63() -> None:
+    k = KernelFacts(exports=K.exports, config=CONFIG, version=(6, 3), struct_module_size=896)
+    (f,) = check_module(mod(this_module_alloc=False), k)
+    assert f.dmesg == (
+        "module m: .gnu.linkonce.this_module must occupy memory during process execution",
+    )
+    (f,) = check_module(mod(this_module=0), k)
+    assert f.dmesg == ("module m: .gnu.linkonce.this_module section must have a size set",)
+    (f,) = check_module(mod(this_module=1024), k)
+    assert f.errno == 8 and "struct module size at run time" in f.dmesg[0]
 
 
 def test_signature_forced() -> None:

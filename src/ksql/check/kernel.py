@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from ksql.catalog import Catalog
 from ksql.kernel.kbuild import read_config
@@ -23,9 +24,19 @@ from ksql.kernel.modules import VMLINUX
 from ksql.kernel.version import kernel_version
 from ksql.model import ExportKind
 from ksql.schema import INT_NONE
+from ksql.storage import NameColumn
 
 _GPL_CODES = [int(k) for k in ExportKind if k.gpl_only]
 _RELEASE = re.compile(r"(?:/lib/modules/|config-|System\.map-|vmlinux-|linux-headers-)([^/\s]+)")
+
+
+def take_names(column: NameColumn, rows: npt.NDArray[np.intp]) -> list[str]:
+    """``column.take(rows)`` from two whole-array reads of the offsets: about five times
+    faster for the ~250,000 names of a tree's imports."""
+    blob = column.blob
+    lo = (column.starts[rows] + 1).tolist()
+    hi = column.starts[rows + 1].tolist()
+    return [blob[a:b] for a, b in zip(lo, hi, strict=True)]
 
 
 class CatalogExports(Mapping[str, Export]):
@@ -41,7 +52,7 @@ class CatalogExports(Mapping[str, Export]):
         rows = np.flatnonzero((export != 0) & ~cols["undefined"])
         vmlinux = catalog.modules.codes.get(VMLINUX, -1)
         rows = rows[np.argsort(cols["module"][rows] != vmlinux, kind="stable")]
-        names = cols.name.take(rows)
+        names = take_names(cols.name, rows)
         self._at = {n: i for i, n in reversed(list(enumerate(names)))}  # the first wins
         self._rows = rows
         self._catalog = catalog
@@ -64,6 +75,28 @@ class CatalogExports(Mapping[str, Export]):
             None if crc == INT_NONE else crc,
         )
         return made
+
+    def materialize(self) -> dict[str, Export]:
+        """Every export as a plain dictionary, built from whole columns at once: for a tree,
+        whose imports ask about most names."""
+        cols = self._catalog.columns()
+        rows = self._rows
+        modules = self._catalog.modules.strings
+        spaces = self._catalog.namespaces.strings
+        names = take_names(cols.name, rows)
+        gpl = np.isin(cols["export"][rows], _GPL_CODES).tolist()
+        crcs = cols["crc"][rows].tolist()
+        owners = cols["module"][rows].tolist()
+        nss = cols["namespace"][rows].tolist()
+        out: dict[str, Export] = {}
+        for i, name in enumerate(names):
+            if name not in out:
+                c = crcs[i]
+                out[name] = Export(
+                    name, modules[owners[i]], gpl[i], spaces[nss[i]], None if c == INT_NONE else c
+                )
+        out.update(self.extra)
+        return out
 
     def get(self, name: str, default: Export | None = None) -> Export | None:  # type: ignore[override]
         if name in self.extra:
@@ -116,9 +149,10 @@ def release_of(config_path: Path | None, specs: Sequence[str]) -> str | None:
     """K's release: ``include/config/kernel.release`` of a build tree, the ``-<release>``
     of ``config-<release>`` or a source path, else (no source) the running kernel's."""
     if config_path is not None:
-        root = config_path.parent.parent if config_path.name == "auto.conf" else None
-        if root is not None and (root.parent / "config/kernel.release").is_file():
-            return (root.parent / "config/kernel.release").read_text().strip()
+        # include/config/auto.conf sits beside include/config/kernel.release (top Makefile).
+        release_file = config_path.parent / "kernel.release"
+        if config_path.name == "auto.conf" and release_file.is_file():
+            return release_file.read_text().strip()
         if config_path.name.startswith("config-"):
             return config_path.name[len("config-") :]
     for s in specs:
@@ -171,7 +205,9 @@ def kernel_facts(
         depends[module] = tuple(modinfo_values(info, "depends"))
         magics.update(info.get("vermagic", ())[:1])
     modules = {m for m in catalog.module_names() if m != VMLINUX}
+    tree_given = False
     for mod in tree:
+        tree_given = True
         modules.add(mod.name)
         depends[mod.name] = mod.depends
         if not mod.gpl_ok:
@@ -186,6 +222,7 @@ def kernel_facts(
             if (have is None or have.owner > mod.name) and not core:
                 exports.extra[e.name] = e
     config = config or {}
+    table: Mapping[str, Export] = exports.materialize() if tree_given else exports
     vermagic = magics.most_common(1)[0][0] if magics else None
     if vermagic is None and config and release:
         vermagic = vermagic_of(config, release)
@@ -199,7 +236,7 @@ def kernel_facts(
     # version.c returns 0 after "no symbol version for"); upstream warns once and loads it.
     debian = "Debian" in config.get("CONFIG_CC_VERSION_TEXT", "")
     return KernelFacts(
-        exports=exports,
+        exports=table,
         proprietary=frozenset(proprietary),
         depends=depends,
         modules=frozenset(modules),

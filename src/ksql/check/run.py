@@ -113,21 +113,19 @@ def read_modules(files: list[Path], *, probe: bool = False) -> tuple[list[Module
 
 def read_tree(tree: Path, plugins: object, use_cache: bool) -> tuple[list[ModuleFacts], list[str]]:
     """Every module below ``tree``: rows from its (cached) catalog, headers from a probe."""
-    from ksql.check.elfio import module_files
+    from ksql.check import probecache
+    from ksql.check.elfio import module_files, tree_fingerprint
     from ksql.check.tree import facts_from_catalog
     from ksql.loading import load_catalog
-
-    files = module_files(tree)
-    if not files:
-        raise SourceError(tree, "no kernel modules (*.ko, *.ko.xz, ...) below it")
-    from ksql.check import probecache
-    from ksql.check.elfio import tree_fingerprint
 
     catalog = load_catalog([f"elf:{tree}"], plugins, use_cache=use_cache)  # type: ignore[arg-type]
     fingerprint = tree_fingerprint(tree)
     cached = probecache.load(tree, fingerprint) if use_cache else None
     if cached is not None:
         return facts_from_catalog(catalog, cached), []
+    files = module_files(tree)
+    if not files:
+        raise SourceError(tree, "no kernel modules (*.ko, *.ko.xz, ...) below it")
     probes, problems = read_modules(files, probe=True)
     if use_cache and not problems:
         probecache.store(tree, fingerprint, probes)

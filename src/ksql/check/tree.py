@@ -14,12 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from ksql.catalog import Catalog
+from ksql.check.kernel import take_names
 from ksql.kernel.loader import Export, Import, ModuleFacts
 from ksql.kernel.modinfo import modinfo_values
 from ksql.model import ExportKind
 from ksql.schema import INT_NONE
 
 _WEAK = (ord("w"), ord("v"))
+_COMMON = ord("C")
 _GPL = [int(k) for k in ExportKind if k.gpl_only]
 
 
@@ -36,39 +38,28 @@ def facts_from_catalog(catalog: Catalog, probes: Sequence[ModuleFacts]) -> list[
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(rows) else rows
     ends = [*starts[1:].tolist(), len(rows)]
     bounds = dict(zip(codes[starts].tolist(), zip(starts.tolist(), ends, strict=True), strict=True))
-    all_names = cols.name.take(rows)
+    all_names = take_names(cols.name, rows)
+    und_all = undefined[rows].tolist()
+    typ_all = letters[rows].tolist()
+    exp_all = export[rows].tolist()
+    crc_all = cols["crc"][rows].tolist()
+    ns_all = cols["namespace"][rows].tolist()
     modules = catalog.modules
     spaces = catalog.namespaces.strings
     out = []
     for probe in probes:
         code = modules.codes.get(probe.name)
-        span = bounds.get(code, (0, 0)) if code is not None else (0, 0)
-        part = rows[span[0] : span[1]]
-        imports: list[Import] = []
-        exports: list[Export] = []
-        common: list[str] = []
-        und = undefined[part].tolist()
-        typ = letters[part].tolist()
-        exp = export[part].tolist()
-        crc = cols["crc"][part].tolist()
-        ns = cols["namespace"][part].tolist()
-        part_names = all_names[span[0] : span[1]]
-        for i, name in enumerate(part_names):
-            c = crc[i]
-            if und[i]:
-                imports.append(Import(name, typ[i] in _WEAK, None if c == INT_NONE else c))
-            elif exp[i]:
-                exports.append(
-                    Export(
-                        name,
-                        probe.name,
-                        exp[i] in _GPL,
-                        spaces[ns[i]],
-                        None if c == INT_NONE else c,
-                    )
-                )
-            if typ[i] == ord("C"):
-                common.append(name)
+        lo, hi = bounds.get(code, (0, 0)) if code is not None else (0, 0)
+        span = list(
+            zip(all_names[lo:hi], und_all[lo:hi], typ_all[lo:hi], crc_all[lo:hi], strict=True)
+        )
+        imports = [Import(n, t in _WEAK, None if c == INT_NONE else c) for n, u, t, c in span if u]
+        exports = [
+            Export(n, probe.name, e in _GPL, spaces[ns], None if c == INT_NONE else c)
+            for (n, u, _t, c), e, ns in zip(span, exp_all[lo:hi], ns_all[lo:hi], strict=True)
+            if e and not u
+        ]
+        common = [n for n, _u, t, _c in span if t == _COMMON]
         info = catalog.module_info.get(probe.name, {})
         out.append(
             dataclasses.replace(

@@ -236,10 +236,27 @@ def _this_module(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
                 fix="build with kbuild (make -C K/build M=$PWD), which runs modpost",
             )
         ]
+    checked = k.version is None or k.version >= (6, 3)
+    if checked and (not mod.this_module_alloc or mod.this_module == 0):
+        what = (
+            "must have a size set"
+            if mod.this_module == 0
+            else ("must occupy memory during process execution")
+        )
+        return [
+            _enoexec(
+                "this-module",
+                ".gnu.linkonce.this_module is "
+                + ("empty (NOBITS)" if mod.this_module == 0 else "not SHF_ALLOC"),
+                f"module {mod.name}: .gnu.linkonce.this_module section {what}"
+                if mod.this_module == 0
+                else f"module {mod.name}: .gnu.linkonce.this_module {what}",
+                fix=REBUILD,
+            )
+        ]
     size = k.struct_module_size
     if size is None or mod.this_module == size:
         return []
-    checked = k.version is None or k.version >= (6, 3)
     return [
         Finding(
             "this-module",
