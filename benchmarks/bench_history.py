@@ -111,7 +111,7 @@ def main() -> int:
     from ksql.diff import diff_tables
     from ksql.history import run_history
     from ksql.loading import load_catalog
-    from ksql.parquet import FILE_NAME, Kernel, export_parquet, kernel_table
+    from ksql.parquet import FILE_NAME, ROW_GROUP, Kernel, export_parquet, kernel_table
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="ksql-history-"))
     specs = [str(corpus / "vmlinux"), str(corpus / "modules"), str(corpus / "Module.symvers")]
@@ -161,7 +161,9 @@ def main() -> int:
             table = base if i == n // 2 else derive(base, i, n, rng)
             directory = ds / f"release={release}" / "arch=amd64"
             directory.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, directory / FILE_NAME, compression="zstd", row_group_size=1 << 20)
+            pq.write_table(
+                table, directory / FILE_NAME, compression="zstd", row_group_size=ROW_GROUP
+            )
             total_rows += table.num_rows
             total_bytes += (directory / FILE_NAME).stat().st_size
             if i in (n // 2, n // 2 + 1):
