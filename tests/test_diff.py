@@ -142,6 +142,15 @@ CASES = [
         [{"name": "f", "decl": "long f(int)"}],
         [("decl", "f", "int f(void)", "long f(int)", "vmlinux")],
     ),
+    (
+        "static duplicates: no one letter to compare",
+        [
+            {"name": "s", "module": "vmlinux", "addr": 0x10, "type": "t"},
+            {"name": "s", "addr": 0x20, "type": "d"},
+        ],
+        [{"name": "s", "addr": 0x30, "type": "d"}, {"name": "s", "addr": 0x40, "type": "b"}],
+        [],
+    ),
     ("unchanged", [exp("a"), {"name": "f", **FN}], [exp("a"), {"name": "f", **FN}], []),
     (
         "an undefined reference is no definition",

@@ -11,8 +11,10 @@ import io
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from ksql.cli import main
@@ -119,3 +121,30 @@ def test_since_when_over_parquet(pair: tuple[Path, Path], tmp_path: Path) -> Non
     _, csv = run("history", tmp_path, f"name={added[0]} and exported", "--by", "name", "-f", "csv")
     first = csv.splitlines()[1].split(",")[2]
     assert first == pair[1].parent.name
+
+
+def test_recipe_on_two_abis(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """scripts/history-dataset.sh on the two cached ABIs (no download: the cache holds
+    them) writes one Parquet file per ABI with the package version."""
+    abis = [p.parent.name for p in pair]
+    script = Path(__file__).parent.parent / "scripts" / "history-dataset.sh"
+    env = os.environ | {
+        "KSQL_HISTORY_ABIS": " ".join(abis),
+        "KSQL": f"{sys.executable} -m ksql",
+    }
+    done = subprocess.run(
+        ["sh", str(script), str(tmp_path / "ds"), str(pair[0].parent.parent)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [line.split("/")[-3] for line in done.stdout.splitlines()] == [
+        f"release={abi}" for abi in abis
+    ]
+    code, out = run("history", tmp_path / "ds", "exported", "-f", "csv")
+    counts = [int(line.split(",")[2]) for line in out.splitlines()[1:]]
+    assert code == 0 and counts == [len(p.read_text().splitlines()) for p in pair]
+    version = (pair[1].parent / "version").read_text().strip()
+    files = sorted((tmp_path / "ds").glob(f"release={abis[1]}/*/symbols.parquet"))
+    assert pq.read_table(files[0], columns=["distro_version"])[0][0].as_py() == version

@@ -74,11 +74,8 @@ def run_diff(request: DiffRequest, plugins: Any, out: TextIO, err: TextIO) -> in
             picked.append(table.filter(pa.array(plan.mask(catalog))).column("name"))
     selected = None
     if plan is not None:
-        selected = (
-            pc.unique(pa.chunked_array([c for p in picked for c in p.chunks]))
-            if any(len(p) for p in picked)
-            else pa.array([], type=pa.string())
-        )
+        chunks = [c for p in picked for c in p.chunks] or [pa.array([], type=pa.string())]
+        selected = pc.unique(pa.concat_arrays(chunks))
     changes = diff_tables(tables[0], tables[1], selected)
     judged = verdicts(changes, failing, rules)
     WRITERS[request.format](changes, judged, out)
