@@ -190,4 +190,9 @@ def document_membership(catalog: Catalog | None, uri: str, workspace: Path | Non
             toml = tomllib.loads((workspace / TOML).read_text())
         except (OSError, UnicodeError, tomllib.TOMLDecodeError):
             toml = {}  # config.toml_sources reports a broken file once, at start-up
+    if isinstance(toml.get("kconfig"), str):  # placeholders as in sources: $(uname -r), ~
+        from ksql.lsp.config import expand
+        from ksql.source import RunningKernel
+
+        toml["kconfig"] = expand(str(toml["kconfig"]), RunningKernel.current(), workspace)
     return membership(Path(fs), trees, workspace, toml)
