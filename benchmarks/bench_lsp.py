@@ -75,7 +75,8 @@ class Work:
         if (doc, site.name) not in self.cache:
             cfile = self.cache.setdefault(doc, analyze(doc.text))
             self.cache[doc, site.name] = hover_markdown(self.catalog, site.name, cfile)
-        ok = card.startswith(f"### `{site.name}`") and card == self.cache[doc, site.name]
+        # With BTF loaded the card starts with the declaration; the title follows it.
+        ok = f"### `{site.name}`" in card and card == self.cache[doc, site.name]
         return "" if ok else f"{site.name}: {card[:50]!r}"
 
     def diagnostics_problem(self, text: str, got: list[types.Diagnostic]) -> str:
