@@ -75,7 +75,8 @@ class Work:
         if (doc, site.name) not in self.cache:
             cfile = self.cache.setdefault(doc, analyze(doc.text))
             self.cache[doc, site.name] = hover_markdown(self.catalog, site.name, cfile)
-        ok = card.startswith(f"### `{site.name}`") and card == self.cache[doc, site.name]
+        # With BTF loaded the card starts with the declaration; the title follows it.
+        ok = f"### `{site.name}`" in card and card == self.cache[doc, site.name]
         return "" if ok else f"{site.name}: {card[:50]!r}"
 
     def diagnostics_problem(self, text: str, got: list[types.Diagnostic]) -> str:
@@ -298,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="N times the requests")
     p.add_argument("--quick", action="store_true", help="vmlinux and Module.symvers only")
     p.add_argument("--strict", action="store_true", help="exit 1 on any MISMATCH")
+    p.add_argument(
+        "--btf", action="store_true", help="also btf:vmlinux (declarations in hover/completion)"
+    )
+    p.add_argument("--tree", metavar="DIR", help="also a kernel source tree (sites in hover)")
     p.add_argument("--load-timeout", type=float, default=120.0, metavar="S", help="default 120")
     args = p.parse_args(argv)
     corpus = bc.corpus_dir(args.corpus)
@@ -309,7 +314,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in paths:
         if not path.exists():
             raise SystemExit(f"bench: {path} is missing (scripts/fetch-corpus.sh makes it)")
-        server_argv += ["-s", str(path)]
+    # Typed specs (btf:, tree:) are kept as strings: Path would fold "btf:/x" oddly.
+    specs = [str(p) for p in paths]
+    if args.btf:
+        specs.append(f"btf:{corpus / 'vmlinux'}")
+    if args.tree:
+        specs.append(f"tree:{Path(args.tree).absolute()}")
+    for spec in specs:
+        server_argv += ["-s", spec]
+    paths = [Path(s) for s in specs]
     checks, targets = bc.Checks(other="in-process"), bc.Targets()
     with bc.private_cache():
         start = time.perf_counter()

@@ -19,9 +19,15 @@ from ksql.kernel.btfgaps import why_no_decl
 from ksql.lsp.completion import Candidate, complete
 from ksql.lsp.csource import analyze
 from ksql.lsp.diagnostics import NAMESPACE, NOT_EXPORTED, diagnose
+from ksql.lsp.facts import btf_modules
 from ksql.lsp.hover import hover_markdown
 from ksql.lsp.ifdefs import Env, disabled_lines, evaluate
-from ksql.lsp.membership import Membership, membership, module_from_command
+from ksql.lsp.membership import (
+    Membership,
+    document_membership,
+    membership,
+    module_from_command,
+)
 from ksql.lsp.navigation import DECLARATION, DEFINITION, locations
 from ksql.lsp.prototype import parse_prototype
 from ksql.lsp.signature import Call, enclosing_call, signature_help
@@ -289,3 +295,21 @@ def test_own_module_and_its_imports(load: Load) -> None:
     assert [f.code for f in diagnose(cfile, cat, "x", uas)] == [NAMESPACE]
     imported = Membership("uas", "kbuild", imports=frozenset({"USB_STORAGE"}))
     assert diagnose(cfile, cat, "x", imported) == []
+
+
+def test_document_membership_reads_ksql_toml(tmp_path: Path) -> None:
+    (tmp_path / ".ksql.toml").write_text('module = "my-drv"\nkconfig = "kconfig"\n')
+    (tmp_path / "kconfig").write_text("CONFIG_X=y\n# CONFIG_Y is not set\n")
+    doc = tmp_path / "a.c"
+    doc.write_text("")
+    found = document_membership(None, doc.as_uri(), tmp_path)
+    assert (found.module, found.how, dict(found.config)) == (
+        "my_drv",
+        ".ksql.toml",
+        {"CONFIG_X": "y"},
+    )
+
+
+def test_btf_modules(cat: Catalog, btf: Catalog) -> None:
+    assert btf_modules(cat) == frozenset()
+    assert btf_modules(btf) == frozenset({"vmlinux"})

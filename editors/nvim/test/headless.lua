@@ -106,10 +106,51 @@ local function run()
   results.namespace_after = #vim.diagnostic.get(ns)
 end
 
+-- With KSQL_NVIM_SITES set (and a source tree and BTF among the sources), the file given is
+-- a module calling dma_buf_get: hover, completion, signature help and go-to-definition.
+local function run_sites()
+  local buf = vim.api.nvim_get_current_buf()
+  vim.wait(10000, function() return client() ~= nil end, 50)
+  local call = find(buf, 'dma_buf_get(')
+  local hover
+  vim.wait(30000, function()
+    hover = request(buf, 'textDocument/hover', position_params(buf, call))
+    return hover ~= nil
+  end, 100)
+  results.hover = hover and hover.contents and hover.contents.value or vim.NIL
+  -- Completion after "dma_buf_g": the items' labels and signatures.
+  local at = { line = call.line, character = call.character + 9 }
+  local completion = request(buf, 'textDocument/completion', position_params(buf, at))
+  results.completion = {}
+  for _, item in ipairs((completion and completion.items) or completion or {}) do
+    table.insert(results.completion, { label = item.label, details = item.labelDetails or vim.NIL })
+  end
+  -- Signature help inside the call's parentheses.
+  local inside = { line = call.line, character = call.character + 12 }
+  local help = request(buf, 'textDocument/signatureHelp', position_params(buf, inside))
+  results.signature = help and help.signatures and help.signatures[1] and {
+    label = help.signatures[1].label, active = help.activeParameter or vim.NIL,
+  } or vim.NIL
+  -- Go to definition as Neovim does it: jump, then see where the cursor is.
+  local found = request(buf, 'textDocument/definition', position_params(buf, call))
+  local loc = found and (found[1] or found)
+  if loc and loc.uri then
+    vim.lsp.util.jump_to_location(loc, client().offset_encoding)
+    local cursor = vim.api.nvim_win_get_cursor(0)
+    results.definition = {
+      file = vim.api.nvim_buf_get_name(0),
+      line = cursor[1],
+      text = vim.api.nvim_get_current_line(),
+    }
+  else
+    results.definition = vim.NIL
+  end
+end
+
 vim.api.nvim_create_autocmd('VimEnter', {
   nested = true, -- so :edit in the checks fires FileType, which attaches the client
   callback = function()
-    local ok, err = pcall(run)
+    local ok, err = pcall(os.getenv('KSQL_NVIM_SITES') and run_sites or run)
     results.error = ok and vim.NIL or tostring(err)
     vim.fn.writefile({ vim.fn.json_encode(results) }, os.getenv('KSQL_NVIM_RESULT'))
     vim.cmd('qa!')

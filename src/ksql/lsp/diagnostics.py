@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
 from ksql.kernel.loader import Export, KernelFacts, ModuleFacts, gpl_hidden, verify_namespace
-from ksql.kernel.modules import normalize_module_name
+from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
 from ksql.lsp.facts import NameFacts, facts
 from ksql.lsp.membership import Membership
+from ksql.model import Bind
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
 CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
@@ -71,7 +72,13 @@ def diagnose(
         if f is None or (own is not None and any(s.module == own for s in f.definitions)):
             continue  # its own module's symbols need no export
         if not f.exported:
-            if f.linkable_elsewhere:
+            # In-tree code naming another module's unexported global is, in practice,
+            # naming its own macro or inline of that name (i40e's rd32, rtw88's
+            # rtw_read32): only vmlinux's unexported globals are reported there.
+            in_tree_namesake = own is not None and all(
+                s.module != VMLINUX for s in f.definitions if s.bind in (Bind.GLOBAL, Bind.WEAK)
+            )
+            if f.linkable_elsewhere and not in_tree_namesake:
                 where = ", ".join(sorted({s.module for s in f.definitions}))
                 out.append(
                     Finding(

@@ -113,13 +113,21 @@ def _module_imports(root: Path, module: str, config: Mapping[str, str]) -> froze
     (scripts/mod/modpost.c check_exports reads the module's ``import_ns`` modinfo)."""
     if module == VMLINUX:
         return frozenset()
+    key = (str(root), module, len(config))
+    cached = _IMPORTS.get(key)
+    if cached is not None:
+        return cached
     found: set[str] = set()
     for rel in module_files(root, module, config):
         try:
             found.update(m.decode() for m in _IMPORT_NS.findall((root / rel).read_bytes()))
         except OSError:
             continue
-    return frozenset(found)
+    _IMPORTS[key] = frozenset(found)
+    return _IMPORTS[key]
+
+
+_IMPORTS: dict[tuple[str, str, int], frozenset[str]] = {}
 
 
 def compile_command_module(path: Path, workspace: Path | None = None) -> str | None:
@@ -182,4 +190,9 @@ def document_membership(catalog: Catalog | None, uri: str, workspace: Path | Non
             toml = tomllib.loads((workspace / TOML).read_text())
         except (OSError, UnicodeError, tomllib.TOMLDecodeError):
             toml = {}  # config.toml_sources reports a broken file once, at start-up
+    if isinstance(toml.get("kconfig"), str):  # placeholders as in sources: $(uname -r), ~
+        from ksql.lsp.config import expand
+        from ksql.source import RunningKernel
+
+        toml["kconfig"] = expand(str(toml["kconfig"]), RunningKernel.current(), workspace)
     return membership(Path(fs), trees, workspace, toml)

@@ -5,6 +5,7 @@ show. Pure: a string in, a value out; a declaration it cannot read is None, neve
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ def split_params(text: str) -> list[str]:
     return [p.strip() for p in out]
 
 
+@functools.lru_cache(maxsize=65536)  # a completion list parses up to 100 of them per key
 def parse_prototype(decl: str, name: str) -> Prototype | None:
     """The prototype of function ``name`` in ``decl``; None for a variable's ``decl`` or one
     that does not name ``name`` before a parenthesis."""

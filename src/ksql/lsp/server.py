@@ -31,7 +31,7 @@ from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.lsp import budget, config, transport
 from ksql.lsp.documents import Documents
-from ksql.lsp.facts import catalog_kernel_version
+from ksql.lsp.facts import btf_modules, catalog_kernel_version
 from ksql.lsp.membership import Membership, document_membership
 from ksql.source import RunningKernel
 
@@ -159,6 +159,7 @@ class KsqlServer(LanguageServer):
                 specs, load_plugins(), on_error=lambda e: problems.append(str(e))
             )
             catalog.name_order()  # the index completion and hover search
+            btf_modules(catalog)  # what hover says when a name has no declaration
         except KsqlError as exc:
             problems.append(str(exc))
             catalog = Catalog()
