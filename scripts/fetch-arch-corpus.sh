@@ -1,8 +1,9 @@
 #!/bin/sh
 # Fetch Debian's kernels for other architectures into DIR/<abi>/: Module.symvers (from
 # linux-headers-<abi>-<flavour>), modules/ (the /lib/modules tree of linux-image-<abi>-<flavour>)
-# and, where the image ships an ELF kernel in /boot (ppc64el, mips64el), vmlinux. Each
-# directory is fetched once; a .deb already in DIR/deb is used as it is.
+# and, where the image ships an ELF kernel in /boot (bookworm: ppc64el), vmlinux. Each
+# flavour is fetched once (a later ABI is not fetched while one is there); a .deb already in
+# DIR/deb is used as it is.
 #
 #   scripts/fetch-arch-corpus.sh DIR ARCH...     ARCH: arm64 armhf i386 ppc64el s390x
 #                                                mips64el (bookworm) riscv64 (trixie)
@@ -61,9 +62,17 @@ fetch_deb() { # package:arch -> the .deb's path (downloaded unless already there
     echo "$2"
 }
 
+have() { # a kernel of this flavour is already fetched (no network then)
+    for d in "$out"/*-"$1"; do
+        [ -f "$d/Module.symvers" ] && [ -d "$d/modules" ] && return 0
+    done
+    return 1
+}
+
 updated=
 for arch in "$@"; do
     flavour=$(flavour_of "$arch")
+    have "$flavour" && continue
     if [ -z "$updated" ]; then
         apt apt-get update -qq >&2
         updated=1
@@ -98,3 +107,4 @@ for arch in "$@"; do
     rm -rf "$dir/tmp"
 done
 rm -f "$out"/deb/*.deb
+rm -rf "$out/apt" # ~70 MB of package lists per architecture, only needed to fetch
