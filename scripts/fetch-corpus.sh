@@ -9,6 +9,10 @@
 #   KSQL_CORPUS_DBG=0 skips the 850 MB -dbg package (no System.map or vmlinux then).
 #   KSQL_FETCH_TREE=0 skips the kernel source tree (linux-source-6.1, 139 MB, unpacked into
 #   CACHE_DIR/src/linux-source-6.1) and the configuration (config-<abi>, from the headers).
+#   KSQL_FETCH_ARCH="arm64 armhf riscv64" (the default; 0 skips): foreign-architecture
+#   kernels into CACHE_DIR/arch/<abi>/ (Module.symvers and modules/, ~60 MB of .deb each),
+#   through a private apt state (no dpkg --add-architecture): bookworm's arm64, armhf,
+#   i386, ppc64el, s390x, mips64el; riscv64 from trixie (bookworm has no riscv64).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:-.corpus}
@@ -77,5 +81,11 @@ if [ "${KSQL_FETCH_HISTORY:-1}" != 0 ]; then
         | sed 's/^linux-headers-//' | sort -V | tail -n 2 | tr '\n' ' ')
     KSQL_HISTORY_ABIS=$two KSQL_HISTORY_EXPORT=0 sh "$here/history-dataset.sh" - \
         "$dir/../history" >/dev/null || echo "fetch-corpus: history ABIs not fetched" >&2
+fi
+arches=${KSQL_FETCH_ARCH-arm64 armhf riscv64}
+if [ "$arches" != 0 ] && [ -n "$arches" ]; then
+    # shellcheck disable=SC2086 # a list of architectures
+    "$here/fetch-arch-corpus.sh" "$dir/../arch" $arches >&2 \
+        || echo "fetch-corpus: foreign-architecture kernels not fetched: their tests will skip" >&2
 fi
 echo "$dir"
