@@ -88,3 +88,37 @@ def test_one_changed_file_is_scanned_alone(tree: Path, monkeypatch: pytest.Monke
     (s,) = query(load(tree), "name=usb_stor_suspend")
     assert s.exported_at == f"{USB}:188:1"
     assert scanned == [USB]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # drivers/gpu/drm/amd/display/dc/dce/dce_i2c.c: ")" alone at column 0
+        (b"\nbool dce_i2c_oem_device_present(\n\tstruct resource_pool *pool\n)\n{\n}\n",
+         [("dce_i2c_oem_device_present", 2, 6, True, False)]),
+        # drivers/gpu/drm/i915/gem/i915_gem_context.c: a #define before the body
+        (b"\nstatic struct intel_context *\nlookup_user_engine(int flags)\n"
+         b"#define LOOKUP_USER_INDEX BIT(0)\n{\n}\n",
+         [("lookup_user_engine", 3, 1, True, False)]),
+        # drivers/ata/libata-eh.c: an attribute with parentheses before the name
+        (b"\nstatic __printf(2, 0) void __ata_ehi_pushv_desc(int a,\n\t\tint b)\n{\n}\n",
+         [("__ata_ehi_pushv_desc", 2, 28, True, True)]),
+        # arch/x86/events/intel/uncore_snb.c: empty bodies on their own line
+        (b"\nstatic void a(int x)\n{}\n\nstatic void b(int x)\n{}\n",
+         [("a", 2, 13, True, True), ("b", 5, 13, True, True)]),
+        # a column-0 "if" in a macro (fs/reiserfs/fix_node.c) and an unknown macro's body
+        (b"\nif (x)\n{\n}\nFOO(bar)\n{\n}\n", []),
+        # kernel/sys.c: a definition macro with a body
+        (b"\nSYSCALL_DEFINE1(umask, int, mask)\n{\n}\n",
+         [("__do_sys_umask", 2, 1, True, False), ("__se_sys_umask", 2, 1, True, False),
+          ("sys_umask", 2, 1, True, False)]),
+        # variables and a definition macro at column 0
+        (b"\nstatic int count __read_mostly = 1;\nDEFINE_MUTEX(lock);\nstruct a b[2];\n",
+         [("count", 2, 12, False, True), ("lock", 3, 1, False, False),
+          ("b", 4, 10, False, False)]),
+    ],
+)  # fmt: skip
+def test_definitions(text: bytes, expected: list[tuple[str, int, int, bool, bool]]) -> None:
+    from ksql.plugins.tree.scan import scan
+
+    assert sorted(scan("x.c", text).definitions) == sorted(expected)
