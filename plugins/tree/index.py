@@ -304,7 +304,9 @@ def index_tree(
     config = config or find_config(root)
     arch = srcarch(config.values)
     use_store = not os.environ.get("KSQL_NO_CACHE")
-    found = _LISTED.pop(str(root), None) or listing(root, arch, use_store=use_store)
+    # With the cache on, loading_catalog's fingerprint() call just made the listing.
+    memo = _LISTED.pop(str(root), None)
+    found = (memo if use_store else None) or listing(root, arch, use_store=use_store)
     files = found.sources()
     code = scanner_identity()
     stored = load_sites(root, code) if use_store else {}
