@@ -6,10 +6,13 @@ ones -- with the module each file is built into (:mod:`ksql.kernel.kbuild`).
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ksql.kernel.definemacros import TRACEPOINT_NAMES
 from ksql.kernel.exportmacros import exports_of
@@ -19,13 +22,9 @@ from ksql.model import Bind, ExportKind, Kind
 from ksql.sink import RowSink
 
 from .scan import FileSites, scan
+from .store import Listing, code_identity, listing, load_sites, save_sites, walk
 
-# Top-level folders that hold no kernel symbols: user-space tools, docs, build scripts.
-SKIP_TOP = frozenset(
-    {"tools", "Documentation", "scripts", "samples", "usr", "LICENSES", ".git", "debian"}
-)
-SUFFIXES = (".c", ".S", ".h")
-CHUNK = 256  # files per task
+CHUNK = 512  # files per task: few, large results (each a marshal blob)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,44 +48,39 @@ def find_config(root: Path) -> TreeConfig:
 def source_files(root: Path, arch: str = "") -> list[str]:
     """Every ``.c``/``.S``/``.h`` below ``root`` (relative, sorted), without the folders of
     :data:`SKIP_TOP` nor other architectures' ``arch/*`` once the architecture is known."""
-    found: list[str] = []
-    base = len(str(root)) + 1
-    for folder, dirs, files in os.walk(root):
-        rel = folder[base:]
-        if not rel:
-            dirs[:] = [d for d in dirs if d not in SKIP_TOP]
-        elif rel == "arch" and arch:
-            dirs[:] = [d for d in dirs if d == arch]
-        prefix = f"{rel}/" if rel else ""
-        found.extend(prefix + f for f in files if f.endswith(SUFFIXES))
-    found.sort()
-    return found
+    return walk(root, arch).sources()
 
 
 def fingerprint(root: Path) -> str:
-    """The scanned files' paths, sizes and modification times, the Makefiles' and the
-    configuration's, hashed: a tree's cache key."""
+    """The tree's cache key: the configuration and every scanned file's, Makefile's and
+    Kbuild's size and modification time (:func:`plugins.tree.store.listing`)."""
     config = find_config(root)
     digest = hashlib.sha1(config.path.encode())
-    extra = [config.path] if config.path else []
-    for rel in source_files(root, srcarch(config.values)) + extra:
-        try:
-            st = os.stat(root / rel)
-        except OSError:
-            continue
-        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    for folder, dirs, files in os.walk(root):
-        if folder == str(root):
-            dirs[:] = [d for d in dirs if d not in SKIP_TOP]
-        for f in files:
-            if f in ("Makefile", "Kbuild"):
-                st = os.stat(os.path.join(folder, f))
-                digest.update(f"{folder}/{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    if config.path:
+        st = os.stat(config.path)
+        digest.update(f"{st.st_size}\0{st.st_mtime_ns}".encode())
+    found = listing(root, srcarch(config.values))
+    _LISTED[str(root)] = found
+    digest.update(found.digest().encode())
     return digest.hexdigest()
 
 
-def _scan_chunk(args: tuple[str, list[str]]) -> list[FileSites]:
-    root, paths = args
+# The listing the fingerprint just made, for the load that follows it in the same process.
+_LISTED: dict[str, Listing] = {}
+
+
+def scanner_identity() -> str:
+    """A hash of the code that makes a file's sites: stored sites of another one are stale."""
+    from ksql.kernel import definemacros, exportmacros
+
+    from . import scan as scan_module
+
+    return code_identity(Path(m.__file__ or "") for m in (scan_module, exportmacros, definemacros))
+
+
+def scan_paths(root: str, paths: list[str]) -> bytes:
+    """The sites of ``paths`` (relative to ``root``) as a marshal blob of
+    :meth:`FileSites.as_tuple` (a process pool's task: one cheap result to send back)."""
     out = []
     for rel in paths:
         try:
@@ -94,34 +88,56 @@ def _scan_chunk(args: tuple[str, list[str]]) -> list[FileSites]:
                 data = f.read()
         except OSError:
             continue
-        out.append(scan(rel, data, headers=rel.endswith(".h")))
-    return out
+        out.append(scan(rel, data, headers=rel.endswith(".h")).as_tuple())
+    return marshal.dumps(out)
+
+
+class Scanner:
+    """Scans batches of files on every core; results come back in submission order.
+    Without more than one core it scans in-process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self.pending: list[tuple[int, Future[bytes] | bytes]] = []
+        workers = len(os.sched_getaffinity(0))
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            import multiprocessing
+            import threading
+
+            # As plugins/elf/files.py: fork only from a single-threaded process.
+            method = "fork" if threading.active_count() == 1 else "forkserver"
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+    def submit(self, files: list[str]) -> None:
+        for i in range(0, len(files), CHUNK):
+            chunk = files[i : i + CHUNK]
+            if self.pool is None:
+                self.pending.append((len(chunk), scan_paths(self.root, chunk)))
+            else:
+                self.pending.append((len(chunk), self.pool.submit(scan_paths, self.root, chunk)))
+
+    def results(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[Any, ...]]:
+        try:
+            for count, result in self.pending:
+                blob = result if isinstance(result, bytes) else result.result()
+                if progress:
+                    progress(count)
+                yield from marshal.loads(blob)
+        finally:
+            self.pending = []
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
 
 
 def scan_files(
     root: Path, files: list[str], progress: Callable[[int], None] | None = None
 ) -> Iterator[FileSites]:
     """Every file's sites, on all cores."""
-    chunks = [(str(root), files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
-    workers = min(len(os.sched_getaffinity(0)), len(chunks)) or 1
-    if workers <= 1:
-        results: Iterator[list[FileSites]] = map(_scan_chunk, chunks)
-        for chunk, sites in zip(chunks, results, strict=True):
-            if progress:
-                progress(len(chunk[1]))
-            yield from sites
-        return
-    import multiprocessing
-    import threading
-    from concurrent.futures import ProcessPoolExecutor
-
-    # As plugins/elf/files.py: fork only from a single-threaded process.
-    context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for chunk, sites in zip(chunks, pool.map(_scan_chunk, chunks), strict=True):
-            if progress:
-                progress(len(chunk[1]))
-            yield from sites
+    scanner = Scanner(root)
+    scanner.submit(files)
+    for data in scanner.results(progress):
+        yield FileSites.from_tuple(data)
 
 
 @dataclass(slots=True)
@@ -171,11 +187,11 @@ class RowBuilder:
                 values = [bound.get(a, a) for a in target_args]
                 found = exports_of(name, values, sites.default_namespace or "\0")
                 if found:
-                    for symbol, kind, ns in found:
-                        is_default = ns == "\0"
-                        sites.exports.append(
-                            (symbol, line, col, int(kind), "" if is_default else ns, is_default)
-                        )
+                    # A new list: the stored sites (plugins/tree/store.py) keep the scanned one.
+                    sites.exports = sites.exports + [
+                        (symbol, line, col, int(kind), "" if ns == "\0" else ns, ns == "\0")
+                        for symbol, kind, ns in found
+                    ]
                     break
 
     def learn_includes(self, scanned: list[FileSites]) -> None:
@@ -278,36 +294,74 @@ def index_tree(
     symbol_modules: dict[str, str] | None = None,
 ) -> None:
     """Scan the tree at ``root`` into ``sink``; a headers tree (``declarations_only``)
-    names each declared symbol's module from ``symbol_modules`` (its Module.symvers)."""
+    names each declared symbol's module from ``symbol_modules`` (its Module.symvers).
+
+    Files whose size and modification time match the last run's reuse its sites
+    (:mod:`plugins.tree.store`); the headers are scanned on the worker processes while this
+    one reads the Makefiles, and the ``.c`` files once Kbuild says which are built."""
     from ..elf.files import Progress
 
     config = config or find_config(root)
     arch = srcarch(config.values)
+    use_store = not os.environ.get("KSQL_NO_CACHE")
+    # With the cache on, loading_catalog's fingerprint() call just made the listing.
+    memo = _LISTED.pop(str(root), None)
+    found = (memo if use_store else None) or listing(root, arch, use_store=use_store)
+    files = found.sources()
+    code = scanner_identity()
+    stored = load_sites(root, code) if use_store else {}
+    scanner = Scanner(root)
+    reused: dict[str, tuple[Any, ...]] = {}
+
+    def submit(batch: list[str]) -> None:
+        todo = []
+        for rel in batch:
+            old = stored.get(rel)
+            if old is not None and (old[0], old[1]) == found.files[rel]:
+                reused[rel] = old[2]
+            else:
+                todo.append(rel)
+        scanner.submit(todo)
+
+    headers = [f for f in files if f.endswith(".h")]
+    submit(headers)
     if config.path and not declarations_only:
         kbuild = scan_kbuild(root, config.values)
-    elif declarations_only:
-        kbuild = Kbuild()
-    else:
-        kbuild = Kbuild()
-        sink.note(
-            f"{root}: no kernel configuration (.config, include/config/auto.conf or "
-            "KSQL_KCONFIG): every file counts, in vmlinux"
-        )
-    files = source_files(root, arch)
-    if config.path and not declarations_only:
         # Built files, and the .c files beside them that a built file may #include.
         folders = {f.rpartition("/")[0] for f in kbuild.files}
-        files = [
+        others = [
             f
             for f in files
-            if f.endswith(".h") or f in kbuild.files or f.rpartition("/")[0] in folders
+            if not f.endswith(".h") and (f in kbuild.files or f.rpartition("/")[0] in folders)
         ]
-    builder = RowBuilder(kbuild, strict=bool(config.path), declarations_only=declarations_only)
-    progress = Progress(len(files), f"{label} {len(files)} files")
+    else:
+        kbuild = Kbuild()
+        others = [] if declarations_only else [f for f in files if not f.endswith(".h")]
+        if not declarations_only:
+            sink.note(
+                f"{root}: no kernel configuration (.config, include/config/auto.conf or "
+                "KSQL_KCONFIG): every file counts, in vmlinux"
+            )
+    submit(others)
+    total = len(headers) + len(others)
+    progress = Progress(total, f"{label} {total} files")
+    progress(len(reused))
+    fresh: dict[str, tuple[Any, ...]] = {}
     try:
-        scanned = list(scan_files(root, files, progress))
+        for data in scanner.results(progress):
+            fresh[data[0]] = data
     finally:
         progress.close()
+    if use_store and fresh:
+        keep = {rel: v for rel, v in stored.items() if rel in found.files}
+        keep.update({rel: (*found.files[rel], data) for rel, data in fresh.items()})
+        save_sites(root, code, keep)
+    scanned = [
+        FileSites.from_tuple(fresh.get(rel) or reused[rel])
+        for rel in headers + others
+        if rel in fresh or rel in reused
+    ]
+    builder = RowBuilder(kbuild, strict=bool(config.path), declarations_only=declarations_only)
     builder.learn_includes(scanned)
     builder.learn_wrappers(scanned)
     for sites in scanned:

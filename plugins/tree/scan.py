@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ksql.kernel.definemacros import DEFINE_MACROS, TRACEPOINT_MACROS, defines_of
 from ksql.kernel.exportmacros import exports_of, unquote
@@ -41,6 +42,17 @@ class FileSites:
     default_namespace: str = ""  # '#define DEFAULT_SYMBOL_NAMESPACE NS' in the file
     tracepoints: list[Declaration] = field(default_factory=list)  # TRACE_EVENT(name, ...)
 
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The fields in order, as plain data (``marshal``: between processes and runs)."""
+        return (self.path, self.exports, self.definitions, self.declarations, self.includes,
+                self.wrapped, self.wrappers, self.default_namespace, self.tracepoints)  # fmt: skip
+
+    @classmethod
+    def from_tuple(cls, data: tuple[Any, ...]) -> FileSites:
+        if len(data) != 9 or not isinstance(data[0], str):
+            raise ValueError("not a FileSites tuple")
+        return cls(*data)
+
 
 # The patterns start with a literal (``EXPORT_``, ``\n``) so the regex engine skips ahead
 # quickly, and use possessive repeats so a long line is read once.
@@ -48,22 +60,33 @@ _EXPORT = re.compile(rb"EXPORT_[A-Z0-9_]*+[ \t]*\(((?:[^();{}]|\([^();{}]*\))*+)
 _WRAPPER = re.compile(
     rb"#[ \t]*define[ \t]+(\w+)\(([\w, \t]*)\)[ \t]+(\w*EXPORT_\w+)[ \t]*\(([^()\n]*)\)"
 )
-_DEFAULT_NS = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+DEFAULT_SYMBOL_NAMESPACE[ \t]+(\S+)", re.M)
-_BODY = re.compile(rb"\n\{")
-_COLUMN0 = re.compile(rb"\n[A-Za-z_]")
+# (A literal first: "^" would be tried at every byte.)
+_DEFAULT_NS = re.compile(rb"define[ \t]+DEFAULT_SYMBOL_NAMESPACE[ \t]+(\S+)")
 # The line above ends in a return type: "struct kthread_worker *", "int".
 _RETURN_TYPE_ABOVE = re.compile(rb"\n[A-Za-z_][\w \t]*[\w*][ \t]*\n\Z")
 # kernel/sched/build_policy.c and others build .c files by including them.
-_INCLUDE_C = re.compile(rb'\n#[ \t]*include[ \t]+"([^"\n/]+\.[ch]|\.\./[^"\n]+\.c)"')
-# The common function header: column-0 words, the name, "(", parameters, "{" at column 0.
-_FUNCTION = re.compile(rb"\n([A-Za-z_][\w \t*]*+)\([^;{}]*+(?<=\n)\{")
+# (The literal first: the engine then jumps from "include" to "include".)
+_INCLUDE_C = re.compile(rb'include[ \t]+"([^"\n/]+\.[ch]|\.\./[^"\n]+\.c)"')
+_DIRECTIVE = re.compile(rb"\n#[ \t]*\Z")
 _CALL = re.compile(rb"([A-Za-z_]\w*)\s*\(")
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
 _WORDS = re.compile(rb"\w+")
-# A column-0 line of words that ends a declarator: "static int x =", "struct a b[" ...
-_VARIABLE = re.compile(rb"\n([A-Za-z_][\w \t*]*+)[;=\[]")
-# A column-0 invocation of a macro: "DEFINE_MUTEX(", "static DEVICE_ATTR_RW(".
-_MACRO = re.compile(rb"\n(static[ \t]+)?([A-Z_][A-Z0-9_]*+)\(")
+# The column-0 lines that may define something, in one pass (each line start is tried once,
+# in C), the first alternative that fits:
+#   1. a function: words, the name, "(", parameters (no column-0 line), ")", maybe
+#      attributes, "{" at column 0 (groups 1 head, 2 "", 3 name);
+#   2. any other "{" at column 0 (group 4): the header is found backwards (_function_at);
+#   3. a macro invocation: "DEFINE_MUTEX(", "static DEVICE_ATTR_RW(" (groups 5, 6);
+#   4. a line of words that ends a declarator: "static int x =", "struct a b[" (group 7).
+# (The lookahead first: most lines are indented and fail there.)
+_LINE0 = re.compile(
+    rb"\n(?=[A-Za-z_{])(?:"
+    rb"((?:[A-Za-z_]\w*+[ \t*]++)*?)()([A-Za-z_]\w*+)[ \t]*\("
+    rb"(?:[^;{}\n]|\n(?![A-Za-z_#]))*?\)[^;{}()=\n]*\n\{"
+    rb"|(\{)"
+    rb"|(static[ \t]+)?([A-Z_][A-Z0-9_]*+)\("
+    rb"|([A-Za-z_][\w \t*]*+)[;=\[])"
+)
 # A column-0 line up to its first parenthesis, in a header: maybe a prototype.
 _PROTOTYPE = re.compile(rb"\n([A-Za-z_][^\n;(){}=#]*+)\(")
 _EXTERN = re.compile(rb"\nextern[ \t]([^;(){}=#]*+);")
@@ -81,6 +104,7 @@ _NOT_DEFINING = frozenset(
     b"module_init module_exit late_initcall static_assert".split()
 )
 _TAGS = frozenset((b"struct", b"union", b"enum"))
+_NOT_DEFINING_PREFIXES = tuple(w + b" " for w in _NOT_DEFINING)
 _SKIP_CALLS = frozenset(
     b"__attribute__ __aligned __section __printf __scanf __cold __weak __init __exit __used "
     b"__must_hold __acquires __releases __diag_push __diag_ignore __diag_pop __nocfi "
@@ -90,6 +114,8 @@ _SKIP_CALLS = frozenset(
     b"__typeof__ __typeof __must_check __nocfi __pure __const __deprecated".split()
 )
 _STORAGE = re.compile(rb"\b(?:static|STATIC)\b")
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_DIGITS = frozenset(b"0123456789")
 
 
 class _Lines:
@@ -138,18 +164,27 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
     if b"EXPORT_" in data:
         _exports(data, out)
     if headers:
-        _declarations(data, out)
-        if b"TRACE" in data:
+        # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg is
+        # a third of the tree): a header without ");", ") __" or "extern" declares nothing.
+        if b");" in data or b") _" in data or b"extern" in data:
+            _declarations(data, out)
+        if b"TRACE" in data or b"_EVENT" in data:
             _tracepoints(data, out)
     else:
         _definitions(data, out)
         if b'#include "' in data:
-            out.includes = [m.group(1).decode() for m in _INCLUDE_C.finditer(data)]
+            out.includes = [
+                m.group(1).decode()
+                for m in _INCLUDE_C.finditer(data)
+                if _DIRECTIVE.search(data, max(0, m.start() - 8), m.start())
+            ]
     return out
 
 
 def _exports(data: bytes, out: FileSites) -> None:
-    found = _DEFAULT_NS.search(data)
+    found = _DEFAULT_NS.search(data) if b"DEFAULT_SYMBOL_NAMESPACE" in data else None
+    if found and not _DIRECTIVE.search(data, max(0, found.start() - 8), found.start()):
+        found = None
     default = unquote(found.group(1).decode("latin-1")) if found else ""
     out.default_namespace = default
     if b"define" in data:
@@ -179,54 +214,54 @@ def _exports(data: bytes, out: FileSites) -> None:
 
 def _definitions(data: bytes, out: FileSites) -> None:
     found: list[tuple[int, str, bool, bool]] = []  # offset, name, function, static
-    done = set()
-    for m in _FUNCTION.finditer(data):
-        head = m.group(1)
-        words = head.split()
-        name = words[-1]
-        if name in _SKIP_CALLS or words[0] in _NOT_DEFINING or not _IDENT.fullmatch(name):
-            continue
-        if _COLUMN0.search(data, m.end(1), m.end() - 1):
-            continue  # the header is a later column-0 line: _function_at finds it
-        done.add(m.end() - 1)
-        static = words[0] == b"static"
-        at = m.start(1) + head.rfind(name)
-        text = name.decode()
-        if text in DEFINE_MACROS:
-            names, function = defines_of(
-                text, _args(data[m.end(1) + 1 : _close_paren(data, m.end(1) + 1)])
-            )
-            found.extend((at, n, function, static) for n in names)
-        elif len(words) > 1 or not text.isupper():
-            found.append((at, text, True, static))
-    for m in _BODY.finditer(data):
-        if m.start() + 1 not in done:
-            found.extend(_function_at(data, m.start() + 1))
-    for m in _MACRO.finditer(data):
-        macro = m.group(2).decode()
-        if macro in DEFINE_MACROS:
-            close = _close_paren(data, m.end())
-            names, function = defines_of(macro, _args(data[m.end() : close]))
-            static = bool(m.group(1)) or "_LOCAL" in macro
-            found.extend((m.start(2), n, function, static) for n in names)
-    for m in _VARIABLE.finditer(data):
-        words = _WORDS.findall(m.group(1))
-        while len(words) > 2 and _ATTRIBUTE.fullmatch(words[-1]):
-            words.pop()
-        static = words[0] == b"static"
-        if static:
-            words.pop(0)
-        if len(words) < 2 or words[0] in _NOT_DEFINING or (words[0] in _TAGS and len(words) < 3):
-            continue
-        name = words[-1]
-        if not name[:1].isalpha() and name[:1] != b"_":
-            continue
-        at = m.start(1) + m.group(1).rfind(name)
-        found.append((at, name.decode(), False, static))
+    for m in _LINE0.finditer(data):
+        kind = m.lastindex
+        if kind == 3:  # "int foo(args)\n{", "SYSCALL_DEFINE3(open, ...)\n{"
+            name = m.group(3)
+            head = m.group(1)
+            if name in _NOT_DEFINING:
+                continue  # "if (x)\n{" at column 0 inside a macro (reiserfs/fix_node.c)
+            if name in _SKIP_CALLS or head.startswith(_NOT_DEFINING_PREFIXES):
+                found.extend(_function_at(data, m.end() - 1))  # "__printf(1, 2) void f("
+                continue
+            text = name.decode()
+            static = head.startswith(b"static") or (b"static" in head and b" static" in head)
+            if text in DEFINE_MACROS:
+                close = _close_paren(data, m.end(3) + 1)
+                names, function = defines_of(text, _args(data[m.end(3) + 1 : close]))
+                found.extend((m.start(3), n, function, static) for n in names)
+            elif head.strip() or not text.isupper():  # "FOO(x)\n{": an unknown macro's body
+                found.append((m.start(3), text, True, static))
+        elif kind == 4:  # another "{" at column 0
+            found.extend(_function_at(data, m.start(4)))
+        elif kind == 6:  # "DEFINE_MUTEX(", "static DEVICE_ATTR_RW("
+            macro = m.group(6).decode()
+            if macro in DEFINE_MACROS:
+                close = _close_paren(data, m.end())
+                names, function = defines_of(macro, _args(data[m.end() : close]))
+                static = bool(m.group(5)) or "_LOCAL" in macro
+                found.extend((m.start(6), n, function, static) for n in names)
+        else:  # "static int x =", "struct a b[": a variable
+            found.extend(_variable(m.group(7), m.start(7)))
     lines = _Lines(data)
     for offset, name, function, static in sorted(set(found)):
         line, col = lines.at(offset)
         out.definitions.append((name, line, col, function, static))
+
+
+def _variable(head: bytes, at: int) -> list[tuple[int, str, bool, bool]]:
+    words = _WORDS.findall(head)
+    while len(words) > 2 and _ATTRIBUTE.fullmatch(words[-1]):
+        words.pop()
+    static = words[0] == b"static"
+    if static:
+        words.pop(0)
+    if len(words) < 2 or words[0] in _NOT_DEFINING or (words[0] in _TAGS and len(words) < 3):
+        return []
+    name = words[-1]
+    if not name[:1].isalpha() and name[:1] != b"_":
+        return []
+    return [(at + head.rfind(name), name.decode(), False, static)]
 
 
 def _function_at(data: bytes, brace: int) -> list[tuple[int, str, bool, bool]]:
@@ -235,8 +270,9 @@ def _function_at(data: bytes, brace: int) -> list[tuple[int, str, bool, bool]]:
     # starts at column 0 (continued parameter lines are indented).
     end = brace - 1
     start = data.rfind(b"\n", 0, end) + 1
-    for _ in range(16):
-        if start == 0 or data[start] not in b" \t\n":
+    for _ in range(64):  # dml/display_mode_vba_*.c headers run to 50 parameter lines
+        # ")" alone: dc/dce/dce_i2c.c; "#define" lines: i915/gem/i915_gem_context.c
+        if start == 0 or data[start] not in b" \t\n)/#":
             break
         start = data.rfind(b"\n", 0, start - 1) + 1
     text = data[start:end]
@@ -245,7 +281,9 @@ def _function_at(data: bytes, brace: int) -> list[tuple[int, str, bool, bool]]:
         return []
     paren = text.find(b"(")
     eq = text.find(b"=")
-    static = first.group() == b"static" or bool(_STORAGE.search(text, 0, paren))
+    static = first.group() == b"static" or (
+        (b"static" in text or b"STATIC" in text) and bool(_STORAGE.search(text, 0, paren))
+    )
     if eq >= 0 and (paren < 0 or eq < paren):  # "type name[] =\n{": a variable
         words = _WORDS.findall(text[:eq].split(b"[", 1)[0])
         while len(words) > 2 and _ATTRIBUTE.fullmatch(words[-1]):
@@ -256,19 +294,30 @@ def _function_at(data: bytes, brace: int) -> list[tuple[int, str, bool, bool]]:
         return [(at, words[-1].decode(), False, static)]
     if paren < 0:
         return []
-    for m in _CALL.finditer(text):
-        word = m.group(1)
-        if word in _SKIP_CALLS:
-            continue
-        name = word.decode()
-        if name in DEFINE_MACROS:
-            close = _close_paren(text, m.end())
-            names, function = defines_of(name, _args(text[m.end() : close]))
-            return [(start + m.start(1), n, function, static) for n in names]
-        if first.group() in _TAGS and m.start() == paren and len(_WORDS.findall(text[:paren])) < 3:
+    # The name is the word before the first "(" that is no attribute ("__printf(2, 3)",
+    # "__attribute__((...))": its parentheses are skipped). Found with bytes methods: a
+    # regex over the header tries every position and cost 25 us a function.
+    pos = 0
+    while True:
+        paren = text.find(b"(", pos)
+        if paren < 0:
             return []
-        return [(start + m.start(1), name, True, static)]
-    return []
+        head = text[:paren].rstrip()
+        k = len(head)
+        while k and head[k - 1] in _WORD_BYTES:
+            k -= 1
+        word = head[k:]
+        if word and word[0] not in _DIGITS and word not in _SKIP_CALLS:
+            break
+        pos = _close_paren(text, paren + 1) + 1
+    name = word.decode()
+    if name in DEFINE_MACROS:
+        close = _close_paren(text, paren + 1)
+        names, function = defines_of(name, _args(text[paren + 1 : close]))
+        return [(start + k, n, function, static) for n in names]
+    if k == 0 and name.isupper():
+        return []  # "FOO(args)\n{": an unknown macro's body, not a function named FOO
+    return [(start + k, name, True, static)]
 
 
 def _close_paren(text: bytes, at: int) -> int:

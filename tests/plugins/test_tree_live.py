@@ -1,0 +1,124 @@
+"""Re-indexing one file (plugins/tree/live.py) and what the tree index keeps between runs
+(plugins/tree/store.py), on the real files of tests/data/tree-6.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from ksql.plugins.tree import index as tree_index
+from ksql.plugins.tree.live import FileSite, TreeIndex
+from ksql.plugins.tree.store import listing
+
+from ksql.model import ExportKind
+from ksql.testing import load, query
+
+TREE = Path(__file__).parent.parent / "data" / "tree-6.1"
+USB = "drivers/usb/storage/usb.c"
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the tree (to edit) and a private cache folder."""
+    monkeypatch.delenv("KSQL_KCONFIG", raising=False)
+    monkeypatch.delenv("KSQL_NO_CACHE", raising=False)
+    monkeypatch.setenv("KSQL_CACHE_DIR", str(tmp_path / "cache"))
+    copy = tmp_path / "linux"
+    shutil.copytree(TREE, copy)
+    return copy
+
+
+def test_rescan_sites() -> None:
+    index = TreeIndex.open(TREE)
+    sites = {(s.field, s.name): s for s in index.rescan(USB)}
+    assert sites["exported_at", "usb_stor_suspend"] == FileSite(
+        "usb_stor_suspend", "exported_at", USB, 187, 1, "usb_storage",
+        ExportKind.EXPORT_SYMBOL_GPL, "USB_STORAGE",
+    )  # fmt: skip
+    assert sites["defined_at", "usb_stor_suspend"].location == f"{USB}:169:5"
+    assert sites["defined_at", "usb_stor_suspend"].function
+    assert index.module_of("drivers/usb/storage/uas.c") is None  # CONFIG_USB_UAS not set
+    header = index.rescan("include/linux/kthread.h")
+    assert [s.location for s in header if s.name == "kthread_stop"] == [
+        "include/linux/kthread.h:88:5"
+    ]
+    assert {s.field for s in header} == {"declared_at", "defined_at"} - {"defined_at"}
+
+
+def test_rescan_buffer() -> None:
+    """The editor's unsaved text, not the file: two lines more shift every site."""
+    index = TreeIndex.open(TREE)
+    data = b"\n\n" + (TREE / USB).read_bytes()
+    (site,) = [s for s in index.rescan(USB, data) if s.name == "usb_stor_suspend"
+               and s.field == "exported_at"]  # fmt: skip
+    assert (site.line, site.col) == (189, 1)
+
+
+def test_listing_restat(tree: Path) -> None:
+    first = listing(tree, "x86")
+    assert "kernel/kthread.c" in first.files and "Makefile" in first.files
+    assert listing(tree, "x86") == first  # from the store, re-checked
+    path = tree / "kernel/kthread.c"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = listing(tree, "x86")
+    assert again.files["kernel/kthread.c"][1] == st.st_mtime_ns + 10**9
+    assert again.digest() != first.digest()
+    (tree / "kernel/new.c").write_text("int x;\n")  # the folder's time changes: walked again
+    assert "kernel/new.c" in listing(tree, "x86").files
+
+
+def test_one_changed_file_is_scanned_alone(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scanned: list[str] = []
+    submit = tree_index.Scanner.submit
+
+    def spy(self: tree_index.Scanner, files: list[str]) -> None:
+        scanned.extend(files)
+        submit(self, files)
+
+    monkeypatch.setattr(tree_index.Scanner, "submit", spy)
+    (s,) = query(load(tree), "name=usb_stor_suspend")
+    assert s.exported_at == f"{USB}:187:1"
+    assert len(scanned) == 5
+    scanned.clear()
+    path = tree / USB
+    path.write_bytes(b"\n" + path.read_bytes())
+    (s,) = query(load(tree), "name=usb_stor_suspend")
+    assert s.exported_at == f"{USB}:188:1"
+    assert scanned == [USB]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # drivers/gpu/drm/amd/display/dc/dce/dce_i2c.c: ")" alone at column 0
+        (b"\nbool dce_i2c_oem_device_present(\n\tstruct resource_pool *pool\n)\n{\n}\n",
+         [("dce_i2c_oem_device_present", 2, 6, True, False)]),
+        # drivers/gpu/drm/i915/gem/i915_gem_context.c: a #define before the body
+        (b"\nstatic struct intel_context *\nlookup_user_engine(int flags)\n"
+         b"#define LOOKUP_USER_INDEX BIT(0)\n{\n}\n",
+         [("lookup_user_engine", 3, 1, True, False)]),
+        # drivers/ata/libata-eh.c: an attribute with parentheses before the name
+        (b"\nstatic __printf(2, 0) void __ata_ehi_pushv_desc(int a,\n\t\tint b)\n{\n}\n",
+         [("__ata_ehi_pushv_desc", 2, 28, True, True)]),
+        # arch/x86/events/intel/uncore_snb.c: empty bodies on their own line
+        (b"\nstatic void a(int x)\n{}\n\nstatic void b(int x)\n{}\n",
+         [("a", 2, 13, True, True), ("b", 5, 13, True, True)]),
+        # a column-0 "if" in a macro (fs/reiserfs/fix_node.c) and an unknown macro's body
+        (b"\nif (x)\n{\n}\nFOO(bar)\n{\n}\n", []),
+        # kernel/sys.c: a definition macro with a body
+        (b"\nSYSCALL_DEFINE1(umask, int, mask)\n{\n}\n",
+         [("__do_sys_umask", 2, 1, True, False), ("__se_sys_umask", 2, 1, True, False),
+          ("sys_umask", 2, 1, True, False)]),
+        # variables and a definition macro at column 0
+        (b"\nstatic int count __read_mostly = 1;\nDEFINE_MUTEX(lock);\nstruct a b[2];\n",
+         [("count", 2, 12, False, True), ("lock", 3, 1, False, False),
+          ("b", 4, 10, False, False)]),
+    ],
+)  # fmt: skip
+def test_definitions(text: bytes, expected: list[tuple[str, int, int, bool, bool]]) -> None:
+    from ksql.plugins.tree.scan import scan
+
+    assert sorted(scan("x.c", text).definitions) == sorted(expected)
