@@ -14,7 +14,7 @@ from ksql.errors import KsqlError
 from ksql.symbolize.bases import kernel_offset, module_bases, offset_from_kallsyms
 from ksql.symbolize.resolve import Frame, Symbolizer
 from ksql.symbolize.source import SourceFinder
-from ksql.symbolize.spec import parse_location
+from ksql.symbolize.spec import Location, parse_location
 from ksql.symbolize.trace import decode
 
 EXIT_MATCH, EXIT_NONE = 0, 1
@@ -71,11 +71,20 @@ def run_addr(
     items = list(args.location) or [ln for ln in stdin.read().splitlines() if ln.strip()]
     sym = build(catalog, args)
     sources = SourceFinder(catalog, sym)
+    parsed: dict[str, Location | KsqlError] = {}
+    for item in items:
+        try:
+            parsed[item] = parse_location(item)
+        except KsqlError as exc:
+            parsed[item] = exc
+    sym.kernel.prefetch(p.name for p in parsed.values() if isinstance(p, Location) and p.name)
     found = 0
     results: list[dict[str, object]] = []
     for item in items:
         try:
-            loc = parse_location(item)
+            loc = parsed[item]
+            if isinstance(loc, KsqlError):
+                raise loc
             if loc.address is not None:
                 frame = sym.describe([loc.address])[0]
             else:

@@ -9,6 +9,7 @@ decoded with a handful of array operations, not one Python loop per row.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,8 @@ class KernelTable:
         self.rows: npt.NDArray[np.int64] = rows
         self.addrs: npt.NDArray[np.uint64] = addrs
         self._bounds = self._find_bounds()
+        self._by_name: dict[str, list[int]] = {}
+        self._pos: npt.NDArray[np.int64] | None = None
 
     @staticmethod
     def _drop_ignored(catalog: Catalog, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -118,8 +121,9 @@ class KernelTable:
         """The address of one of :data:`KERNEL_BOUNDS` (or ``_text``), None when absent."""
         if name in self._bounds:
             return self._bounds[name]
-        starts = self.starts_named(name)
-        return starts[0] if starts else None
+        rows = self.catalog.rows_named(name)
+        found = self.addrs[np.isin(self.rows, rows)]
+        return int(found[0]) if len(found) else None
 
     def __len__(self) -> int:
         return len(self.addrs)
@@ -178,10 +182,26 @@ class KernelTable:
             for n, s in zip(nxt.tolist(), starts, strict=True)
         ]
 
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Find the addresses of all ``names`` with one scan of the packed names (an oops
+        names dozens of functions; a scan costs about as much as one name's)."""
+        wanted = sorted({n for n in names if n not in self._by_name and "\n" not in n})
+        if not wanted:
+            return
+        if self._pos is None:
+            pos = np.full(len(self.catalog), -1, dtype=np.int64)
+            pos[self.rows] = np.arange(len(self.rows))
+            self._pos = pos
+        cols = self.catalog.columns()
+        found: dict[str, set[int]] = {n: set() for n in wanted}
+        for r in cols.name.rows_matching("|".join(map(re.escape, wanted))).tolist():
+            p = int(self._pos[r])
+            if p >= 0:
+                found[cols.name[r]].add(int(self.addrs[p]))
+        for n, starts in found.items():
+            self._by_name[n] = sorted(starts)
+
     def starts_named(self, name: str) -> list[int]:
         """Addresses of the table's entries called ``name`` (ascending)."""
-        rows = self.catalog.rows_named(name)
-        if not len(rows):
-            return []
-        found = np.isin(self.rows, rows)
-        return sorted({int(a) for a in self.addrs[found].tolist()})
+        self.prefetch([name])
+        return self._by_name.get(name, [])

@@ -18,6 +18,7 @@ from ksql.symbolize.spec import RAW
 # decode_stacktrace.sh's test for "a line with an address in it".
 _HAS_FRAME = re.compile(r"\[<([^]]+)>\]|[^+ ]+\+0x[0-9a-f]+/0x[0-9a-f]+")
 _SYMBOL = re.compile(r"(?P<name>[^+]+)\+(?P<off>0x[0-9a-fA-F]+)(?:/(?P<size>0x[0-9a-fA-F]+))?")
+_SYMBOL_IN_LINE = re.compile(r"(?:^|[\s:])(?P<name>[^\s:+]+)\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+")
 _MODULE = re.compile(r"\[([^]]+)\]")
 
 SourceOf = Callable[[Frame], str]
@@ -38,6 +39,8 @@ class Decoded:
 def decode(lines: Iterable[str], sym: Symbolizer, source_of: SourceOf) -> list[Decoded]:
     """Every line decoded (``lines`` keep their newlines; pass-through ones come back
     unchanged)."""
+    lines = list(lines)
+    sym.kernel.prefetch(m.group("name") for line in lines for m in _SYMBOL_IN_LINE.finditer(line))
     out: list[Decoded] = []
     for n, raw in enumerate(lines, 1):
         body = raw.rstrip("\n")
@@ -89,6 +92,8 @@ def _decode_line(body: str, eol: str, sym: Symbolizer, source_of: SourceOf, n: i
                 symbol = f"{frame.name}+{frame.offset:#x}/{frame.size:#x}"
     except KsqlError as exc:
         error = str(exc)
+    if frame is None and not m:  # raw addresses only, none known: keep them
+        return Decoded(body + eol, None, reliable, "", error or "not inside any known symbol", n)
     source = source_of(frame) if frame is not None else ""
     shown = (
         f"{segment}{frame.name if frame else symbol} ({source})" if source else (segment + symbol)
