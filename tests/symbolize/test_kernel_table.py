@@ -3,6 +3,7 @@ and every function symbol round-tripping through both directions."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ def test_sizes_are_the_distance_to_the_next_address(kernel: KernelTable, system_
     """For every text symbol, the size is the gap to the next greater System.map address."""
     lines = [x for x in _map_lines(system_map) if x[1] in "tT" and x[0] >= 0xFFFFFFFF81000000]
     addrs = sorted({a for a, _, _ in _map_lines(system_map)})
-    nxt = {a: b for a, b in zip(addrs, addrs[1:], strict=False)}
+    nxt = dict(itertools.pairwise(addrs))
     sample = lines[:: max(1, len(lines) // 5000)]
     sizes = kernel.sizes_at([a for a, _, _ in sample])
     wrong = [
