@@ -33,6 +33,8 @@ def _run(argv: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch) -> tuple[
         ("oops-6.1", []),
         ("raw-kaslr", ["--proc-modules", str(KSYM / "proc-modules.txt")]),
         ("proc-stack", []),
+        # no line table: the source-tree source's definition site, offsets kept
+        ("tree-trace", ["-s", str(KSYM.parent / "tree-6.1")]),
     ],
 )
 def test_decoded_exactly(

@@ -61,6 +61,7 @@ def frame_json(frame: Frame | None, source: str = "", defined_at: str = "") -> d
         "section": frame.section or None,
         "section_offset": frame.section_offset if frame.section else None,
         "source": source or None,
+        "defined_at": defined_at or None,
     }
 
 
@@ -98,16 +99,18 @@ def run_addr(
             results.append({"input": item, "error": "not inside any known symbol"})
             continue
         found += 1
-        source = sources.source_of(frame)
+        source, defined_at = sources.source_of(frame)
         if args.format == "json":
-            results.append({"input": item, **frame_json(frame, source)})
+            results.append({"input": item, **frame_json(frame, source, defined_at)})
         else:
             where = (
                 f"{frame.address:#x}"
                 if frame.address is not None
                 else (f"{frame.section}+{frame.section_offset:#x}")
             )
-            tail = f" ({source})" if source else ""
+            tail = (
+                f" ({source})" if source else (f" (defined at {defined_at})" if defined_at else "")
+            )
             out.write(f"{where} {frame.text()}{tail}\n")
     if args.format == "json":
         json.dump(results, out, indent=1)
@@ -127,7 +130,7 @@ def run_symbolize(catalog: Catalog, args: argparse.Namespace, stdin: TextIO, out
                 "line": d.line,
                 "text": d.text.rstrip("\n"),
                 "reliable": d.reliable,
-                **frame_json(d.frame, d.source),
+                **frame_json(d.frame, d.source, d.defined_at),
                 **({"error": d.error} if d.error else {}),
             }
             for d in decoded

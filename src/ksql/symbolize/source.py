@@ -30,9 +30,11 @@ class SourceFinder:
             self._tables[path] = table if table is not None and table.has_lines else None
         return self._tables[path]
 
-    def source_of(self, frame: Frame) -> str:
-        """``file:line``, or ``defined_at`` as ``path:line:col``; "" when unknown."""
-        return self.line_of(frame) or self.defined_at(frame)
+    def source_of(self, frame: Frame) -> tuple[str, str]:
+        """(``file:line`` from DWARF, the definition site ``path:line:col`` when there is
+        no line), each "" when unknown."""
+        line = self.line_of(frame)
+        return line, "" if line else self.defined_at(frame)
 
     def line_of(self, frame: Frame) -> str:
         if frame.module:

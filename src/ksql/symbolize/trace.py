@@ -21,7 +21,7 @@ _SYMBOL = re.compile(r"(?P<name>[^+]+)\+(?P<off>0x[0-9a-fA-F]+)(?:/(?P<size>0x[0
 _SYMBOL_IN_LINE = re.compile(r"(?:^|[\s:])(?P<name>[^\s:+]+)\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+")
 _MODULE = re.compile(r"\[([^]]+)\]")
 
-SourceOf = Callable[[Frame], str]
+SourceOf = Callable[[Frame], tuple[str, str]]  # (DWARF file:line, definition site)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class Decoded:
     frame: Frame | None = None
     reliable: bool = True
     source: str = ""
+    defined_at: str = ""
     error: str = ""
     line: int = 0
 
@@ -93,10 +94,15 @@ def _decode_line(body: str, eol: str, sym: Symbolizer, source_of: SourceOf, n: i
     except KsqlError as exc:
         error = str(exc)
     if frame is None and not m:  # raw addresses only, none known: keep them
-        return Decoded(body + eol, None, reliable, "", error or "not inside any known symbol", n)
-    source = source_of(frame) if frame is not None else ""
-    shown = (
-        f"{segment}{frame.name if frame else symbol} ({source})" if source else (segment + symbol)
-    )
+        return Decoded(
+            body + eol, None, reliable, "", "", error or "not inside any known symbol", n
+        )
+    source, defined_at = source_of(frame) if frame is not None else ("", "")
+    if source and frame is not None:  # decode_stacktrace.sh: "name (file:line)"
+        shown = f"{segment}{frame.name} ({source})"
+    elif defined_at:  # no line table: keep the offset, say where the function is defined
+        shown = f"{segment}{symbol} (defined at {defined_at})"
+    else:
+        shown = segment + symbol
     text = " ".join([*words, f"{shown} {module}"]) + eol
-    return Decoded(text, frame, reliable, source, error, n)
+    return Decoded(text, frame, reliable, source, defined_at, error, n)
