@@ -19,10 +19,10 @@ from ksql.catalog import Catalog
 from ksql.kernel.kallsyms import (
     ABSOLUTE_LETTERS,
     IGNORED_LETTERS,
-    IGNORED_SCAN,
     KEPT_ABSOLUTE,
     KERNEL_BOUNDS,
     alias_rank,
+    ignored_offsets,
 )
 from ksql.kernel.modules import VMLINUX
 
@@ -57,7 +57,6 @@ class KernelTable:
         addrs = cols["addr"][rows].astype(np.uint64)
         order = np.argsort(addrs, kind="stable")
         rows, addrs = rows[order], addrs[order]
-        rows = self._order_aliases(rows, addrs)
         self.rows: npt.NDArray[np.int64] = rows
         self.addrs: npt.NDArray[np.uint64] = addrs
         self._bounds = self._find_bounds()
@@ -75,34 +74,23 @@ class KernelTable:
         for i in absolute.tolist():
             drop[i] = cols.name[int(rows[i])] not in KEPT_ABSOLUTE
         names = cols.name
-        hits = [m.start() for m in IGNORED_SCAN.finditer(names.blob)]
+        hits = ignored_offsets(names.blob)
         ignored = np.searchsorted(names.starts, np.array(hits, np.int64), side="right") - 1
         named = np.zeros(len(names) + 1, bool)
         named[ignored] = True
         drop |= named[rows]
         return rows[~drop]
 
-    def _order_aliases(
-        self, rows: npt.NDArray[np.int64], addrs: npt.NDArray[np.uint64]
-    ) -> npt.NDArray[np.int64]:
-        """Rows sharing an address, re-ordered as scripts/kallsyms.c sorts them."""
-        if len(addrs) < 2:
-            return rows
-        same = addrs[1:] == addrs[:-1]
-        if not same.any():
-            return rows
+    def first_alias(self, lo: int, hi: int) -> str:
+        """The name %pS prints for the entries ``[lo, hi)`` sharing one address: the first
+        in scripts/kallsyms.c's order (chosen here, per look-up, instead of sorting every
+        alias group of the table up front)."""
         names = self.catalog.columns().name
         letters = self.catalog.columns()["type"]
-        rows = rows.copy()
-        starts = np.flatnonzero(np.diff(np.concatenate(([0], same.astype(np.int8)))) == 1)
-        for s in starts.tolist():
-            e = s + 1
-            while e < len(addrs) and addrs[e] == addrs[s]:
-                e += 1
-            group = rows[s:e].tolist()
-            group.sort(key=lambda r: alias_rank(names[r], chr(letters[r])))
-            rows[s:e] = group
-        return rows
+        if hi - lo == 1:
+            return names[int(self.rows[lo])]
+        group = self.rows[lo:hi].tolist()
+        return names[min(group, key=lambda r: alias_rank(names[r], chr(letters[r])))]
 
     def _find_bounds(self) -> dict[str, int]:
         """Addresses of the image-bounding symbols (one scan of the names)."""
@@ -159,7 +147,6 @@ class KernelTable:
         start = self.addrs[pos]
         first = np.searchsorted(self.addrs, start, side="left")
         nxt = np.searchsorted(self.addrs, start, side="right")
-        names = self.catalog.columns().name
         b = self._bounds
         for i in np.flatnonzero(inside).tolist():
             s = int(start[i])
@@ -169,7 +156,8 @@ class KernelTable:
                 end = b["_einittext"]
             else:
                 end = b.get("_end", s)
-            out[i] = Hit(names[int(self.rows[int(first[i])])], int(addrs[i]) - s, end - s, s)
+            name = self.first_alias(int(first[i]), int(nxt[i]))
+            out[i] = Hit(name, int(addrs[i]) - s, end - s, s)
         return out
 
     def sizes_at(self, starts: list[int]) -> list[int]:

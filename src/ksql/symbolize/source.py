@@ -52,8 +52,10 @@ class SourceFinder:
         return table.line((frame.address - self.sym.kaslr) % (1 << 64)) if table else ""
 
     def defined_at(self, frame: Frame) -> str:
-        cols = self.catalog.columns()
         table = self.catalog.table("defined_at")
+        if len(table) <= 1:  # no source tree loaded: skip the name scan
+            return ""
+        cols = self.catalog.columns()
         module = frame.module or VMLINUX
         sites: set[str] = set()
         fallback: set[str] = set()
