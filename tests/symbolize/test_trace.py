@@ -167,3 +167,28 @@ def test_agrees_with_decode_stacktrace(system_map: Path) -> None:
         differ.append((a, b))
     names = {b.split("] ", 1)[1].split(" (")[0].split(":")[-1].lstrip("? ") for _, b in differ}
     assert names == _SCRIPT_WRONG, differ
+
+
+def test_module_addresses_from_a_kallsyms_snapshot(
+    system_map: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/proc/kallsyms lines of loaded modules (kernel/kallsyms.c s_show: "%px %c %s\\t[%s]")
+    resolve raw module addresses with neither the .ko nor a base."""
+    snap = tmp_path / "kallsyms"
+    snap.write_text(
+        "ffffffffc0a00000 t helper\t[ksym_test]\n"
+        "ffffffffc0a00010 T ksym_a_entry\t[ksym_test]\n"
+        "ffffffffc0a00040 t helper\t[ksym_test]\n"
+        "ffffffffc0a00070 T ksym_b_entry\t[ksym_test]\n"
+        "ffffffffc0a00082 t ksym_cold\t[ksym_test]\n"
+        "ffffffffc0b10000 t vfat_add_entry\t[vfat]\n"
+    )
+    argv = ["addr", "-s", str(system_map), "-s", f"kallsyms:{snap}"]
+    argv += ["0xffffffffc0a00045", "0xffffffffc0a00070", "0xffffffffc0b10010"]
+    code, out, err = _run(argv, "", monkeypatch)
+    assert out.splitlines() == [
+        "0xffffffffc0a00045 helper+0x5/0x30 [ksym_test]",
+        "0xffffffffc0a00070 ksym_b_entry+0x0/0x12 [ksym_test]",
+    ]
+    # the module's last symbol: its end is not in a snapshot
+    assert (code, err) == (1, "ksql: 0xffffffffc0b10010: not inside any known symbol\n")

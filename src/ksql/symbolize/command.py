@@ -24,15 +24,22 @@ def build(catalog: Catalog, args: argparse.Namespace, text: Sequence[str] = ()) 
     from ksql.symbolize.kernel_table import KernelTable
 
     kernel = KernelTable(catalog)
-    sym = Symbolizer(kernel, module_paths=[Path(p) for p in args.modules])
+    from ksql.symbolize.snapshot import SnapshotModules
+
+    snapshot = SnapshotModules(catalog)
+    sym = Symbolizer(
+        kernel,
+        module_paths=[Path(p) for p in args.modules],
+        snapshot=snapshot if len(snapshot) else None,
+    )
     if args.kaslr_offset:
         try:
             sym.kaslr = int(args.kaslr_offset, 16)
         except ValueError:
             raise KsqlError(f"--kaslr-offset {args.kaslr_offset}: expected a hex number") from None
     elif args.kallsyms:
-        snapshot = _read(args.kallsyms)
-        sym.kaslr = offset_from_kallsyms(snapshot, kernel.bound("_text"), args.kallsyms)
+        kallsyms = _read(args.kallsyms)
+        sym.kaslr = offset_from_kallsyms(kallsyms, kernel.bound("_text"), args.kallsyms)
     else:
         sym.kaslr = kernel_offset(text) or 0
     sym.bases = module_bases(text)

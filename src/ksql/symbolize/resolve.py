@@ -15,6 +15,7 @@ from ksql.errors import KsqlError
 from ksql.kernel.modules import module_name_of_file, normalize_module_name
 from ksql.symbolize.kernel_table import KernelTable
 from ksql.symbolize.module_image import ModuleImage
+from ksql.symbolize.snapshot import SnapshotModules
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Symbolizer:
     kaslr: int = 0
     module_paths: list[Path] = field(default_factory=list)  # .ko files and directories
     bases: dict[str, int] = field(default_factory=dict)  # module name -> core base
+    snapshot: SnapshotModules | None = None  # module rows of a /proc/kallsyms source
     _images: dict[str, ModuleImage | None] = field(default_factory=dict)
     _index: dict[str, list[Path]] | None = None
 
@@ -93,8 +95,15 @@ class Symbolizer:
             if hit is not None:
                 out.append(Frame(hit.name, hit.offset, hit.size, address=addr))
             else:
-                out.append(self._in_module(addr))
+                out.append(self._in_module(addr) or self._in_snapshot(addr))
         return out
+
+    def _in_snapshot(self, addr: int) -> Frame | None:
+        hit = self.snapshot.lookup(addr) if self.snapshot is not None else None
+        if hit is None:
+            return None
+        name, offset, size, module = hit
+        return Frame(name, offset, size, module, addr)
 
     def _in_module(self, addr: int) -> Frame | None:
         for name, base in self.bases.items():
