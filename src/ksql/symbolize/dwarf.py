@@ -30,14 +30,16 @@ class LineTable:
     offsets: ``INIT_BIAS`` added for the init layout)."""
 
     def __init__(self, path: Path, placed: dict[int, tuple[bool, int]] | None = None) -> None:
-        data = module_bytes(path)
         self._relocate = True
-        if placed:
-            data = _moved_symbols(open_elf(path, data), data, placed)
+        if placed is None:  # a linked image (vmlinux: ~100 MB): read on demand, not copied
+            self._elf = ELFFile(path.open("rb"))
+        else:
+            raw = module_bytes(path)
+            data = _moved_symbols(open_elf(path, raw), raw, placed)
             relocated = _relocated_debug(open_elf(path, data), data)
             if relocated is not None:
                 data, self._relocate = relocated, False
-        self._elf = ELFFile(io.BytesIO(data))
+            self._elf = ELFFile(io.BytesIO(data))
         self._dwarf: DWARFInfo | None = None
         self._programs: dict[int, list[tuple[int, int, str, int]]] = {}
         self.has_lines = self._elf.get_section_by_name(".debug_line") is not None
