@@ -192,3 +192,16 @@ def test_module_addresses_from_a_kallsyms_snapshot(
     ]
     # the module's last symbol: its end is not in a snapshot
     assert (code, err) == (1, "ksql: 0xffffffffc0b10010: not inside any known symbol\n")
+
+
+def test_undecodable_bytes_pass_through(system_map: Path) -> None:
+    log = b"\xff\xfe line noise\n[<0>] schedule+0x4a/0xd0\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "ksql", "symbolize", "-s", str(system_map)],
+        input=log,
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout == b"\xff\xfe line noise\nschedule+0x4a/0xd0 \n"

@@ -48,6 +48,15 @@ def build(catalog: Catalog, args: argparse.Namespace, text: Sequence[str] = ()) 
     return sym
 
 
+def _bytes_through(stdin: TextIO, out: TextIO) -> None:
+    """Logs are not always UTF-8 (a console's line noise): undecodable bytes pass through
+    unchanged instead of stopping the decode."""
+    for stream in (stdin, out):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape")
+
+
 def _read(path: str) -> str:
     try:
         return Path(path).read_text(errors="surrogateescape")
@@ -76,6 +85,7 @@ def run_addr(
     catalog: Catalog, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO
 ) -> int:
     """Each location (argument or stdin line) resolved both ways."""
+    _bytes_through(stdin, out)
     items = list(args.location) or [ln for ln in stdin.read().splitlines() if ln.strip()]
     sym = build(catalog, args)
     sources = SourceFinder(catalog, sym)
@@ -127,6 +137,7 @@ def run_addr(
 
 def run_symbolize(catalog: Catalog, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     """The whole log from stdin decoded to stdout."""
+    _bytes_through(stdin, out)
     lines = stdin.readlines()
     sym = build(catalog, args, lines)
     sources = SourceFinder(catalog, sym)
