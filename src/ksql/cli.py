@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     from ksql.check.command import add_arguments
 
     add_arguments(check)
+    _add_symbolize_parsers(sub, common)
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
     _add_history_parsers(sub, common)
@@ -139,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ksql.historycli import run_command
 
             return run_command(args, sys.stdout, sys.stderr)
+        if args.command in ("addr", "symbolize"):
+            return _symbolize(args)
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run
@@ -193,6 +196,42 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     RENDERERS[fmt](catalog, rows, out)
     out.flush()
     return EXIT_MATCH if len(rows) else EXIT_NONE
+
+
+def _add_symbolize_parsers(sub: argparse._SubParsersAction[Any], common: Any) -> None:
+    """``addr`` and ``symbolize``: their options live with their code (ksql.symbolize)."""
+    from ksql.symbolize.options import add_options
+
+    a = sub.add_parser(
+        "addr",
+        parents=[common],
+        help="address <-> name+0xoff/0xsize [module], as the kernel's %%pS prints it",
+    )
+    a.add_argument(
+        "location",
+        nargs="*",
+        help="ADDR, NAME+0xOFF[/0xSIZE] or 'NAME+0xOFF/0xSIZE [MODULE]'; none: read stdin",
+    )
+    add_options(a)
+    s = sub.add_parser(
+        "symbolize",
+        parents=[common],
+        help="decode an oops, dmesg or stack dump from stdin (decode_stacktrace.sh's format)",
+    )
+    add_options(s)
+
+
+def _symbolize(args: argparse.Namespace) -> int:
+    from ksql.loading import load_catalog
+    from ksql.pluginmanager import load_plugins
+    from ksql.spool import spooled
+    from ksql.symbolize.command import run_addr, run_symbolize
+
+    with spooled(args.source) as specs:
+        catalog = load_catalog(specs, load_plugins(args.plugin, args.block))
+    if args.command == "addr":
+        return run_addr(catalog, args, sys.stdin, sys.stdout, sys.stderr)
+    return run_symbolize(catalog, args, sys.stdin, sys.stdout)
 
 
 def _lsp(args: argparse.Namespace) -> int:

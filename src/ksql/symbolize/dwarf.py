@@ -1,0 +1,227 @@
+"""``file:line`` for an address from DWARF line programs (pyelftools), lazily: the address's
+compile unit comes from ``.debug_aranges`` and only that unit's line program is decoded.
+
+In a ``.ko`` (relocatable) every section starts at 0, so ``.text+0x10`` and
+``.init.text+0x10`` would share line rows (what makes addr2line answer wrongly for
+``.init.text`` frames). The file is read with each text symbol moved to its section's offset
+in the module layout before pyelftools applies the relocations, so line rows carry layout
+offsets, unique across the module's sections.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from elftools.common.exceptions import ELFError
+from elftools.dwarf.dwarfinfo import DWARFInfo
+from elftools.dwarf.lineprogram import LineProgram
+from elftools.elf.elffile import ELFFile
+
+from ksql.symbolize.elffile import module_bytes, open_elf
+
+INIT_BIAS = 1 << 40  # init-layout offsets, kept apart from core-layout ones
+
+
+class LineTable:
+    """Line look-ups in one ELF file with DWARF (vmlinux addresses, or module layout
+    offsets: ``INIT_BIAS`` added for the init layout)."""
+
+    def __init__(self, path: Path, placed: dict[int, tuple[bool, int]] | None = None) -> None:
+        self._relocate = True
+        if placed is None:  # a linked image (vmlinux: ~100 MB): read on demand, not copied
+            self._elf = ELFFile(path.open("rb"))
+        else:
+            raw = module_bytes(path)
+            data = _moved_symbols(open_elf(path, raw), raw, placed)
+            relocated = _relocated_debug(open_elf(path, data), data)
+            if relocated is not None:
+                data, self._relocate = relocated, False
+            self._elf = ELFFile(io.BytesIO(data))
+        self._dwarf: DWARFInfo | None = None
+        self._programs: dict[int, list[tuple[int, int, str, int]]] = {}
+        self.has_lines = self._elf.get_section_by_name(".debug_line") is not None
+
+    def _info(self) -> DWARFInfo:
+        if self._dwarf is None:
+            self._dwarf = self._elf.get_dwarf_info(relocate_dwarf_sections=self._relocate)
+        return self._dwarf
+
+    def line(self, address: int) -> str:
+        """``file:line`` of ``address``; "" when no line row covers it."""
+        if not self.has_lines:
+            return ""
+        try:
+            for cu_offset in self._units_for(address):
+                rows = self._rows(cu_offset)
+                hit = _find(rows, address)
+                if hit:
+                    return hit
+        except (ELFError, KeyError, IndexError, ValueError):
+            return ""
+        return ""
+
+    def _units_for(self, address: int) -> list[int]:
+        info = self._info()
+        aranges = info.get_aranges()
+        if aranges is not None:
+            off = aranges.cu_offset_at_addr(address)
+            if off is not None:
+                return [off]
+        return [cu.cu_offset for cu in info.iter_CUs()]  # no aranges: every unit, in turn
+
+    def _rows(self, cu_offset: int) -> list[tuple[int, int, str, int]]:
+        """(address, end of its sequence, file, line) rows of one unit, sorted."""
+        if cu_offset in self._programs:
+            return self._programs[cu_offset]
+        info = self._info()
+        cu = info.get_CU_at(cu_offset)
+        program = info.line_program_for_CU(cu)
+        rows: list[tuple[int, int, str, int]] = []
+        if program is not None:
+            comp_dir = _attr(cu.get_top_DIE(), "DW_AT_comp_dir")
+            seq: list[tuple[int, int, int]] = []
+            for entry in program.get_entries():
+                state = entry.state
+                if state is None:
+                    continue
+                if state.end_sequence:
+                    end = state.address
+                    rows.extend((a, end, _file(program, f, comp_dir), ln) for a, f, ln in seq)
+                    seq = []
+                else:
+                    seq.append((state.address, state.file, state.line))
+        rows.sort(key=lambda r: r[0])
+        self._programs[cu_offset] = rows
+        return rows
+
+
+def _find(rows: list[tuple[int, int, str, int]], address: int) -> str:
+    """The last row at or below ``address`` in a sequence that covers it."""
+    best: tuple[int, int, str, int] | None = None
+    for row in rows:
+        if row[0] > address:
+            break
+        if address < row[1]:
+            best = row
+    return f"{best[2]}:{best[3]}" if best else ""
+
+
+def _attr(die: object, name: str) -> str:
+    attrs = getattr(die, "attributes", {})
+    value = attrs[name].value if name in attrs else b""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _file(program: LineProgram, index: int, comp_dir: str) -> str:
+    """A file index's path, relative to the compilation directory when inside it (as
+    decode_stacktrace.sh prints after stripping its base path)."""
+    version = program.header["version"]
+    entries = program.header["file_entry"]
+    i = index if version >= 5 else index - 1
+    if not 0 <= i < len(entries):
+        return "??"
+    entry = entries[i]
+    name = entry.name.decode("utf-8", "replace")
+    dirs = program.header["include_directory"]
+    d = entry.dir_index if version >= 5 else entry.dir_index - 1
+    directory = dirs[d].decode("utf-8", "replace") if 0 <= d < len(dirs) else ""
+    if version < 5 and entry.dir_index == 0:
+        directory = ""
+    path = os.path.join(directory, name) if directory else name
+    if comp_dir and path.startswith(comp_dir.rstrip("/") + "/"):
+        path = path[len(comp_dir.rstrip("/")) + 1 :]
+    return os.path.normpath(path)
+
+
+def _moved_symbols(elf: ELFFile, data: bytes, placed: dict[int, tuple[bool, int]]) -> bytes:
+    """``data`` with each symbol defined in a placed section moved to its layout offset."""
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        return data
+    o = "<" if elf.little_endian else ">"
+    if elf.elfclass == 64:
+        fields = [
+            ("name", "u4"),
+            ("info", "u1"),
+            ("other", "u1"),
+            ("shndx", "u2"),
+            ("value", "u8"),
+            ("size", "u8"),
+        ]
+    else:
+        fields = [
+            ("name", "u4"),
+            ("value", "u4"),
+            ("size", "u4"),
+            ("info", "u1"),
+            ("other", "u1"),
+            ("shndx", "u2"),
+        ]  # include/uapi/linux/elf.h Elf32_Sym
+    dtype = np.dtype([(n, o + t) for n, t in fields])
+    out = bytearray(data)
+    count = int(symtab["sh_size"]) // dtype.itemsize
+    table = np.frombuffer(out, dtype, count, int(symtab["sh_offset"]))
+    bias = np.zeros(max(placed) + 1, dtype=np.uint64)
+    for sec, (init, offset) in placed.items():
+        bias[sec] = offset + (INIT_BIAS if init else 0)
+    shndx = table["shndx"].astype(np.int64)
+    inside = shndx < len(bias)
+    moved = table["value"].astype(np.uint64)
+    moved[inside] += bias[shndx[inside]]
+    table["value"] = moved
+    return bytes(out)
+
+
+# arch/x86/include/asm/elf.h (and the psABI): the relocation types DWARF sections use.
+R_X86_64_64, R_X86_64_32, R_X86_64_32S = 1, 10, 11
+EM_X86_64 = "EM_X86_64"
+
+
+def _relocated_debug(elf: ELFFile, data: bytes) -> bytes | None:
+    """``data`` with the RELA entries of its ``.debug_*`` sections applied in place (x86-64:
+    S + A, 8 or 4 bytes); None for other machines, which pyelftools relocates itself.
+    pyelftools' own pass parses each entry through construct: ~1 s for a 117 KB module."""
+    if elf["e_machine"] != EM_X86_64 or not elf.little_endian:
+        return None
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        return None
+    sym_dtype = np.dtype(
+        [
+            ("name", "<u4"),
+            ("info", "u1"),
+            ("other", "u1"),
+            ("shndx", "<u2"),
+            ("value", "<u8"),
+            ("size", "<u8"),
+        ]
+    )
+    values = np.frombuffer(data, sym_dtype, int(symtab["sh_size"]) // 24, int(symtab["sh_offset"]))[
+        "value"
+    ]
+    rela = np.dtype([("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")])
+    out = bytearray(data)
+    for sec in elf.iter_sections():
+        if sec["sh_type"] != "SHT_RELA":
+            continue
+        target = elf.get_section(int(sec["sh_info"]))
+        if not target.name.startswith(".debug_"):
+            continue
+        entries = np.frombuffer(data, rela, int(sec["sh_size"]) // 24, int(sec["sh_offset"]))
+        base = int(target["sh_offset"])
+        syms = (entries["info"] >> np.uint64(32)).astype(np.int64)
+        kinds = (entries["info"] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        results = (values[syms].astype(np.int64) + entries["addend"]).tolist()
+        for off, kind, value in zip(
+            entries["offset"].tolist(), kinds.tolist(), results, strict=True
+        ):
+            if kind == R_X86_64_64:
+                out[base + off : base + off + 8] = (value % (1 << 64)).to_bytes(8, "little")
+            elif kind in (R_X86_64_32, R_X86_64_32S):
+                out[base + off : base + off + 4] = (value % (1 << 32)).to_bytes(4, "little")
+            else:
+                return None
+    return bytes(out)
