@@ -8,7 +8,7 @@ from ksql.errors import SourceError
 from ksql.kernel.modules import VMLINUX, module_name_of_file
 from ksql.sink import Batch, RowSink
 
-from . import bases
+from . import bases, store
 from .blob import read_blob
 from .reader import Btf, is_split
 from .rows import rows
@@ -41,12 +41,20 @@ def decode(path: Path, data: bytes, *, split: bool, module: str) -> Batch:
 
 
 def load_btf(path: Path, sink: RowSink) -> None:
+    kept = store.load(path, VMLINUX)  # only a base blob's rows are kept: they are vmlinux's
+    if kept is not None:
+        bases.remember(path)
+        sink.append(kept)
+        return
     data = read_blob(path)
     try:
         split = is_split(data)
         if not split:
             bases.remember(path)
-        sink.append(decode(path, data, split=split, module=module_of(path, split)))
+        batch = decode(path, data, split=split, module=module_of(path, split))
+        if not split:
+            store.save(path, VMLINUX, batch)
+        sink.append(batch)
     except SourceError:
         raise
     except (ValueError, IndexError, KeyError, OverflowError, TypeError) as exc:

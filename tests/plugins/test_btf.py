@@ -263,3 +263,59 @@ def test_prototypes_are_pfunct_s_byte_for_byte(which: str) -> None:
     assert len(differ_mine) == sum(PFUNCT_124_TYPE_TAG in x for x in differ_theirs)
     if which == "corpus":
         assert (len(mine), differ_mine, differ_theirs) == (44561, [], [])
+
+
+def test_the_numpy_record_walk_finds_what_the_record_by_record_walk_finds() -> None:
+    from ksql.plugins.btf.reader import record_starts
+
+    blob, _ = sample()
+    for order in "<>":
+        btf = Btf("x.btf", blob.bytes(order))
+        words = btf._words
+        expected = [0]
+        for record in blob.records[:-1]:
+            expected.append(expected[-1] + len(record))
+        found = record_starts(words)
+        assert found is not None and found.tolist() == expected
+    # An unknown kind or a record past the end: no answer, the record walk says why.
+    blob.records.insert(3, [0, 25 << 24, 0])
+    assert record_starts(Btf("x.btf", blob.bytes())._words) is None
+    words = Btf("x.btf", sample()[0].bytes())._words
+    assert record_starts(words[:-1]) is None
+
+
+def test_decoded_rows_are_kept_between_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_bases: None
+) -> None:
+    from ksql.plugins.btf import store
+    from ksql.plugins.btf.load import load_btf
+
+    from ksql.sink import RowSink
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    monkeypatch.setenv("KSQL_CACHE_DIR", str(cache))
+    monkeypatch.delenv("KSQL_NO_CACHE", raising=False)
+    blob, expected = sample()
+    path = tmp_path / "vmlinux.btf"
+    path.write_bytes(blob.bytes())
+
+    def load_rows() -> Batch:
+        sink = RowSink("btf")
+        load_btf(path, sink)
+        return Batch.concat(sink.batches())
+
+    first = load_rows()
+    (entry,) = cache.glob("btf-rows-*.npz")
+    kept = store.load(path, "vmlinux")
+    assert kept is not None
+    assert decls(kept) == decls(first) == expected
+    assert list(kept["kind"]) == list(first["kind"])
+    assert kept["section"] == first["section"]
+    entry.write_bytes(b"PK\x03\x04 damaged")  # a damaged entry is a miss, then rewritten
+    assert store.load(path, "vmlinux") is None
+    assert decls(load_rows()) == expected
+    assert store.load(path, "vmlinux") is not None
+    path.write_bytes(blob.bytes(">"))  # other bytes (new mtime/size/inode): another key
+    os.utime(path, ns=(1, 1))
+    assert store.load(path, "vmlinux") is None
