@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
         help="output format: %(choices)s (default: table on a terminal, nm lines otherwise)",
     )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
+    t = sub.add_parser("type", parents=[common], help="a struct's layout from BTF, as pahole -C")
+    t.add_argument("name", help="e.g. 'struct module', module, 'enum pid_type', a typedef")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument(
@@ -115,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
             return _lsp(args)
+        if args.command == "type":  # the BTF plugin's layouts (ksql.plugins.btf.types)
+            import importlib
+
+            types = importlib.import_module("ksql.plugins.btf.types")
+            return int(types.main(args.name, args.source, sys.stdout))
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run
