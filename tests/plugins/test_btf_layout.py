@@ -13,7 +13,7 @@ from ksql.plugins.btf.layout import Printer, size_of
 from ksql.plugins.btf.reader import Btf
 
 from ksql.cli import main
-from tests.plugins.test_btf import INT, PTR, STRUCT, Blob
+from tests.plugins.test_btf import FUNC, FUNC_PROTO, INT, PTR, STRUCT, Blob
 
 CORPUS = Path(os.environ.get("KSQL_CORPUS", "/nonexistent"))
 
@@ -32,6 +32,7 @@ def small() -> bytes:
         b.s("flag"), int_, 1 << 24 | 128,
         vlen=3, kflag=1,
     )  # fmt: skip
+    b.add(FUNC, "node_count", b.add(FUNC_PROTO, "", int_, b.s("n"), 5, vlen=1), vlen=1)
     return b.bytes()
 
 
