@@ -319,3 +319,25 @@ def test_decoded_rows_are_kept_between_runs(
     path.write_bytes(blob.bytes(">"))  # other bytes (new mtime/size/inode): another key
     os.utime(path, ns=(1, 1))
     assert store.load(path, "vmlinux") is None
+
+
+@pytest.mark.corpus
+def test_the_elf_source_decodes_btf_on_request(
+    monkeypatch: pytest.MonkeyPatch, load: Callable[..., Catalog], no_bases: None
+) -> None:
+    vmlinux = CORPUS / "vmlinux"
+    ko = CORPUS / "modules" / "kernel" / "drivers" / "net" / "dummy.ko"
+    if not (vmlinux.exists() and ko.exists()):
+        pytest.skip("needs the corpus vmlinux and dummy.ko")
+    monkeypatch.setenv("KSQL_NO_CACHE", "1")
+    plain = load(ko)
+    assert not any(s.decl for s in plain.symbols(range(len(plain))))
+    monkeypatch.setenv("KSQL_ELF_BTF", "1")
+    alone = load(ko)  # split BTF without its base: one note, the ELF rows still there
+    assert len(alone) == len(plain)
+    assert any("module BTF skipped: no vmlinux BTF" in n for n in alone.notes)
+    both = load(vmlinux, ko)
+    found = {s.name: s for s in both.symbols(range(len(both)))}
+    assert found["dma_buf_get"].decl == "struct dma_buf * dma_buf_get(int fd)"
+    assert found["dma_buf_get"].export.label == "EXPORT_SYMBOL_GPL"
+    assert found["dummy_validate"].decl.startswith("int dummy_validate(struct nlattr * * tb")
