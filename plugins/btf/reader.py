@@ -69,6 +69,7 @@ class Btf:
         "_names",
         "_pos",
         "_strings",
+        "_type_names",
         "_words",
         "base",
         "count",
@@ -122,6 +123,7 @@ class Btf:
                 path, "BTF string section does not end with a NUL", offset=hdr_len + str_off
             )
         self._names: Strings | None = None
+        self._type_names: list[str] | None = None
         words = np.frombuffer(data, order + "u4", type_len // 4, hdr_len + type_off)
         native = words.astype(np.uint32)  # a copy only for the other byte order
         pos = self._walk(native, hdr_len + type_off)
@@ -279,7 +281,17 @@ class Btf:
         return table.many(offs)
 
     def type_name(self, type_id: int) -> str:
-        return self.name(self.name_off[type_id]) if 0 < type_id < self.count else ""
+        """The name of type ``type_id`` ("" for none): every own type's name is looked up
+        in one bulk pass on first use (a binary search per call cost 4x more)."""
+        if not 0 < type_id < self.count:
+            return ""
+        if type_id < self.start_id:
+            assert self.base is not None
+            return self.base.type_name(type_id)
+        table = self._type_names
+        if table is None:
+            table = self._type_names = self.names(self.own["name_off"])
+        return table[type_id - self.start_id]
 
     def ids(self, kind: BtfKind) -> list[int]:
         """This blob's own ids of ``kind`` (not the base's)."""
