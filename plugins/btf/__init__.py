@@ -26,6 +26,12 @@ class BtfSource(SourceType):
     def recognizes(self, path: Path, head: bytes) -> bool:
         return len(head) >= HEADER_MIN and head[:2] in (MAGIC_LE, MAGIC_BE) and head[2] == 1
 
+    def fingerprint(self, path: Path) -> str | None:
+        # /sys/kernel/btf/* holds the same bytes for the whole boot: keyed by it (.store).
+        from .store import fingerprint
+
+        return fingerprint(path)
+
     def load(self, path: Path, sink: RowSink) -> None:
         from .load import load_btf
 

@@ -21,7 +21,7 @@ def rows(btf: Btf, module: str) -> Batch:
     own = btf.own
     funcs = np.flatnonzero(own["kind"] == BtfKind.FUNC)
     names = btf.names(own["name_off"][funcs].tolist())
-    decl = decls.functions((funcs + btf.start_id).tolist(), names)
+    decl = decls.functions(own["ref"][funcs].astype(np.int64), names)
     kind = [int(Kind.FUNCTION)] * len(names)
     section = [""] * len(names)
     kinds = btf.kind

@@ -44,6 +44,10 @@ class ElfSource(SourceType):
 
             found = tree_fingerprint(path)
         # The rows differ with special symbols kept: so does the cache key.
+        from ..btf.load import elf_wanted
+
+        if found is not None and elf_wanted():
+            found += ":btf"
         return None if found is None else found + (":special-syms" if wanted() else "")
 
     def load(self, path: Path, sink: RowSink) -> None:
@@ -59,6 +63,10 @@ class ElfSource(SourceType):
                 from ..btf.bases import remember
 
                 remember(path)
+            from ..btf.load import elf_wanted, load_elf
+
+            if elf_wanted():  # KSQL_ELF_BTF=1: the same decoder as -s btf:PATH
+                load_elf(path, sink)
             return
         files = module_files(path)
         progress = Progress(len(files), f"loading {len(files)} modules")

@@ -172,7 +172,7 @@ class CatalogBuilder:
         np.add.at(self._module_rows, new_mod, 1)
         for code, index in self._merge_index.items():
             for off in np.flatnonzero(new_mod == code).tolist():
-                index.setdefault(names[off], []).append(start + off)
+                merge.index_add(index, names[off], start + off)
 
     def _reserve(self, need: int) -> None:
         cap = len(self._names)

@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(check)
     _add_symbolize_parsers(sub, common)
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
+    t = sub.add_parser("type", parents=[common], help="a struct's layout from BTF, as pahole -C")
+    t.add_argument("name", help="e.g. 'struct module', module, 'enum pid_type', a typedef")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
     _add_history_parsers(sub, common)
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
@@ -142,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args, sys.stdout, sys.stderr)
         if args.command in ("addr", "symbolize"):
             return _symbolize(args)
+        if args.command == "type":  # the BTF plugin's layouts (ksql.plugins.btf.types)
+            import importlib
+
+            types = importlib.import_module("ksql.plugins.btf.types")
+            return int(types.main(args.name, args.source, sys.stdout))
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run

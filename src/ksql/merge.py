@@ -22,7 +22,9 @@ from ksql.sink import Batch
 from ksql.storage import StringTable
 
 Arrays = Mapping[str, npt.NDArray[Any]]
-Index = dict[str, list[int]]
+# name -> its row, or its rows (a list) when static namesakes share it: a list per name
+# cost 3x the dict itself (~0.1 s for a kallsyms' 120,000 vmlinux names).
+Index = dict[str, int | list[int]]
 
 # Plain ints for the hot loops: IntEnum attribute access costs ~1 us a time.
 _BIND_LOCAL = int(Bind.LOCAL)
@@ -55,12 +57,20 @@ def targets(
         in_module = rows[mod[rows] == code]
         index = index_of(int(code))
         names = [b_name[i] for i in in_module]
+        easy = _unambiguous(data, index, b, in_module, names)
+        if easy is not None:
+            hit, at, easy_targets = easy
+            found.extend(easy_targets.tolist())
+            sources.extend(in_module[at].tolist())
+            keep[in_module[at]] = False
+            in_module = in_module[~hit]
+            names = [names[k] for k in np.flatnonzero(~hit).tolist()]
         letters = b_type[in_module].tolist()
         counts = Counter(zip(names, letters, strict=True))
         seen: Counter[tuple[str, int]] = Counter()
         slide = _slide(data, b, in_module, names, index)
         for i, name, letter in zip(in_module.tolist(), names, letters, strict=True):
-            candidates = index.get(name)
+            candidates = rows_of(index, name)
             if not candidates:
                 continue
             key = (name, letter)
@@ -73,17 +83,64 @@ def targets(
     return np.array(found, dtype=np.intp), np.array(sources, dtype=np.intp)
 
 
+def _unambiguous(
+    data: Arrays, index: Index, b: Batch, rows: npt.NDArray[np.intp], names: list[str]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """The batch rows :func:`_pick` decides without looking at anything but ``undefined``,
+    all at once: no address, a name no other row of the batch has, and one row of that
+    name here -- they describe that row when both agree on ``undefined``, else none.
+    (hit mask over ``rows``, positions in ``rows`` that merge, their targets.) On a vmlinux
+    BTF batch (no addresses) merging into /proc/kallsyms that is every row: a per-row pick
+    cost ~0.5 s there."""
+    if len(set(names)) != len(names):
+        many = {n for n, c in Counter(names).items() if c > 1}
+    else:
+        many = set()
+    found = list(map(index.get, names))
+    one = np.fromiter(
+        (type(c) is int and n not in many for c, n in zip(found, names, strict=True)),
+        np.bool_,
+        len(names),
+    )
+    hit = one & ~b[_KNOWN][rows]
+    if not hit.any():
+        return None
+    at = np.flatnonzero(hit)
+    target = np.fromiter(map(found.__getitem__, at.tolist()), np.intp, len(at))
+    agree = data["undefined"][target] == b["undefined"][rows[at]]
+    return hit, at[agree], target[agree]
+
+
 def name_index(names: list[str], rows: list[int]) -> Index:
-    """name -> rows of one module; static duplicates keep every row, in order."""
-    index = {name: [r] for name, r in zip(names, rows, strict=True)}
+    """name -> row of one module; static duplicates keep every row, in order."""
+    index: Index = dict(zip(names, rows, strict=True))
     if len(index) != len(names):
         dupes = {name for name, count in Counter(names).items() if count > 1}
         for name in dupes:
             index[name] = []
         for name, r in zip(names, rows, strict=True):
             if name in dupes:
-                index[name].append(r)
+                index[name].append(r)  # type: ignore[union-attr]
     return index
+
+
+def rows_of(index: Index, name: str) -> list[int]:
+    """The rows ``index`` has for ``name`` (none: an empty list)."""
+    found = index.get(name)
+    if found is None:
+        return []
+    return [found] if type(found) is int else found  # type: ignore[return-value]
+
+
+def index_add(index: Index, name: str, row: int) -> None:
+    """``row`` (a new row) has ``name`` too."""
+    found = index.get(name)
+    if found is None:
+        index[name] = row
+    elif type(found) is int:
+        index[name] = [found, row]
+    else:
+        found.append(row)  # type: ignore[union-attr]
 
 
 def _slide(
@@ -91,9 +148,9 @@ def _slide(
     b: Batch,
     rows: npt.NDArray[np.intp],
     names: list[str],
-    index: dict[str, list[int]],
+    index: Index,
 ) -> int:
-    here = index.get(_ANCHOR)
+    here = rows_of(index, _ANCHOR)
     if not here or len(here) != 1 or _ANCHOR not in names:
         return 0
     at = int(rows[names.index(_ANCHOR)])
@@ -148,7 +205,10 @@ def fill(
     for spec in _FILLED:
         ours = data[spec.name]
         if spec.encoding is Encoding.INTERNED:  # code 0 is the column's default: unknown
-            theirs = tables[spec.name].encode([b[spec.name][k] for k in i])
+            values = b[spec.name]
+            if values.count(spec.default) == len(values):
+                continue  # the source left it unknown: nothing to learn
+            theirs = tables[spec.name].encode(list(map(values.__getitem__, i.tolist())))
             known = theirs != 0
             take = (ours[r] == 0) & known
         elif spec.nullable:

@@ -43,8 +43,12 @@ class StringTable:
         distinct = set(values)
         if len(distinct) == 1:  # a column one source does not fill: all its default
             return np.full(len(values), self.code(distinct.pop()), dtype=np.uint32)
-        for s in distinct:
-            self.code(s)
+        new = distinct.difference(self.codes)  # at C speed: a call per string cost 5x more
+        if new:
+            first = len(self.strings)
+            self.strings.extend(new)
+            added = range(first, len(self.strings))
+            self.codes.update(zip(self.strings[first:], added, strict=True))
         return np.fromiter(map(self.codes.__getitem__, values), dtype=np.uint32, count=len(values))
 
     def __len__(self) -> int:

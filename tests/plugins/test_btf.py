@@ -263,3 +263,81 @@ def test_prototypes_are_pfunct_s_byte_for_byte(which: str) -> None:
     assert len(differ_mine) == sum(PFUNCT_124_TYPE_TAG in x for x in differ_theirs)
     if which == "corpus":
         assert (len(mine), differ_mine, differ_theirs) == (44561, [], [])
+
+
+def test_the_numpy_record_walk_finds_what_the_record_by_record_walk_finds() -> None:
+    from ksql.plugins.btf.reader import record_starts
+
+    blob, _ = sample()
+    for order in "<>":
+        btf = Btf("x.btf", blob.bytes(order))
+        words = btf._words
+        expected = [0]
+        for record in blob.records[:-1]:
+            expected.append(expected[-1] + len(record))
+        found = record_starts(words)
+        assert found is not None and found.tolist() == expected
+    # An unknown kind or a record past the end: no answer, the record walk says why.
+    blob.records.insert(3, [0, 25 << 24, 0])
+    assert record_starts(Btf("x.btf", blob.bytes())._words) is None
+    words = Btf("x.btf", sample()[0].bytes())._words
+    assert record_starts(words[:-1]) is None
+
+
+def test_decoded_rows_are_kept_between_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_bases: None
+) -> None:
+    from ksql.plugins.btf import store
+    from ksql.plugins.btf.load import load_btf
+
+    from ksql.sink import RowSink
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    monkeypatch.setenv("KSQL_CACHE_DIR", str(cache))
+    monkeypatch.delenv("KSQL_NO_CACHE", raising=False)
+    blob, expected = sample()
+    path = tmp_path / "vmlinux.btf"
+    path.write_bytes(blob.bytes())
+
+    def load_rows() -> Batch:
+        sink = RowSink("btf")
+        load_btf(path, sink)
+        return Batch.concat(sink.batches())
+
+    first = load_rows()
+    (entry,) = cache.glob("btf-rows-*.npz")
+    kept = store.load(path, "vmlinux")
+    assert kept is not None
+    assert decls(kept) == decls(first) == expected
+    assert list(kept["kind"]) == list(first["kind"])
+    assert kept["section"] == first["section"]
+    entry.write_bytes(b"PK\x03\x04 damaged")  # a damaged entry is a miss, then rewritten
+    assert store.load(path, "vmlinux") is None
+    assert decls(load_rows()) == expected
+    assert store.load(path, "vmlinux") is not None
+    path.write_bytes(blob.bytes(">"))  # other bytes (new mtime/size/inode): another key
+    os.utime(path, ns=(1, 1))
+    assert store.load(path, "vmlinux") is None
+
+
+@pytest.mark.corpus
+def test_the_elf_source_decodes_btf_on_request(
+    monkeypatch: pytest.MonkeyPatch, load: Callable[..., Catalog], no_bases: None
+) -> None:
+    vmlinux = CORPUS / "vmlinux"
+    ko = CORPUS / "modules" / "kernel" / "drivers" / "net" / "dummy.ko"
+    if not (vmlinux.exists() and ko.exists()):
+        pytest.skip("needs the corpus vmlinux and dummy.ko")
+    monkeypatch.setenv("KSQL_NO_CACHE", "1")
+    plain = load(ko)
+    assert not any(s.decl for s in plain.symbols(range(len(plain))))
+    monkeypatch.setenv("KSQL_ELF_BTF", "1")
+    alone = load(ko)  # split BTF without its base: one note, the ELF rows still there
+    assert len(alone) == len(plain)
+    assert any("module BTF skipped: no vmlinux BTF" in n for n in alone.notes)
+    both = load(vmlinux, ko)
+    found = {s.name: s for s in both.symbols(range(len(both)))}
+    assert found["dma_buf_get"].decl == "struct dma_buf * dma_buf_get(int fd)"
+    assert found["dma_buf_get"].export.label == "EXPORT_SYMBOL_GPL"
+    assert found["dummy_validate"].decl.startswith("int dummy_validate(struct nlattr * * tb")

@@ -146,6 +146,11 @@ def register(server: KsqlServer) -> None:
 
 
 def hover_at(ctx: CursorContext) -> types.Hover | None:
+    from ksql.lsp.typehover import hover_type
+
+    layout = hover_type(ctx)  # `struct NAME`: the layout from BTF
+    if layout is not None:
+        return layout
     at = ctx.at
     if not at.word or not at.code or at.member:
         return None
