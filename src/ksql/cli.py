@@ -8,10 +8,13 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
+
+if TYPE_CHECKING:
+    from ksql.config import Config
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 
@@ -32,6 +35,24 @@ class _Formats:
         return iter(self._keys())
 
 
+def _kernel_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-k",
+        "--kernel",
+        metavar="RELEASE",
+        help="read that kernel's files (as modinfo -k): /boot/System.map-RELEASE, "
+        "/lib/modules/RELEASE (modules, build/Module.symvers), /usr/lib/debug/boot/"
+        "vmlinux-RELEASE; /proc and /sys only for the running kernel",
+    )
+    parser.add_argument(
+        "-b",
+        "--basedir",
+        metavar="ROOT",
+        help="look for the kernel's files under ROOT (as depmod -b), e.g. a mounted image; "
+        "RELEASE defaults to the only kernel there",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -43,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a symbol source (repeatable); TYPE forces a source type (kallsyms, symvers, ...);"
         " default: the running kernel's /proc/kallsyms, System.map and Module.symvers",
     )
+    _kernel_options(common)
     common.add_argument(
         "--plugin",
         action="append",
@@ -89,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a symbol source (repeatable); else the client's settings, .ksql.toml, or the "
         "running kernel's",
     )
+    _kernel_options(lsp)
     lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
     lsp.add_argument(
         "--tcp",
@@ -111,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "special_syms", False):
         os.environ["KSQL_SPECIAL_SYMS"] = "1"  # read by the ELF source, also in its workers
     try:
+        _settle_sources(args)
         if args.command == "query":
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
@@ -148,6 +172,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _settle_sources(args: argparse.Namespace) -> None:
+    """Every command with source options gets its sources here, before dispatch: the
+    command line's ``-s``/``-k``/``-b`` over ``KSQL_SOURCES`` over ``.ksql.toml`` over the
+    user's config file (the language server reads the files from its workspace itself).
+    Sets ``args.source`` (specs), ``args.selection`` (the chosen kernel or None) and
+    ``args.settings`` (the merged configuration)."""
+    if not hasattr(args, "source"):
+        return
+    from ksql import config
+    from ksql.kernels import sources_for
+
+    settings = config.command_line(args.source, args.kernel, args.basedir)
+    if args.command != "lsp":
+        settings = settings.over(config.load())
+    plugins = None
+    if settings.kernel is not None or settings.basedir is not None:
+        from ksql.pluginmanager import load_plugins
+
+        plugins = load_plugins(getattr(args, "plugin", []), getattr(args, "block", []))
+    args.source, args.selection = sources_for(settings, plugins)
+    args.settings = settings
+    kconfig = args.selection.kconfig if args.selection else None
+    if kconfig is not None and "KSQL_KCONFIG" not in os.environ:
+        os.environ["KSQL_KCONFIG"] = str(kconfig)  # what a tree source builds modules with
+
+
 def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ksql.loading import load_catalog
     from ksql.pluginmanager import load_plugins
@@ -165,10 +215,25 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for problem in catalog.problems:
         print(f"ksql: warning: {problem}", file=err)
     rows = plan.rows(catalog)
-    fmt = args.format or ("table" if out.isatty() else "nm")
+    if err.isatty():
+        from ksql.kernels import describe
+
+        print(f"ksql: kernel {describe(catalog, args.selection)}", file=err)
+    fmt = args.format or _configured_format(args.settings) or ("table" if out.isatty() else "nm")
     RENDERERS[fmt](catalog, rows, out)
     out.flush()
     return EXIT_MATCH if len(rows) else EXIT_NONE
+
+
+def _configured_format(settings: Config) -> str | None:
+    from ksql.render import RENDERERS
+
+    if settings.format is not None and settings.format not in RENDERERS:
+        raise KsqlError(
+            f"{settings.where('format')}: no format {settings.format!r} "
+            f"(known: {', '.join(RENDERERS)})"
+        )
+    return settings.format
 
 
 def _lsp(args: argparse.Namespace) -> int:
@@ -209,6 +274,7 @@ def _tcp_address(text: str, *, allow_remote: bool) -> tuple[str, int]:
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:
     from ksql.builder import CatalogBuilder
+    from ksql.kernels import describe
     from ksql.loading import Resolved, default_sources, load_one, resolve
     from ksql.pluginmanager import load_plugins
 
@@ -222,29 +288,37 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
     blocked = [n for n in args.block if plugins.manager.is_blocked(n)]
     if blocked:
         out.write(f"  blocked: {', '.join(blocked)}\n")
-    out.write("sources:\n" if args.source else "sources for the running kernel:\n")
+    selection = args.selection
+    if selection is not None:
+        out.write(f"sources for kernel {selection.label}:\n")
+    else:
+        running = "" if args.source else f" ({os.uname().release})"
+        out.write("sources:\n" if args.source else f"sources for the running kernel{running}:\n")
     builder = CatalogBuilder()
     failures = 0
-    candidates: list[tuple[str, Resolved | None, str]] = []
+    # (shown, resolved, problem, whether a problem is a failure)
+    candidates: list[tuple[str, Resolved | None, str, bool]] = []
     if args.source:
         for spec in args.source:
             try:
-                candidates.append((spec, resolve(spec, plugins), ""))
+                candidates.append((spec, resolve(spec, plugins), "", True))
             except KsqlError as exc:
-                candidates.append((spec, None, str(exc)))
+                candidates.append((spec, None, str(exc), True))
+        for path, why in selection.skipped if selection else ():
+            candidates.append((path, None, why, False))
     else:
         for d in default_sources(plugins):
             st = plugins.registry.get(d.source_type)
             if d.skip_reason:
-                candidates.append((str(d.path), None, f"skipped: {d.skip_reason}"))
+                candidates.append((str(d.path), None, f"skipped: {d.skip_reason}", False))
             elif not d.path.exists():
-                candidates.append((str(d.path), None, "not found"))
+                candidates.append((str(d.path), None, "not found", False))
             elif st is not None:
-                candidates.append((str(d.path), Resolved(st, d.path), ""))
-    for shown, resolved, problem in candidates:
+                candidates.append((str(d.path), Resolved(st, d.path), "", False))
+    for shown, resolved, problem, fails in candidates:
         if resolved is None:
             out.write(f"  {shown}: {problem}\n")
-            failures += bool(args.source)
+            failures += fails
             continue
         try:
             rows = load_one(builder, resolved)
@@ -259,4 +333,5 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
     for problem in catalog.problems:
         out.write(f"  warning: {problem}\n")
     out.write(f"catalog: {len(catalog)} symbols in {len(catalog.module_names())} modules\n")
+    out.write(f"kernel: {describe(catalog, selection)}\n")
     return EXIT_ERROR if failures else EXIT_MATCH

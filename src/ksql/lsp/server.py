@@ -236,13 +236,16 @@ def _register_lifecycle(server: KsqlServer) -> None:
             except Exception as exc:  # a client that fails the request: fall through
                 log.warning("workspace/configuration: %s", exc)
         toml: list[str] | None = None
+        user: list[str] | None = None
         try:
             toml = config.toml_sources(ls.root())
+            user = config.user_sources()
         except KsqlError as exc:
             ls.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message=f"ksql: {exc}")
             )
-        sources = config.choose(ls.cli_sources, ls.init_sources, workspace_sources, toml)
+        # the project's file wins over the editor's settings, as clangd's .clangd does
+        sources = config.choose(ls.cli_sources, toml, ls.init_sources, workspace_sources, user)
         threading.Thread(target=ls.load, args=(sources,), name="ksql-load", daemon=True).start()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
