@@ -52,6 +52,13 @@ def test_query_prints_a_table_and_a_count(session: Session) -> None:
     assert out.endswith("(1 rows)\n")
 
 
+def test_sources_names_the_kernel(session: Session) -> None:
+    ok, out, _ = run(session, ".sources")
+    assert ok
+    # the release the file name gives; a -k selection or a module's vermagic would say more
+    assert out.splitlines()[-1] == "  25 symbols in all, kernel 6.1-excerpt"
+
+
 def test_syntax_error_shows_the_caret_and_the_repl_stays(session: Session) -> None:
     ok, out, err = run(session, "exported and module=")
     assert (ok, out) == (False, "")
@@ -162,7 +169,7 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
                         "repl", "-x", "120", "-y", "30", command], env=env, check=True)  # fmt: skip
         socket_path = Path(tmux("display-message", "-p", "#{socket_path}").stdout.strip())
         wait_for("ksql>")
-        wait_for("symbols · format table")  # the bottom toolbar
+        wait_for("6.1-excerpt · 25 symbols · format table")  # the toolbar names the kernel
         keys("names", "Tab")
         wait_for("ksql> namespace")
         keys("=DMA_BUF", "Enter")

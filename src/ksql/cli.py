@@ -147,9 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if STDIN in args.source:
                 raise KsqlError("the REPL reads queries from standard input: -s - is for query")
             with spooled(args.source) as specs:
-                return run(
-                    load_plugins(args.plugin, args.block), specs, sys.stdin, sys.stdout, sys.stderr
-                )
+                plugins = load_plugins(args.plugin, args.block)
+                return run(plugins, specs, sys.stdin, sys.stdout, sys.stderr, args.selection)
         return _sources(args, sys.stdout)
     except KsqlError as exc:
         print(f"ksql: {exc}", file=sys.stderr)

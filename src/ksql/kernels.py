@@ -135,20 +135,25 @@ def _nothing_found(kernel: Kernel, skipped: list[tuple[str, str]]) -> str:
     return message
 
 
+def release_of(catalog: Catalog, selection: Selection | None) -> str | None:
+    """The release an answer describes: the selected kernel's, else what the sources tell
+    (a release in a path, a module's vermagic, /proc/kallsyms for the running kernel)."""
+    from ksql.kernel.version import kernel_release
+
+    if selection is not None:
+        return selection.label
+    labels = [label for label, _rows in catalog.loaded]
+    return kernel_release(catalog.module_info, labels, Kernel.current().release)
+
+
 def describe(catalog: Catalog, selection: Selection | None) -> str:
     """Which kernel an answer describes and from which files:
     ``6.1.0-50-amd64 (System.map, Module.symvers)``."""
-    from ksql.kernel.version import kernel_release
-
-    labels = [label for label, _rows in catalog.loaded]
-    if selection is not None:
-        release: str | None = selection.label
-    else:
-        release = kernel_release(catalog.module_info, labels, Kernel.current().release)
-    files = [_short(label) for label in labels]
-    shown = (
-        ", ".join(files) if len(files) <= 4 else f"{', '.join(files[:3])} and {len(files) - 3} more"
-    )
+    files = [_short(label) for label, _rows in catalog.loaded]
+    shown = ", ".join(files)
+    if len(files) > 4:
+        shown = f"{', '.join(files[:3])} and {len(files) - 3} more"
+    release = release_of(catalog, selection)
     return f"{release or 'an unknown release'} ({shown or 'no sources'})"
 
 

@@ -83,7 +83,8 @@ class QueryLexer(Lexer):
 
 def make_prompt(session: Session, history: History | None = None) -> PromptSession[str]:
     def toolbar() -> str:
-        return f" {len(session.catalog):,} symbols · format {session.format} · .help "
+        kernel = session.release or "unknown kernel"
+        return f" {kernel} · {len(session.catalog):,} symbols · format {session.format} · .help "
 
     if history is None:
         try:
