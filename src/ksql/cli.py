@@ -99,6 +99,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FORMAT",  # not {table,...}: argparse would import the renderers to build it
         help="output format: %(choices)s (default: table on a terminal, nm lines otherwise)",
     )
+    q.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        help="colour the table's header: auto (default) when the output is a terminal and "
+        "NO_COLOR is unset and TERM is not dumb",
+    )
+    q.add_argument(
+        "--no-pager",
+        action="store_true",
+        help="do not page a terminal's output (the pager: $KSQL_PAGER, the pager setting, "
+        "$PAGER, else less -FRSX)",
+    )
+    q.add_argument(
+        "--wide", action="store_true", help="never cut table cells to the terminal's width"
+    )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
@@ -198,10 +213,11 @@ def _settle_sources(args: argparse.Namespace) -> None:
 
 
 def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ksql import terminal
     from ksql.loading import load_catalog
     from ksql.pluginmanager import load_plugins
     from ksql.query.compiler import compile_query
-    from ksql.render import RENDERERS
+    from ksql.render import RENDERERS, render_table
 
     plan = compile_query(args.query)  # a bad query fails before any file is read
     plugins = load_plugins(args.plugin, args.block)
@@ -219,8 +235,15 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         print(f"ksql: kernel {describe(catalog, args.selection)}", file=err)
     fmt = args.format or _configured_format(args.settings) or ("table" if out.isatty() else "nm")
-    RENDERERS[fmt](catalog, rows, out)
-    out.flush()
+    color = terminal.use_color(args.color or args.settings.color or "auto", out)
+    pager = None if args.no_pager else terminal.pager_command(args.settings.pager)
+    with terminal.paged(out, pager) as stream:
+        if fmt == "table":
+            cols = None if args.wide else terminal.width(out)
+            render_table(catalog, rows, stream, width=cols, color=color)
+        else:
+            RENDERERS[fmt](catalog, rows, stream)
+        stream.flush()
     return EXIT_MATCH if len(rows) else EXIT_NONE
 
 
