@@ -53,7 +53,21 @@ def _kernel_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+USAGE = """\
+usage: ksql COMMAND [options]     (ksql COMMAND --help for more)
+
+  ksql query 'exported and module=m2' -s /proc/kallsyms     ask a question
+  ksql query 'gpl and namespace=DMA_BUF' -k 6.1.0-50-amd64   about an installed kernel
+  ksql sources                                              what ksql reads, and the kernel
+  ksql repl                                                 an interactive query shell
+  ksql lsp                                                  the language server for editors
+  ksql completion bash                                      shell completion (bash, zsh, fish)
+"""
+
+
+def _parser(full_help: bool = False) -> argparse.ArgumentParser:
+    """The argument parser; ``full_help`` adds the query language summary (it reads the
+    field table, which imports numpy: only for ``--help`` and the man page)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-s",
@@ -90,7 +104,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"ksql {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    q = sub.add_parser("query", parents=[common], help="run a query, print matching symbols")
+    epilog = None
+    if full_help:
+        from ksql.completion import query_epilog
+
+        epilog = query_epilog()
+    q = sub.add_parser(
+        "query",
+        parents=[common],
+        help="run a query, print matching symbols",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     q.add_argument("query", help="e.g. 'exported and module=m2 and type=D'")
     q.add_argument(
         "-f",
@@ -116,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
+    comp = sub.add_parser(
+        "completion",
+        help='print a shell completion script: eval "$(ksql completion bash)" in ~/.bashrc',
+    )
+    comp.add_argument("shell", choices=("bash", "zsh", "fish"))
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument(
         "-s",
@@ -145,7 +175,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete)
+        from ksql.completion import autocomplete
+
+        autocomplete(_parser())
+    if not words:
+        sys.stderr.write(USAGE)
+        return EXIT_ERROR
+    args = _parser(full_help="-h" in words or "--help" in words).parse_args(words)
     if getattr(args, "special_syms", False):
         os.environ["KSQL_SPECIAL_SYMS"] = "1"  # read by the ELF source, also in its workers
     try:
@@ -154,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
             return _lsp(args)
+        if args.command == "completion":
+            from ksql.completion import shell_script
+
+            sys.stdout.write(shell_script(args.shell))
+            return EXIT_MATCH
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run
