@@ -63,3 +63,27 @@ def test_quick_fix_applied_by_neovim(received: dict[str, object]) -> None:
     assert received["actions"] == ["Add MODULE_IMPORT_NS(DMA_BUF)"]
     assert received["import_lines"] == ["MODULE_IMPORT_NS(DMA_BUF);"]
     assert received["namespace_after"] == 0
+
+
+def test_a_missing_ksql_is_one_message(tmp_path: Path) -> None:
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("needs Debian's neovim (./dev.sh test installs it when run as root)")
+    out = tmp_path / "result.json"
+    subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(ROOT / "editors/nvim/test/missing.lua")],
+        env=dict(os.environ, KSQL_NVIM_RESULT=str(out)), timeout=60, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert json.loads(out.read_text()) == {
+        "ok": True,
+        "started": False,
+        "messages": [
+            {
+                "message": "ksql: 'ksql-not-installed-here' is not an executable on PATH; install"
+                " ksql (pipx install /path/to/ksql) or name it: require('ksql').setup({ cmd = {"
+                " '/path/to/ksql', 'lsp' } })",
+                "level": 4,  # vim.log.levels.ERROR
+            }
+        ],
+    }
