@@ -2,7 +2,12 @@
 whether the module could link and load (scripts/mod/modpost.c check_exports):
 
 - ``not-exported``: it exists in the kernel but is not exported ("modpost: "x" [m.ko]
-  undefined!");
+  undefined!"). An error while the kernel's Module.symvers is there; a warning without it or
+  with KBUILD_MODPOST_WARN=1 (6.1 scripts/Makefile.modpost: ``ifneq
+  ($(KBUILD_MODPOST_WARN)$(missing-input),)`` adds ``-w``; modpost.c check_exports), and
+  then the module builds and ``insmod`` fails: "Unknown symbol x" (kernel/module/main.c
+  resolve_symbol_wait). Not said at all when the kernel exports nothing (no ksymtab: a kernel
+  built without modules); the server says that once instead;
 - ``gpl-only``: a GPL-only export used by a module whose MODULE_LICENSE is not
   GPL-compatible (include/linux/license.h; "GPL-incompatible module m.ko uses GPL-only
   symbol 'x'");
@@ -19,7 +24,7 @@ from ksql.kernel.licenses import license_is_gpl_compatible
 from ksql.kernel.modules import normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
-from ksql.lsp.facts import NameFacts, facts
+from ksql.lsp.facts import NameFacts, facts, kernel_facts
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
 CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
@@ -38,6 +43,7 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
     is the guess for a one-file module)."""
     if not cfile.is_module:
         return []
+    kernel = kernel_facts(catalog)
     license = cfile.license
     gpl_ok = None if license is None else license_is_gpl_compatible(license)
     known: dict[str, NameFacts | None] = {}
@@ -49,14 +55,17 @@ def diagnose(cfile: CFile, catalog: Catalog, module: str | None = None) -> list[
         if f is None:
             continue
         if not f.exported:
-            if f.linkable_elsewhere:
+            if f.linkable_elsewhere and kernel.exports_anything:
                 where = ", ".join(sorted({s.module for s in f.definitions}))
                 out.append(
                     Finding(
                         ref.span,
                         NOT_EXPORTED,
-                        f"'{ref.name}' is not exported ({where}): modules cannot link against "
-                        f'it; modpost would stop with "{ref.name}" undefined',
+                        f"'{ref.name}' is not exported by {kernel.release} ({where}): modules "
+                        f'cannot link against it; modpost: "{ref.name}" undefined! (an error '
+                        "with the kernel's Module.symvers; without it, or with "
+                        f'KBUILD_MODPOST_WARN=1, a warning, and insmod fails: "Unknown symbol '
+                        f'{ref.name}")',
                     )
                 )
             continue

@@ -59,3 +59,19 @@ def catalog_kernel_version(catalog: Catalog, running: str | None = None) -> tupl
     (:func:`ksql.kernel.version.kernel_version`) over its modules' ``.modinfo`` and its
     source labels; ``running`` is the running kernel's release, for /proc/kallsyms."""
     return kernel_version(catalog.module_info, catalog.source_labels.strings, running)
+
+
+@dataclass(frozen=True, slots=True)
+class KernelFacts:
+    """What the loaded catalog says about its kernel as a whole, for the messages."""
+
+    release: str  # "6.1.0-50-amd64", or "the loaded kernel" when nothing tells
+    exports_anything: bool  # False: no ksymtab (built without modules), so no verdicts
+
+
+def kernel_facts(catalog: Catalog) -> KernelFacts:
+    from ksql.kernels import release_of
+    from ksql.query.compiler import compile_query
+
+    release = release_of(catalog, None) or "the loaded kernel"
+    return KernelFacts(release, compile_query("exported").count(catalog) > 0)

@@ -31,7 +31,7 @@ from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.lsp import budget, config, transport
 from ksql.lsp.documents import Documents
-from ksql.lsp.facts import catalog_kernel_version
+from ksql.lsp.facts import catalog_kernel_version, kernel_facts
 from ksql.source import RunningKernel
 
 WAIT = 2.0  # seconds a request waits for a loading catalog
@@ -158,6 +158,11 @@ class KsqlServer(LanguageServer):
         self.ready.set()
         self._progress_end(token, f"{len(catalog):,} symbols")
         problems.extend(catalog.problems[:5])
+        if len(catalog) and not kernel_facts(catalog).exports_anything:
+            problems.append(
+                f"{kernel_facts(catalog).release} exports no symbols (no ksymtab: a kernel "
+                "built without modules?), so nothing is diagnosed as not exported"
+            )
         if problems:
             self.window_show_message(
                 types.ShowMessageParams(
