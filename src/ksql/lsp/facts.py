@@ -69,9 +69,17 @@ class KernelFacts:
     exports_anything: bool  # False: no ksymtab (built without modules), so no verdicts
 
 
+_LAST: list[tuple[Catalog, KernelFacts]] = []  # diagnostics ask for every document
+
+
 def kernel_facts(catalog: Catalog) -> KernelFacts:
+    for known, answer in _LAST:
+        if known is catalog:
+            return answer
     from ksql.kernels import release_of
     from ksql.query.compiler import compile_query
 
     release = release_of(catalog, None) or "the loaded kernel"
-    return KernelFacts(release, compile_query("exported").count(catalog) > 0)
+    answer = KernelFacts(release, compile_query("exported").count(catalog) > 0)
+    _LAST[:] = [(catalog, answer)]  # the catalog is read-only: the answer never changes
+    return answer
