@@ -240,7 +240,9 @@ def _settle_sources(args: argparse.Namespace) -> None:
     from ksql import config
     from ksql.kernels import sources_for
 
-    settings = config.command_line(args.source, args.kernel, args.basedir)
+    settings = config.command_line(
+        args.source, getattr(args, "kernel", None), getattr(args, "basedir", None)
+    )
     if args.command != "lsp":
         settings = settings.over(config.load())
     plugins = None
