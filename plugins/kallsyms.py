@@ -19,7 +19,7 @@ from ksql.kernel.ksymtab import KSYMTAB_PREFIX, mark_ksymtab_exports
 from ksql.kernel.modules import VMLINUX, module_name_of_file, normalize_module_name
 from ksql.model import Bind, ExportKind, bind_of_types, kind_of_types, undefined_of_types
 from ksql.sink import RowSink, parse_hex
-from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType, read_bounded
+from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType, read_bounded
 from ksql.storage import rows_with_prefix
 
 # One symbol line. Module tags are "\t[name]" in kallsyms (kernel/kallsyms.c s_show); a
@@ -287,9 +287,11 @@ def ksql_register_sources(registry: SourceRegistry) -> None:
 
 
 @hookimpl
-def ksql_default_sources(kernel: RunningKernel) -> Iterable[DefaultSource]:
-    yield DefaultSource("kallsyms", Path("/proc/kallsyms"))
-    system_map = Path(f"/boot/System.map-{kernel.release}")
+def ksql_default_sources(kernel: Kernel) -> Iterable[DefaultSource]:
+    if kernel.running:
+        yield DefaultSource("kallsyms", Path("/proc/kallsyms"))
+    # installkernel (the kernel's scripts/install.sh) puts it there, as distributions do
+    system_map = kernel.path(f"/boot/System.map-{kernel.release}")
     reason = ""
     if system_map.exists() and _is_placeholder(system_map):
         reason = "Debian's placeholder; the real one is in linux-image-<version>-dbg"

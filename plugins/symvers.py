@@ -30,7 +30,7 @@ from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.model import ExportKind
 from ksql.schema import INT_NONE
 from ksql.sink import RowSink
-from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType, read_bounded
+from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType, read_bounded
 
 _CRC = re.compile(r"0x[0-9a-fA-F]{1,16}")
 _SNIFF = re.compile(rb"^0x[0-9a-fA-F]{8,16}\t[^\t\n]+\t[^\t\n]*(\t[^\n]*)?$")
@@ -129,5 +129,9 @@ def ksql_register_sources(registry: SourceRegistry) -> None:
 
 
 @hookimpl
-def ksql_default_sources(kernel: RunningKernel) -> Iterable[DefaultSource]:
-    yield DefaultSource("symvers", Path(f"/lib/modules/{kernel.release}/build/Module.symvers"))
+def ksql_default_sources(kernel: Kernel) -> Iterable[DefaultSource]:
+    # build is the link `make modules_install` (scripts/depmod.sh's caller, Makefile
+    # `_modinst_`) and the linux-headers packages leave to the build or headers tree
+    yield DefaultSource(
+        "symvers", kernel.path(f"/lib/modules/{kernel.release}/build/Module.symvers")
+    )

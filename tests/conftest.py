@@ -57,3 +57,11 @@ def corpus() -> Path:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests never read or fill the user's decoded-source cache."""
     os.environ["KSQL_CACHE_DIR"] = str(tmp_path_factory.mktemp("ksql-cache"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_xdg(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read the user's configuration nor write the user's REPL history."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    os.environ.pop("KSQL_SOURCES", None)

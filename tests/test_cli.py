@@ -161,6 +161,7 @@ def test_sources_lists_plugins_and_rows(capsys: pytest.CaptureFixture[str]) -> N
         f"  {SEED}: kallsyms, 4 rows",
         f"  {SEED_SYMVERS}: symvers, 1 rows",
         "catalog: 4 symbols in 1 modules",
+        "kernel: an unknown release (kallsyms-m2-excerpt.txt, seed.Module.symvers)",
     ]
 
 

@@ -52,6 +52,13 @@ def test_query_prints_a_table_and_a_count(session: Session) -> None:
     assert out.endswith("(1 rows)\n")
 
 
+def test_sources_names_the_kernel(session: Session) -> None:
+    ok, out, _ = run(session, ".sources")
+    assert ok
+    # the release the file name gives; a -k selection or a module's vermagic would say more
+    assert out.splitlines()[-1] == "  25 symbols in all, kernel 6.1-excerpt"
+
+
 def test_syntax_error_shows_the_caret_and_the_repl_stays(session: Session) -> None:
     ok, out, err = run(session, "exported and module=")
     assert (ok, out) == (False, "")
@@ -139,6 +146,9 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TMUX"}
     env |= {"XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color"}
     command = shlex.join([sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)])
+    big = tmp_path / "big.kallsyms"  # about 5 s to load: a .load long enough to cancel
+    with big.open("w") as f:
+        f.writelines(f"ffffffff{i:08x} T sym_{i}\n" for i in range(3_000_000))
 
     def screen() -> str:
         return tmux("capture-pane", "-p", "-t", "repl").stdout
@@ -162,7 +172,7 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
                         "repl", "-x", "120", "-y", "30", command], env=env, check=True)  # fmt: skip
         socket_path = Path(tmux("display-message", "-p", "#{socket_path}").stdout.strip())
         wait_for("ksql>")
-        wait_for("symbols · format table")  # the bottom toolbar
+        wait_for("6.1-excerpt · 25 symbols · format table")  # the toolbar names the kernel
         keys("names", "Tab")
         wait_for("ksql> namespace")
         keys("=DMA_BUF", "Enter")
@@ -170,6 +180,16 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
         keys("exported and module=", "Enter")
         shown = wait_for("expected a word or a quoted string")
         assert "                      ^" in shown
+        # Ctrl-C cancels a long .load and keeps the session and the catalog it had
+        keys(f".load {big}", "Enter")
+        time.sleep(0.3)
+        keys("C-c")
+        wait_for("cancelled; still 25 symbols loaded")
+        keys(".count dma_buf_export", "Enter")
+        assert wait_for("ksql> .count dma_buf_export\n1\n") and "25 symbols" in screen()
+        keys("C-c")  # on an empty line: nothing to cancel, the REPL stays
+        keys(".count gpl", "Enter")
+        wait_for("ksql> .count gpl\n")
         keys("C-d")
         for _ in range(50):
             alive = tmux("has-session", "-t", "repl", check=False)

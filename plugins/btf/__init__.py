@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ksql.hookspecs import hookimpl
 from ksql.sink import RowSink
-from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
+from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType
 
 from .format import HEADER_MIN, MAGIC_BE, MAGIC_LE
 
@@ -44,8 +44,9 @@ def ksql_register_sources(registry: SourceRegistry) -> None:
 
 
 @hookimpl(trylast=True)  # after the symbol tables: BTF adds what a symbol is
-def ksql_default_sources(kernel: RunningKernel) -> Iterable[DefaultSource]:
-    yield DefaultSource("btf", Path("/sys/kernel/btf/vmlinux"))
+def ksql_default_sources(kernel: Kernel) -> Iterable[DefaultSource]:
+    if kernel.running:  # sysfs describes the running kernel only
+        yield DefaultSource("btf", Path("/sys/kernel/btf/vmlinux"))
 
 
 __all__ = ["BtfSource"]

@@ -8,12 +8,13 @@ module its ``.modinfo`` as queryable fields (:mod:`.modinfo`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from ksql.hookspecs import hookimpl
 from ksql.kernel.modules import VMLINUX
 from ksql.sink import RowSink
-from ksql.source import SourceRegistry, SourceType
+from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType
 
 from .magic import ELF_MAGIC, is_compressed
 
@@ -83,3 +84,16 @@ _COMPRESSED = (".ko.xz", ".ko.gz", ".ko.zst", ".o.xz", ".o.gz", ".o.zst", ".xz",
 @hookimpl
 def ksql_register_sources(registry: SourceRegistry) -> None:
     registry.register(ElfSource())
+
+
+@hookimpl
+def ksql_default_sources(kernel: Kernel) -> Iterable[DefaultSource]:
+    if not kernel.selected:  # a whole module tree is too slow for every default run
+        return
+    # Debian's and Ubuntu's -dbg/-dbgsym packages, then Fedora's kernel-debuginfo
+    for debug in ("/usr/lib/debug/boot/vmlinux-{}", "/usr/lib/debug/lib/modules/{}/vmlinux"):
+        path = kernel.path(debug.format(kernel.release))
+        if path.exists() or "boot" in debug:
+            yield DefaultSource("elf", path)
+    # where `make modules_install` and the distributions' packages put the modules
+    yield DefaultSource("elf", kernel.path(f"/lib/modules/{kernel.release}"))

@@ -48,6 +48,7 @@ _EXPORTS = {
     "SourceType": "ksql.source",
     "SourceRegistry": "ksql.source",
     "DefaultSource": "ksql.source",
+    "Kernel": "ksql.source",
     "RunningKernel": "ksql.source",
     "RowSink": "ksql.sink",
     "Batch": "ksql.sink",
@@ -73,6 +74,7 @@ __all__ = [  # noqa: RUF022 -- grouped as _EXPORTS is; a test checks they agree
     "SourceType",
     "SourceRegistry",
     "DefaultSource",
+    "Kernel",
     "RunningKernel",
     "RowSink",
     "Batch",
@@ -100,7 +102,7 @@ if TYPE_CHECKING:
     from ksql.pluginmanager import load_plugins
     from ksql.query.compiler import compile_query
     from ksql.sink import Batch, RowSink
-    from ksql.source import DefaultSource, RunningKernel, SourceRegistry, SourceType
+    from ksql.source import DefaultSource, Kernel, RunningKernel, SourceRegistry, SourceType
 
 
 def __getattr__(name: str) -> Any:

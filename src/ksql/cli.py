@@ -8,10 +8,13 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
+
+if TYPE_CHECKING:
+    from ksql.config import Config
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 
@@ -32,7 +35,44 @@ class _Formats:
         return iter(self._keys())
 
 
-def _parser() -> argparse.ArgumentParser:
+def _kernel_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-k",
+        "--kernel",
+        metavar="RELEASE",
+        help="read that kernel's files (as modinfo -k): /boot/System.map-RELEASE, "
+        "/lib/modules/RELEASE (modules, build/Module.symvers), /usr/lib/debug/boot/"
+        "vmlinux-RELEASE; /proc and /sys only for the running kernel",
+    )
+    parser.add_argument(
+        "-b",
+        "--basedir",
+        metavar="ROOT",
+        help="look for the kernel's files under ROOT (as depmod -b), e.g. a mounted image; "
+        "RELEASE defaults to the only kernel there",
+    )
+
+
+USAGE = """\
+usage: ksql COMMAND [options]     (ksql COMMAND --help for more)
+
+  ksql query 'exported and module=m2' -s /proc/kallsyms     ask a question
+  ksql query 'gpl and namespace=DMA_BUF' -k 6.1.0-50-amd64   about an installed kernel
+  ksql check my.ko -k 6.1.0-50-amd64                        will it link and load there
+  ksql symbolize -s vmlinux < oops.txt                      decode an oops (ksql addr: one)
+  ksql diff OLD NEW                                         what changed between kernels
+  ksql export DIR; ksql history DIR QUERY                   many kernels, Parquet + DuckDB
+  ksql type 'struct module' -s /sys/kernel/btf/vmlinux      a type's layout from BTF
+  ksql sources                                              what ksql reads, and the kernel
+  ksql repl                                                 an interactive query shell
+  ksql lsp                                                  the language server for editors
+  ksql completion bash                                      shell completion (bash, zsh, fish)
+"""
+
+
+def _parser(full_help: bool = False) -> argparse.ArgumentParser:
+    """The argument parser; ``full_help`` adds the query language summary (it reads the
+    field table, which imports numpy: only for ``--help`` and the man page)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-s",
@@ -43,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a symbol source (repeatable); TYPE forces a source type (kallsyms, symvers, ...);"
         " default: the running kernel's /proc/kallsyms, System.map and Module.symvers",
     )
+    _kernel_options(common)
     common.add_argument(
         "--plugin",
         action="append",
@@ -68,7 +109,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"ksql {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    q = sub.add_parser("query", parents=[common], help="run a query, print matching symbols")
+    epilog = None
+    if full_help:
+        from ksql.completion import query_epilog
+
+        epilog = query_epilog()
+    q = sub.add_parser(
+        "query",
+        parents=[common],
+        help="run a query, print matching symbols",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     q.add_argument("query", help="e.g. 'exported and module=m2 and type=D'")
     q.add_argument(
         "-f",
@@ -84,11 +136,31 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(check)
     _add_symbolize_parsers(sub, common)
+    q.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        help="colour the table's header: auto (default) when the output is a terminal and "
+        "NO_COLOR is unset and TERM is not dumb",
+    )
+    q.add_argument(
+        "--no-pager",
+        action="store_true",
+        help="do not page a terminal's output (the pager: $KSQL_PAGER, the pager setting, "
+        "$PAGER, else less -FRSX)",
+    )
+    q.add_argument(
+        "--wide", action="store_true", help="never cut table cells to the terminal's width"
+    )
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     t = sub.add_parser("type", parents=[common], help="a struct's layout from BTF, as pahole -C")
     t.add_argument("name", help="e.g. 'struct module', module, 'enum pid_type', a typedef")
     sub.add_parser("repl", parents=[common], help="an interactive query shell")
     _add_history_parsers(sub, common)
+    comp = sub.add_parser(
+        "completion",
+        help='print a shell completion script: eval "$(ksql completion bash)" in ~/.bashrc',
+    )
+    comp.add_argument("shell", choices=("bash", "zsh", "fish"))
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument(
         "-s",
@@ -99,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a symbol source (repeatable); else the client's settings, .ksql.toml, or the "
         "running kernel's",
     )
+    _kernel_options(lsp)
     lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
     lsp.add_argument(
         "--tcp",
@@ -126,10 +199,19 @@ def _add_history_parsers(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete)
+        from ksql.completion import autocomplete
+
+        autocomplete(_parser())
+    if not words:
+        sys.stderr.write(USAGE)
+        return EXIT_ERROR
+    args = _parser(full_help="-h" in words or "--help" in words).parse_args(words)
     if getattr(args, "special_syms", False):
         os.environ["KSQL_SPECIAL_SYMS"] = "1"  # read by the ELF source, also in its workers
     try:
+        _settle_sources(args)
         if args.command == "query":
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
@@ -149,6 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             types = importlib.import_module("ksql.plugins.btf.types")
             return int(types.main(args.name, args.source, sys.stdout))
+        if args.command == "completion":
+            from ksql.completion import shell_script
+
+            sys.stdout.write(shell_script(args.shell))
+            return EXIT_MATCH
         if args.command == "repl":
             from ksql.pluginmanager import load_plugins
             from ksql.repl import run
@@ -157,9 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if STDIN in args.source:
                 raise KsqlError("the REPL reads queries from standard input: -s - is for query")
             with spooled(args.source) as specs:
-                return run(
-                    load_plugins(args.plugin, args.block), specs, sys.stdin, sys.stdout, sys.stderr
-                )
+                plugins = load_plugins(args.plugin, args.block)
+                return run(plugins, specs, sys.stdin, sys.stdout, sys.stderr, args.selection)
         return _sources(args, sys.stdout)
     except KsqlError as exc:
         print(f"ksql: {exc}", file=sys.stderr)
@@ -182,11 +268,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _settle_sources(args: argparse.Namespace) -> None:
+    """Every command with source options gets its sources here, before dispatch: the
+    command line's ``-s``/``-k``/``-b`` over ``KSQL_SOURCES`` over ``.ksql.toml`` over the
+    user's config file (the language server reads the files from its workspace itself).
+    Sets ``args.source`` (specs), ``args.selection`` (the chosen kernel or None) and
+    ``args.settings`` (the merged configuration)."""
+    if not hasattr(args, "source"):
+        return
+    from ksql import config
+    from ksql.kernels import sources_for
+
+    settings = config.command_line(
+        args.source, getattr(args, "kernel", None), getattr(args, "basedir", None)
+    )
+    if args.command != "lsp":
+        settings = settings.over(config.load())
+    plugins = None
+    if settings.kernel is not None or settings.basedir is not None:
+        from ksql.pluginmanager import load_plugins
+
+        plugins = load_plugins(getattr(args, "plugin", []), getattr(args, "block", []))
+    args.source, args.selection = sources_for(settings, plugins)
+    args.settings = settings
+    kconfig = args.selection.kconfig if args.selection else None
+    if kconfig is not None and "KSQL_KCONFIG" not in os.environ:
+        os.environ["KSQL_KCONFIG"] = str(kconfig)  # what a tree source builds modules with
+
+
 def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ksql import terminal
     from ksql.loading import load_catalog
     from ksql.pluginmanager import load_plugins
     from ksql.query.compiler import compile_query
-    from ksql.render import RENDERERS
+    from ksql.render import RENDERERS, render_table
 
     plan = compile_query(args.query)  # a bad query fails before any file is read
     plugins = load_plugins(args.plugin, args.block)
@@ -199,9 +314,20 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for problem in catalog.problems:
         print(f"ksql: warning: {problem}", file=err)
     rows = plan.rows(catalog)
-    fmt = args.format or ("table" if out.isatty() else "nm")
-    RENDERERS[fmt](catalog, rows, out)
-    out.flush()
+    if err.isatty():
+        from ksql.kernels import describe
+
+        print(f"ksql: kernel {describe(catalog, args.selection)}", file=err)
+    fmt = args.format or _configured_format(args.settings) or ("table" if out.isatty() else "nm")
+    color = terminal.use_color(args.color or args.settings.color or "auto", out)
+    pager = None if args.no_pager else terminal.pager_command(args.settings.pager)
+    with terminal.paged(out, pager) as stream:
+        if fmt == "table":
+            cols = None if args.wide else terminal.width(out)
+            render_table(catalog, rows, stream, width=cols, color=color)
+        else:
+            RENDERERS[fmt](catalog, rows, stream)
+        stream.flush()
     return EXIT_MATCH if len(rows) else EXIT_NONE
 
 
@@ -239,6 +365,17 @@ def _symbolize(args: argparse.Namespace) -> int:
     if args.command == "addr":
         return run_addr(catalog, args, sys.stdin, sys.stdout, sys.stderr)
     return run_symbolize(catalog, args, sys.stdin, sys.stdout)
+
+
+def _configured_format(settings: Config) -> str | None:
+    from ksql.render import RENDERERS
+
+    if settings.format is not None and settings.format not in RENDERERS:
+        raise KsqlError(
+            f"{settings.where('format')}: no format {settings.format!r} "
+            f"(known: {', '.join(RENDERERS)})"
+        )
+    return settings.format
 
 
 def _lsp(args: argparse.Namespace) -> int:
@@ -279,6 +416,7 @@ def _tcp_address(text: str, *, allow_remote: bool) -> tuple[str, int]:
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:
     from ksql.builder import CatalogBuilder
+    from ksql.kernels import describe
     from ksql.loading import Resolved, default_sources, load_one, resolve
     from ksql.pluginmanager import load_plugins
 
@@ -292,29 +430,37 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
     blocked = [n for n in args.block if plugins.manager.is_blocked(n)]
     if blocked:
         out.write(f"  blocked: {', '.join(blocked)}\n")
-    out.write("sources:\n" if args.source else "sources for the running kernel:\n")
+    selection = args.selection
+    if selection is not None:
+        out.write(f"sources for kernel {selection.label}:\n")
+    else:
+        running = "" if args.source else f" ({os.uname().release})"
+        out.write("sources:\n" if args.source else f"sources for the running kernel{running}:\n")
     builder = CatalogBuilder()
     failures = 0
-    candidates: list[tuple[str, Resolved | None, str]] = []
+    # (shown, resolved, problem, whether a problem is a failure)
+    candidates: list[tuple[str, Resolved | None, str, bool]] = []
     if args.source:
         for spec in args.source:
             try:
-                candidates.append((spec, resolve(spec, plugins), ""))
+                candidates.append((spec, resolve(spec, plugins), "", True))
             except KsqlError as exc:
-                candidates.append((spec, None, str(exc)))
+                candidates.append((spec, None, str(exc), True))
+        for path, why in selection.skipped if selection else ():
+            candidates.append((path, None, why, False))
     else:
         for d in default_sources(plugins):
             st = plugins.registry.get(d.source_type)
             if d.skip_reason:
-                candidates.append((str(d.path), None, f"skipped: {d.skip_reason}"))
+                candidates.append((str(d.path), None, f"skipped: {d.skip_reason}", False))
             elif not d.path.exists():
-                candidates.append((str(d.path), None, "not found"))
+                candidates.append((str(d.path), None, "not found", False))
             elif st is not None:
-                candidates.append((str(d.path), Resolved(st, d.path), ""))
-    for shown, resolved, problem in candidates:
+                candidates.append((str(d.path), Resolved(st, d.path), "", False))
+    for shown, resolved, problem, fails in candidates:
         if resolved is None:
             out.write(f"  {shown}: {problem}\n")
-            failures += bool(args.source)
+            failures += fails
             continue
         try:
             rows = load_one(builder, resolved)
@@ -329,4 +475,5 @@ def _sources(args: argparse.Namespace, out: TextIO) -> int:
     for problem in catalog.problems:
         out.write(f"  warning: {problem}\n")
     out.write(f"catalog: {len(catalog)} symbols in {len(catalog.module_names())} modules\n")
+    out.write(f"kernel: {describe(catalog, selection)}\n")
     return EXIT_ERROR if failures else EXIT_MATCH

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pluggy
 
-from ksql.source import DefaultSource, RunningKernel, SourceRegistry
+from ksql.source import DefaultSource, Kernel, SourceRegistry
 
 PROJECT = "ksql"
 
@@ -30,9 +30,14 @@ def ksql_register_sources(registry: SourceRegistry) -> None:
 
 
 @hookspec
-def ksql_default_sources(kernel: RunningKernel) -> Iterable[DefaultSource] | None:
-    """Paths this plugin's source types would read for the running ``kernel`` when the user
-    names no source (``/proc/kallsyms``, ``/lib/modules/<release>/build/Module.symvers``...).
+def ksql_default_sources(kernel: Kernel) -> Iterable[DefaultSource] | None:
+    """Paths this plugin's source types would read for ``kernel``: the running kernel when
+    the user names no source, or the one named with ``-k RELEASE`` / ``-b ROOT``
+    (``/proc/kallsyms``, ``/lib/modules/<release>/build/Module.symvers``...).
+
+    Spell paths through ``kernel.path("/boot/...")`` so that they land under ``-b ROOT``;
+    name ``/proc`` and ``/sys`` files only when ``kernel.running``; name artifacts too slow
+    for every default run (a whole module tree) only when ``kernel.selected``.
 
     Return every candidate, existing or not; set ``skip_reason`` for one that exists but
     must not be read (a placeholder file). ksql reads the candidates that exist and are not

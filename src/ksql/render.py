@@ -110,9 +110,23 @@ def _cell(value: object) -> object:
 TABLE_COLUMNS = ("addr", "type", "name", "module", "export", "namespace", "crc")
 
 
-def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
-    """Aligned columns, every value in full (symbol names are never cut); the header is
-    bold on a terminal. Plain string formatting: 25 k rows in well under a second."""
+ELLIPSIS = "…"
+# Columns a narrow terminal may cut, in this order, each down to its floor: the export kind
+# goes last (a cut "EXPORT_SYMBOL_GPL" would hide the answer most queries are about).
+_CUTTABLE = (("namespace", 9), ("name", 20), ("module", 8), ("export", 12))
+
+
+def render_table(
+    catalog: Catalog,
+    rows: Rows,
+    out: TextIO,
+    *,
+    width: int | None = None,
+    color: bool | None = None,
+) -> None:
+    """Aligned columns; with ``width`` (a terminal's), long cells are cut with ``…`` so each
+    line fits (``--wide`` gives no width). The header is bold when ``color`` (default: when
+    ``out`` is a terminal). Plain string formatting: 25 k rows in well under a second."""
     cells = [TABLE_COLUMNS]
     for sym in catalog.symbols(rows.tolist()):
         cells.append(
@@ -127,13 +141,33 @@ def render_table(catalog: Catalog, rows: Rows, out: TextIO) -> None:
             )
         )
     widths = [max(map(len, col)) for col in zip(*cells, strict=True)]
-    bold, reset = ("\033[1m", "\033[0m") if out.isatty() else ("", "")
+    if width is not None:
+        widths = _fitted(widths, width)
+    if color is None:
+        color = out.isatty()
+    bold, reset = ("\033[1m", "\033[0m") if color else ("", "")
     for n, row in enumerate(cells):
         line = "  ".join(
-            cell.rjust(w) if i == 0 else cell.ljust(w)
+            _cut(cell, w).rjust(w) if i == 0 else _cut(cell, w).ljust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         out.write(f"{bold}{line}{reset}\n" if n == 0 else line + "\n")
+
+
+def _fitted(widths: list[int], limit: int) -> list[int]:
+    """Column widths whose line fits ``limit`` when the floors allow it."""
+    widths = list(widths)
+    over = sum(widths) + 2 * (len(widths) - 1) - limit
+    for column, floor in _CUTTABLE:
+        i = TABLE_COLUMNS.index(column)
+        cut = max(0, min(over, widths[i] - floor))
+        widths[i] -= cut
+        over -= cut
+    return widths
+
+
+def _cut(cell: str, w: int) -> str:
+    return cell if len(cell) <= w else cell[: w - 1] + ELLIPSIS
 
 
 # The output formats: ``--format``, the REPL's ``.format`` and its completion read the keys.

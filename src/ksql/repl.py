@@ -12,6 +12,7 @@ from typing import TextIO
 
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, QuerySyntaxError
+from ksql.kernels import Selection, release_of
 from ksql.pluginmanager import Plugins
 from ksql.render import RENDERERS
 
@@ -30,11 +31,18 @@ class Session:
     """The REPL's state and its commands; pure of terminal handling, so tests drive it."""
 
     def __init__(
-        self, plugins: Plugins, specs: list[str], catalog: Catalog, interactive: bool
+        self,
+        plugins: Plugins,
+        specs: list[str],
+        catalog: Catalog,
+        interactive: bool,
+        selection: Selection | None = None,
     ) -> None:
         self.plugins = plugins
         self.specs = list(specs)
+        self.selection = selection
         self.catalog = catalog
+        self.release = release_of(catalog, selection)  # the toolbar names the kernel
         self.interactive = interactive
         self.format = "table" if interactive else "nm"
         self.done = False
@@ -90,7 +98,7 @@ class Session:
         elif command == ".sources":
             for label, rows in self.catalog.loaded:
                 out.write(f"  {label}: {rows:,} rows\n")
-            out.write(f"  {len(self.catalog):,} symbols in all\n")
+            out.write(f"  {len(self.catalog):,} symbols in all, kernel {self.release or '?'}\n")
         elif command == ".load":
             if not rest:
                 raise KsqlError(".load takes one or more paths")
@@ -106,9 +114,17 @@ class Session:
         catalog = load_catalog(specs, self.plugins)
         catalog.name_order()
         self.catalog, self.specs = catalog, specs
+        self.release = release_of(catalog, self.selection)
 
 
-def run(plugins: Plugins, specs: list[str], stdin: TextIO, out: TextIO, err: TextIO) -> int:
+def run(
+    plugins: Plugins,
+    specs: list[str],
+    stdin: TextIO,
+    out: TextIO,
+    err: TextIO,
+    selection: Selection | None = None,
+) -> int:
     from ksql.loading import load_catalog
 
     interactive = stdin.isatty() and out.isatty()
@@ -121,7 +137,7 @@ def run(plugins: Plugins, specs: list[str], stdin: TextIO, out: TextIO, err: Tex
         err.write(f"note: {note}\n")
     for problem in catalog.problems:
         err.write(f"warning: {problem}\n")
-    session = Session(plugins, specs, catalog, interactive)
+    session = Session(plugins, specs, catalog, interactive, selection)
     if not interactive:
         return _script(session, stdin, out, err)
     from ksql.repl_ui import prompt_loop

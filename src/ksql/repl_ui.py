@@ -83,7 +83,8 @@ class QueryLexer(Lexer):
 
 def make_prompt(session: Session, history: History | None = None) -> PromptSession[str]:
     def toolbar() -> str:
-        return f" {len(session.catalog):,} symbols · format {session.format} · .help "
+        kernel = session.release or "unknown kernel"
+        return f" {kernel} · {len(session.catalog):,} symbols · format {session.format} · .help "
 
     if history is None:
         try:
@@ -112,5 +113,11 @@ def prompt_loop(session: Session, out: TextIO, err: TextIO) -> None:
             continue
         except EOFError:
             break
-        session.execute(line, out, err)
+        try:
+            session.execute(line, out, err)
+        except KeyboardInterrupt:
+            # as psql and pgcli: Ctrl-C cancels the running query or .load, not the session;
+            # a cancelled .load leaves the catalog as it was (it is replaced only when whole)
+            out.flush()
+            err.write(f"\ncancelled; still {len(session.catalog):,} symbols loaded\n")
         out.flush()

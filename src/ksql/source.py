@@ -72,17 +72,63 @@ def read_bounded(path: Path, limit: int = MAX_TEXT) -> bytes:
     return data
 
 
+_SYMLINK_HOPS = 40  # the kernel's own limit (fs/namei.c MAXSYMLINKS)
+
+
 @dataclass(frozen=True, slots=True)
-class RunningKernel:
-    """The kernel ksql runs on, for plugins that know where its artifacts live."""
+class Kernel:
+    """The kernel whose artifacts plugins name in ``ksql_default_sources``: the running one,
+    or one chosen with ``-k RELEASE`` / ``-b ROOT`` (as kmod's ``modinfo -k``, ``depmod -b``).
+
+    ``running`` says whether it is the kernel ksql runs on (only then do ``/proc`` and
+    ``/sys`` describe it); ``selected`` whether the user named it, so that artifacts too
+    heavy for every default run (the module tree, a debug vmlinux) are worth reading."""
 
     release: str
     machine: str
+    root: Path = Path("/")
+    running: bool = True
+    selected: bool = False
 
     @classmethod
-    def current(cls) -> RunningKernel:
+    def current(cls) -> Kernel:
         u = os.uname()
         return cls(release=u.release, machine=platform.machine() or u.machine)
+
+    def path(self, absolute: str) -> Path:
+        """``absolute`` (``/boot/System.map-<release>``) inside :attr:`root`, following
+        symbolic links as a chroot would: ``/lib/modules/<release>/build`` is an absolute
+        link (``/usr/src/linux-headers-<release>``) that must not leave the root."""
+        if self.root == Path("/"):
+            return Path(absolute)
+        return _inside(self.root, absolute)
+
+
+def _inside(root: Path, absolute: str) -> Path:
+    parts = [p for p in absolute.split("/") if p]
+    current = root
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent if current != root else root
+            continue
+        candidate = current / part
+        if candidate.is_symlink() and hops < _SYMLINK_HOPS:
+            hops += 1
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = root
+            parts[:0] = [p for p in target.split("/") if p]
+            continue
+        current = candidate
+    return current
+
+
+# The name plugins written before kernel selection import.
+RunningKernel = Kernel
 
 
 @dataclass(frozen=True, slots=True)

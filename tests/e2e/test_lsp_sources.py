@@ -1,5 +1,5 @@
 """The server's sources: a broken one is one message and the rest still serves; sources
-from initializationOptions and from .ksql.toml."""
+from .ksql.toml (which wins, as clangd's .clangd does) and from initializationOptions."""
 
 from __future__ import annotations
 
@@ -81,10 +81,14 @@ async def configured(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPa
     await lsp_client.shutdown_session()
 
 
-async def test_initialization_options_win_over_toml(configured: LanguageClient) -> None:
-    assert await loaded(configured) == "ksql: 1 symbols from 1 sources"
+async def test_the_projects_toml_wins_over_initialization_options(
+    configured: LanguageClient,
+) -> None:
+    assert await loaded(configured) == "ksql: 7 symbols from 1 sources"
     found = await configured.workspace_symbol_async(types.WorkspaceSymbolParams(query="rday"))
-    assert found is not None and [s.name for s in found] == ["rday_3"]
+    assert found == []
+    found = await configured.workspace_symbol_async(types.WorkspaceSymbolParams(query="jiffies"))
+    assert found is not None and [s.name for s in found] == ["jiffies"]
 
 
 def _module_tree() -> Path:

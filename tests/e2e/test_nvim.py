@@ -111,3 +111,27 @@ def test_go_to_definition_lands_in_the_tree(sites: dict[str, object]) -> None:
         "line": 726,
         "text": "struct dma_buf *dma_buf_get(int fd)",
     }
+
+
+def test_a_missing_ksql_is_one_message(tmp_path: Path) -> None:
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("needs Debian's neovim (./dev.sh test installs it when run as root)")
+    out = tmp_path / "result.json"
+    subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(ROOT / "editors/nvim/test/missing.lua")],
+        env=dict(os.environ, KSQL_NVIM_RESULT=str(out)), timeout=60, check=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert json.loads(out.read_text()) == {
+        "ok": True,
+        "started": False,
+        "messages": [
+            {
+                "message": "ksql: 'ksql-not-installed-here' is not an executable on PATH; install"
+                " ksql (pipx install /path/to/ksql) or name it: require('ksql').setup({ cmd = {"
+                " '/path/to/ksql', 'lsp' } })",
+                "level": 4,  # vim.log.levels.ERROR
+            }
+        ],
+    }

@@ -37,12 +37,18 @@ def test_relative_paths_resolve_against_the_workspace(tmp_path: Path) -> None:
 def test_toml(tmp_path: Path) -> None:
     assert config.toml_sources(tmp_path) is None
     (tmp_path / ".ksql.toml").write_text('sources = ["vmlinux", "symvers:Module.symvers"]\n')
-    assert config.toml_sources(tmp_path) == ["vmlinux", "symvers:Module.symvers"]
-    (tmp_path / ".ksql.toml").write_text("sources = 3\n")
-    with pytest.raises(KsqlError, match=r"\.ksql\.toml: 'sources' must be a list of paths"):
+    assert config.toml_sources(tmp_path) == [
+        str(tmp_path / "vmlinux"),
+        f"symvers:{tmp_path / 'Module.symvers'}",
+    ]
+    nested = tmp_path / "drivers" / "usb"
+    nested.mkdir(parents=True)
+    assert config.toml_sources(nested) == config.toml_sources(tmp_path)  # found upward
+    (tmp_path / ".ksql.toml").write_text("\nsources = 3\n")
+    with pytest.raises(KsqlError, match=r"\.ksql\.toml:2: 'sources' must be a list of source"):
         config.toml_sources(tmp_path)
     (tmp_path / ".ksql.toml").write_text("sources = [\n")
-    with pytest.raises(KsqlError, match=r"\.ksql\.toml"):
+    with pytest.raises(KsqlError, match=r"\.ksql\.toml:2: .* \(not valid TOML\)"):
         config.toml_sources(tmp_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from ksql.catalog import Catalog
 from ksql.lsp.completion import complete
 from ksql.lsp.csource import analyze
 from ksql.lsp.diagnostics import CODE_MODULE_ONLY, GPL_ONLY, NAMESPACE, NOT_EXPORTED, diagnose
-from ksql.lsp.facts import catalog_kernel_version
+from ksql.lsp.facts import KernelFacts, catalog_kernel_version, kernel_facts
 from ksql.lsp.fixes import import_namespace
 from ksql.lsp.hover import hover_markdown
 from ksql.model import ExportKind
@@ -61,7 +62,8 @@ def test_hover_card(cat: Catalog) -> None:
     missing = hover_markdown(cat, "dma_buf_export", analyze("int x;\n"))
     assert missing is not None and "needs `MODULE_IMPORT_NS(DMA_BUF)`" in missing
     unexported = hover_markdown(cat, "kallsyms_lookup_name")
-    assert unexported is not None and "**not exported**: modules cannot link" in unexported
+    assert unexported is not None
+    assert "**not exported** by 6.1-excerpt: modules cannot link" in unexported
     both = hover_markdown(cat, "kern_path")
     assert both is not None and both.count("| module | `vmlinux` |") == 2
     assert hover_markdown(cat, "no_such_symbol") is None
@@ -91,6 +93,30 @@ MODULE_LICENSE("{license}");
 def test_diagnostics(cat: Catalog, call: str, license: str, extra: str, codes: list[str]) -> None:
     text = MODULE.format(call=call, license=license, extra=extra)
     assert [f.code for f in diagnose(analyze(text), cat)] == codes
+
+
+def test_not_exported_names_the_kernel_and_modposts_rule(cat: Catalog) -> None:
+    text = MODULE.format(call="kallsyms_lookup_name(0)", license="GPL", extra="")
+    (finding,) = diagnose(analyze(text), cat)
+    assert finding.message == (
+        "'kallsyms_lookup_name' is not exported by 6.1-excerpt (vmlinux): modules cannot link"
+        ' against it; modpost: "kallsyms_lookup_name" undefined! (an error with the kernel\'s'
+        " Module.symvers; without it, or with KBUILD_MODPOST_WARN=1, a warning, and insmod"
+        ' fails: "Unknown symbol kallsyms_lookup_name")'
+    )
+
+
+def test_a_kernel_that_exports_nothing_gets_no_not_exported_errors(
+    load: Load, tmp_path: Path
+) -> None:
+    """The System.map of a kernel built without modules has no __ksymtab_ labels."""
+    lines = (DATA / "System.map-6.1-excerpt").read_text().splitlines(keepends=True)
+    bare = tmp_path / "System.map-6.1-nomodules"
+    bare.write_text("".join(line for line in lines if "__ksymtab" not in line))
+    cat = load(bare)
+    assert kernel_facts(cat) == KernelFacts("6.1-nomodules", exports_anything=False)
+    text = MODULE.format(call="kallsyms_lookup_name(0)", license="GPL", extra="")
+    assert diagnose(analyze(text), cat) == []
 
 
 def test_not_a_module_gets_no_diagnostics(cat: Catalog) -> None:

@@ -25,6 +25,16 @@ function M.config(opts, buf)
 end
 
 function M.setup(opts)
+  local cmd = (opts or {}).cmd or { 'ksql', 'lsp' }
+  if vim.fn.executable(cmd[1]) ~= 1 then
+    -- one message instead of a Lua error from start_client on every C buffer
+    vim.notify(
+      "ksql: '" .. cmd[1] .. "' is not an executable on PATH; install ksql (pipx install"
+        .. " /path/to/ksql) or name it: require('ksql').setup({ cmd = { '/path/to/ksql', 'lsp' } })",
+      vim.log.levels.ERROR
+    )
+    return false
+  end
   local client_id
   vim.api.nvim_create_autocmd('FileType', {
     pattern = { 'c', 'cpp' },
@@ -38,6 +48,7 @@ function M.setup(opts)
       vim.lsp.buf_attach_client(args.buf, client_id)
     end,
   })
+  return true
 end
 
 return M

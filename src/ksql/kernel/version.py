@@ -46,3 +46,30 @@ def kernel_version(
         if m:
             return int(m.group(1)), int(m.group(2))
     return None
+
+
+# The whole release string in the same places: what `uname -r` prints for that kernel.
+_RELEASE_FULL = re.compile(
+    r"(?:/modules/|linux-headers-|System\.map-|vmlinux-|config-)(\d+\.\d+[^/\s:]*)"
+)
+
+
+def kernel_release(
+    module_info: Mapping[str, Mapping[str, Sequence[str]]],
+    source_labels: Iterable[str],
+    running: str | None = None,
+) -> str | None:
+    """The full release (``6.1.0-50-amd64``) the sources describe, found as
+    :func:`kernel_version` finds its numbers; None when nothing tells."""
+    labels = list(source_labels)
+    if running and any(_KALLSYMS in label for label in labels):
+        return running  # /proc/kallsyms is the running kernel, whatever else was loaded
+    for label in labels:
+        m = _RELEASE_FULL.search(label)
+        if m:
+            return m.group(1)
+    for info in module_info.values():
+        for magic in info.get("vermagic", ()):
+            if _VERMAGIC.match(magic):
+                return magic.split()[0]
+    return None

@@ -1,39 +1,24 @@
-"""Where the language server's symbols come from: ``ksql lsp -s``, else the client's
-``initializationOptions.sources``, else workspace configuration ``ksql.sources``, else
-``sources = [...]`` in ``.ksql.toml`` at the workspace root, else the running kernel's
-defaults. Specs may use ``~``, ``$(uname -r)`` / ``${release}``, ``${machine}`` and
-``${workspaceFolder}``. Workspace files only name paths: plugins come from installed entry
-points, never from the workspace.
+"""Where the language server's symbols come from, first found wins: ``ksql lsp -s/-k/-b``;
+the project's ``.ksql.toml`` (the workspace root or the nearest parent: a project's file wins
+over the editor's global settings, as clangd's ``.clangd`` does); the client's
+``initializationOptions.sources``; workspace configuration ``ksql.sources``; the user's
+``config.toml``; else the running kernel's defaults. The files are read by
+:mod:`ksql.config`, as the command line reads them. Specs may use ``~``, ``$(uname -r)`` /
+``${release}``, ``${machine}`` and ``${workspaceFolder}``. Workspace files only name paths:
+plugins come from installed entry points, never from the workspace.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ksql import config as files
+from ksql.config import expand
 from ksql.errors import KsqlError
-from ksql.source import RunningKernel
 
-TOML = ".ksql.toml"
-_TYPED = re.compile(r"^([A-Za-z_][\w-]*):(?!//)(.*)$")
-
-
-def expand(spec: str, kernel: RunningKernel, root: Path | None = None) -> str:
-    """Placeholders and ``~`` in one source spec (``TYPE:`` prefix kept)."""
-    text = spec.replace("$(uname -r)", kernel.release).replace("${release}", kernel.release)
-    text = text.replace("$(uname -m)", kernel.machine).replace("${machine}", kernel.machine)
-    if root is not None:
-        text = text.replace("${workspaceFolder}", str(root))
-    m = _TYPED.match(text)
-    prefix, path = (m.group(1) + ":", m.group(2)) if m else ("", text)
-    if path.startswith("~"):
-        path = str(Path(path).expanduser())
-    if root is not None and path and not path.startswith("/") and (root / path).exists():
-        path = str(root / path)
-    return prefix + path
+TOML = files.PROJECT_FILE
 
 
 def sources_from(value: Any) -> list[str] | None:
@@ -48,19 +33,24 @@ def sources_from(value: Any) -> list[str] | None:
 
 
 def toml_sources(root: Path | None) -> list[str] | None:
-    if root is None:
+    """The project file's sources (its ``kernel``/``basedir`` expanded), from the workspace
+    root upward; None without one."""
+    path = files.project_file(root) if root is not None else None
+    return _specs(files.read(path)) if path is not None else None
+
+
+def user_sources() -> list[str] | None:
+    """The user's ``config.toml`` sources; None without one."""
+    path = files.user_file()
+    return _specs(files.read(path)) if path.is_file() else None
+
+
+def _specs(settings: files.Config) -> list[str] | None:
+    from ksql.kernels import sources_for
+
+    if not settings.names_kernel:
         return None
-    path = root / TOML
-    if not path.is_file():
-        return None
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeError, tomllib.TOMLDecodeError) as exc:
-        raise KsqlError(f"{path}: {exc}") from exc
-    try:
-        return sources_from(data.get("sources"))
-    except KsqlError as exc:
-        raise KsqlError(f"{path}: {exc}") from exc
+    return sources_for(settings, None)[0]
 
 
 def choose(*candidates: Sequence[str] | None) -> list[str]:
@@ -69,3 +59,6 @@ def choose(*candidates: Sequence[str] | None) -> list[str]:
         if c:
             return list(c)
     return []
+
+
+__all__ = ["TOML", "choose", "expand", "sources_from", "toml_sources", "user_sources"]

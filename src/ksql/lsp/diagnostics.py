@@ -4,7 +4,12 @@ whether the module could link and load (scripts/mod/modpost.c check_exports). Th
 what a source shows (no CRCs); like modpost, every rule a reference breaks is reported:
 
 - ``not-exported``: it exists in the kernel but is not exported ("modpost: "x" [m.ko]
-  undefined!");
+  undefined!"). An error while the kernel's Module.symvers is there; a warning without it or
+  with KBUILD_MODPOST_WARN=1 (6.1 scripts/Makefile.modpost: ``ifneq
+  ($(KBUILD_MODPOST_WARN)$(missing-input),)`` adds ``-w``; modpost.c check_exports), and
+  then the module builds and ``insmod`` fails: "Unknown symbol x" (kernel/module/main.c
+  resolve_symbol_wait). Not said at all when the kernel exports nothing (no ksymtab: a kernel
+  built without modules); the server says that once instead;
 - ``gpl-only``: a GPL-only export used by a module whose MODULE_LICENSE is not
   GPL-compatible (include/linux/license.h; "GPL-incompatible module m.ko uses GPL-only
   symbol 'x'");
@@ -22,7 +27,7 @@ from ksql.kernel.loader import Export, KernelFacts, ModuleFacts, gpl_hidden, ver
 from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
-from ksql.lsp.facts import NameFacts, facts
+from ksql.lsp.facts import NameFacts, facts, kernel_facts
 from ksql.lsp.membership import Membership
 from ksql.model import Bind
 
@@ -58,6 +63,7 @@ def diagnose(
         return []
     own = normalize_module_name(module) if member is not None and module else None
     imports = set(cfile.imports) | (member.imports if member is not None else set())
+    summary = kernel_facts(catalog)
     license = cfile.license
     mod = ModuleFacts("", module or "", license=license, import_ns=tuple(sorted(imports)))
     kernel = KernelFacts(exports={})
@@ -78,14 +84,17 @@ def diagnose(
             in_tree_namesake = own is not None and all(
                 s.module != VMLINUX for s in f.definitions if s.bind in (Bind.GLOBAL, Bind.WEAK)
             )
-            if f.linkable_elsewhere and not in_tree_namesake:
+            if f.linkable_elsewhere and summary.exports_anything and not in_tree_namesake:
                 where = ", ".join(sorted({s.module for s in f.definitions}))
                 out.append(
                     Finding(
                         ref.span,
                         NOT_EXPORTED,
-                        f"'{ref.name}' is not exported ({where}): modules cannot link against "
-                        f'it; modpost would stop with "{ref.name}" undefined',
+                        f"'{ref.name}' is not exported by {summary.release} ({where}): modules "
+                        f'cannot link against it; modpost: "{ref.name}" undefined! (an error '
+                        "with the kernel's Module.symvers; without it, or with "
+                        f'KBUILD_MODPOST_WARN=1, a warning, and insmod fails: "Unknown symbol '
+                        f'{ref.name}")',
                     )
                 )
             continue

@@ -80,3 +80,27 @@ def btf_modules(catalog: Catalog) -> frozenset[str]:
         found = frozenset(catalog.modules.strings[int(m)] for m in used)
         _BTF_MODULES[catalog] = found
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class KernelSummary:
+    """What the loaded catalog says about its kernel as a whole, for the messages."""
+
+    release: str  # "6.1.0-50-amd64", or "the loaded kernel" when nothing tells
+    exports_anything: bool  # False: no ksymtab (built without modules), so no verdicts
+
+
+_LAST: list[tuple[Catalog, KernelSummary]] = []  # diagnostics ask for every document
+
+
+def kernel_facts(catalog: Catalog) -> KernelSummary:
+    for known, answer in _LAST:
+        if known is catalog:
+            return answer
+    from ksql.kernels import release_of
+    from ksql.query.compiler import compile_query
+
+    release = release_of(catalog, None) or "the loaded kernel"
+    answer = KernelSummary(release, compile_query("exported").count(catalog) > 0)
+    _LAST[:] = [(catalog, answer)]  # the catalog is read-only: the answer never changes
+    return answer

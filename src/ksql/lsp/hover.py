@@ -14,7 +14,7 @@ from ksql.kernel.btfgaps import why_no_decl
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.csource import CFile
-from ksql.lsp.facts import NameFacts, btf_modules, facts
+from ksql.lsp.facts import NameFacts, btf_modules, facts, kernel_facts
 from ksql.lsp.prototype import parse_prototype, tidy
 from ksql.lsp.sites import export_macro, parse_site
 from ksql.model import TYPE_LETTERS, ExportKind, Symbol
@@ -36,7 +36,8 @@ def hover_markdown(catalog: Catalog, name: str, cfile: CFile | None = None) -> s
         gpl = " (GPL-only: the module's license must be GPL-compatible)" if f.gpl_only else ""
         parts.append(f"**exported** {', '.join(kinds)}{gpl}")
     else:
-        parts.append("**not exported**: modules cannot link against it")
+        release = kernel_facts(catalog).release
+        parts.append(f"**not exported** by {release}: modules cannot link against it")
     allowed = allowed_modules(f.namespace)
     if allowed is not None:
         parts.append(f"exported **only to the modules** {', '.join(allowed)}")

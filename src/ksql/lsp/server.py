@@ -31,7 +31,7 @@ from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.lsp import budget, config, transport
 from ksql.lsp.documents import Documents
-from ksql.lsp.facts import btf_modules, catalog_kernel_version
+from ksql.lsp.facts import btf_modules, catalog_kernel_version, kernel_facts
 from ksql.lsp.membership import Membership, document_membership
 from ksql.source import RunningKernel
 
@@ -170,6 +170,11 @@ class KsqlServer(LanguageServer):
         self.ready.set()
         self._progress_end(token, f"{len(catalog):,} symbols")
         problems.extend(catalog.problems[:5])
+        if len(catalog) and not kernel_facts(catalog).exports_anything:
+            problems.append(
+                f"{kernel_facts(catalog).release} exports no symbols (no ksymtab: a kernel "
+                "built without modules?), so nothing is diagnosed as not exported"
+            )
         if problems:
             self.window_show_message(
                 types.ShowMessageParams(
@@ -248,13 +253,16 @@ def _register_lifecycle(server: KsqlServer) -> None:
             except Exception as exc:  # a client that fails the request: fall through
                 log.warning("workspace/configuration: %s", exc)
         toml: list[str] | None = None
+        user: list[str] | None = None
         try:
             toml = config.toml_sources(ls.root())
+            user = config.user_sources()
         except KsqlError as exc:
             ls.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message=f"ksql: {exc}")
             )
-        sources = config.choose(ls.cli_sources, ls.init_sources, workspace_sources, toml)
+        # the project's file wins over the editor's settings, as clangd's .clangd does
+        sources = config.choose(ls.cli_sources, toml, ls.init_sources, workspace_sources, user)
         threading.Thread(target=ls.load, args=(sources,), name="ksql-load", daemon=True).start()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
