@@ -11,7 +11,7 @@ from ksql.catalog import Catalog
 from ksql.lsp.completion import complete
 from ksql.lsp.csource import analyze
 from ksql.lsp.diagnostics import CODE_MODULE_ONLY, GPL_ONLY, NAMESPACE, NOT_EXPORTED, diagnose
-from ksql.lsp.facts import KernelFacts, catalog_kernel_version, kernel_facts
+from ksql.lsp.facts import KernelSummary, catalog_kernel_version, kernel_facts
 from ksql.lsp.fixes import import_namespace
 from ksql.lsp.hover import hover_markdown
 from ksql.model import ExportKind
@@ -114,7 +114,7 @@ def test_a_kernel_that_exports_nothing_gets_no_not_exported_errors(
     bare = tmp_path / "System.map-6.1-nomodules"
     bare.write_text("".join(line for line in lines if "__ksymtab" not in line))
     cat = load(bare)
-    assert kernel_facts(cat) == KernelFacts("6.1-nomodules", exports_anything=False)
+    assert kernel_facts(cat) == KernelSummary("6.1-nomodules", exports_anything=False)
     text = MODULE.format(call="kallsyms_lookup_name(0)", license="GPL", extra="")
     assert diagnose(analyze(text), cat) == []
 
