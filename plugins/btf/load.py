@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ksql.errors import SourceError
@@ -60,13 +59,6 @@ def load_btf(path: Path, sink: RowSink) -> None:
         raise
     except (ValueError, IndexError, KeyError, OverflowError, TypeError) as exc:
         raise SourceError(path, f"malformed BTF ({type(exc).__name__}: {exc})") from exc
-
-
-def elf_wanted() -> bool:
-    """Whether the ELF source also decodes ``.BTF`` (``KSQL_ELF_BTF=1``). Opt-in: on the
-    Debian 6.1 vmlinux it adds ~0.9 s CPU to a ~0.5 s load (decode and merge), far more
-    than the few per cent the ELF load may grow by; ``-s btf:VMLINUX`` does the same."""
-    return os.environ.get("KSQL_ELF_BTF", "") not in ("", "0")
 
 
 def load_elf(path: Path, sink: RowSink) -> None:

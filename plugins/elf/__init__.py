@@ -45,7 +45,7 @@ class ElfSource(SourceType):
 
             found = tree_fingerprint(path)
         # The rows differ with special symbols kept: so does the cache key.
-        from ..btf.load import elf_wanted
+        from ..btf.optin import elf_wanted
 
         if found is not None and elf_wanted():
             found += ":btf"
@@ -64,9 +64,11 @@ class ElfSource(SourceType):
                 from ..btf.bases import remember
 
                 remember(path)
-            from ..btf.load import elf_wanted, load_elf
+            from ..btf.optin import elf_wanted
 
             if elf_wanted():  # KSQL_ELF_BTF=1: the same decoder as -s btf:PATH
+                from ..btf.load import load_elf
+
                 load_elf(path, sink)
             return
         files = module_files(path)
