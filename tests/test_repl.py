@@ -23,7 +23,7 @@ from prompt_toolkit.output import DummyOutput
 from ksql.loading import load_catalog
 from ksql.pluginmanager import Plugins
 from ksql.repl import MAX_ROWS, Session
-from ksql.repl_ui import make_prompt
+from ksql.repl_ui import QueryCompleter, make_prompt
 from tests.conftest import DATA
 
 SOURCES = [str(DATA / "System.map-6.1-excerpt"), str(DATA / "Module.symvers-6.1-excerpt")]
@@ -36,8 +36,13 @@ def session(plugins: Plugins) -> Session:
     return Session(plugins, SOURCES, cat, interactive=True)
 
 
-def run(session: Session, line: str) -> tuple[bool, str, str]:
-    out, err = io.StringIO(), io.StringIO()
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run(session: Session, line: str, tty: bool = False) -> tuple[bool, str, str]:
+    out, err = Tty() if tty else io.StringIO(), io.StringIO()
     ok = session.execute(line, out, err)
     return ok, out.getvalue(), err.getvalue()
 
@@ -99,6 +104,139 @@ def test_long_results_are_cut_with_a_count(session: Session) -> None:
         assert len(run(session, "defined limit 7")[1].splitlines()) == 8
     finally:
         repl.MAX_ROWS = old
+
+
+def test_output_to_a_file_then_back(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ksql.repl as repl
+
+    monkeypatch.setattr(repl, "MAX_ROWS", 5)
+    path = tmp_path / "out.txt"
+    path.write_text("old\n")  # truncated, as sqlite3's .output does
+    assert run(session, ".format names") == (True, "", "")
+    assert run(session, f".output {path}") == (True, "", "")
+    # the file gets the whole result, without the terminal's cut and row count
+    assert run(session, "defined") == (True, "", "")
+    assert run(session, ".count exported") == (True, "", "")
+    assert run(session, ".help")[1].startswith("Type a query")  # not a result: the terminal
+    assert run(session, ".output stdout") == (True, "", "")
+    assert session.output is None
+    *names, count = run(session, "defined limit 100")[1].splitlines()
+    assert (len(names), count) == (25, "(25 rows)")
+    assert path.read_text() == "".join(f"{n}\n" for n in names) + "7\n"
+    assert run(session, "name=kern_path")[1] == "kern_path\nkern_path\n(2 rows)\n"
+    assert run(session, f".output '{path}'") == (True, "", "")
+    assert run(session, "name=dma_buf_export") == (True, "", "")
+    assert run(session, ".output") == (True, "", "")  # alone: back to the terminal too
+    assert path.read_text() == "dma_buf_export\n"
+    assert run(session, "name=dma_buf_export")[1] == "dma_buf_export\n(1 rows)\n"
+
+
+def test_output_to_a_path_that_cannot_be_opened(session: Session, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    assert run(session, f".output {good}") == (True, "", "")
+    missing = tmp_path / "no" / "out.txt"
+    assert run(session, f".output {missing}") == (
+        False, "", f"error: cannot write {missing}: No such file or directory\n",
+    )  # fmt: skip
+    assert run(session, f".output {tmp_path}") == (
+        False, "", f"error: cannot write {tmp_path}: Is a directory\n",
+    )  # fmt: skip
+    ok, _, err = run(session, ".output a b")
+    assert not ok and err == "error: .output takes one file (quote a name with spaces)\n"
+    assert run(session, ".output 'unclosed") == (
+        False, "", "error: No closing quotation: 'unclosed\n",
+    )  # fmt: skip
+    # the session goes on, and results still go where they went
+    assert run(session, ".count gpl") == (True, "", "")
+    assert run(session, ".output") == (True, "", "")
+    assert good.read_text() == "4\n"
+
+
+@pytest.fixture
+def pager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake pager in KSQL_PAGER; it records what it was given in the returned file."""
+    got = tmp_path / "paged"
+    script = tmp_path / "pager"
+    script.write_text(f"#!/bin/sh\ncat > {shlex.quote(str(got))}\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("KSQL_PAGER", str(script))
+    monkeypatch.setenv("LINES", "6")  # the result gets 4: the prompt and toolbar take 2
+    return got
+
+
+def test_results_taller_than_the_terminal_are_paged(session: Session, pager: Path) -> None:
+    assert run(session, ".pager") == (True, "pager off\n", "")
+    assert run(session, ".pager on") == (True, "", "")
+    assert run(session, ".pager") == (True, f"pager {pager.parent / 'pager'}\n", "")
+    run(session, ".format names")
+    four = run(session, "defined limit 3")[1]  # not a terminal: never paged
+    assert four.endswith("(3 rows)\n") and four.count("\n") == 4 and not pager.exists()
+    assert run(session, "defined limit 3", tty=True) == (True, four, "")  # it fits
+    assert not pager.exists()
+    five = run(session, "defined limit 4")[1]
+    assert run(session, "defined limit 4", tty=True) == (True, "", "")
+    assert pager.read_text() == five  # all of it, through the pager
+    pager.unlink()
+    assert run(session, ".pager off") == (True, "", "")
+    assert run(session, "defined limit 4", tty=True) == (True, five, "")
+    assert not pager.exists()
+
+
+def test_no_pager_to_turn_on(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KSQL_PAGER", "")  # empty: no pager, as git takes it
+    assert run(session, ".pager on") == (
+        False,
+        "",
+        "error: no pager to turn on: $KSQL_PAGER, the pager setting or $PAGER is empty or "
+        "cat, or names a program that is not installed\n",
+    )
+    assert not session.paging
+    assert run(session, ".pager maybe")[2] == "error: .pager takes on or off\n"
+
+
+def test_output_to_a_file_is_not_paged(session: Session, pager: Path, tmp_path: Path) -> None:
+    session.paging = True
+    path = tmp_path / "out.txt"
+    run(session, f".output {path}")
+    assert run(session, "defined", tty=True) == (True, "", "")
+    run(session, ".output")
+    assert len(path.read_text().splitlines()) == 26 and not pager.exists()  # heading, rows
+
+
+@pytest.mark.parametrize(("argv", "paging"), [(["repl"], True), (["repl", "--no-pager"], False)])
+def test_the_command_line_sets_paging(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], paging: bool
+) -> None:
+    import ksql.repl_ui
+    from ksql.cli import main
+
+    (tmp_path / ".ksql.toml").write_text('pager = "more"\n')
+    monkeypatch.chdir(tmp_path)
+    seen: list[tuple[bool, str | None]] = []
+    monkeypatch.setattr(ksql.repl_ui, "prompt_loop",
+                        lambda s, out, err: seen.append((s.paging, s.pager)))  # fmt: skip
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr(sys, "stdout", Tty())
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert main([*argv, *(f"-s{s}" for s in SOURCES)]) == 0
+    assert seen == [(paging, "more")]
+
+
+def test_meta_command_completion(session: Session, tmp_path: Path) -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    def words(text: str) -> list[str]:
+        found = QueryCompleter(session).get_completions(Document(text), CompleteEvent())
+        return [c.text for c in found]
+
+    assert words(".p") == [".pager"]
+    assert words(".o") == [".output"]
+    assert words(".pager o") == ["on", "off"]
+    (tmp_path / "results.txt").touch()
+    assert words(f".output {tmp_path}/res") == ["ults.txt"]
 
 
 async def test_tab_completion_through_the_prompt(session: Session) -> None:
