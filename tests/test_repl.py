@@ -271,44 +271,68 @@ def test_scripted_through_a_pipe() -> None:
     assert "unexpected end of query" in bad.stderr
 
 
-@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
-def test_real_terminal_in_tmux(tmp_path: Path) -> None:
-    # A private server (-L) and no config (-f): other tmux servers, sessions and the user's
-    # settings cannot get in the way, and killing the server at the end leaves nothing.
-    socket = f"ksql-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+class Tmux:
+    """The REPL in a real terminal: a private tmux server (-L) with no config (-f), so other
+    tmux servers, sessions and the user's settings cannot get in the way, and killing the
+    server at the end leaves nothing."""
 
-    def tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", *args],
+    def __init__(self, tmp_path: Path, lines: int, env: dict[str, str]) -> None:
+        self.socket = f"ksql-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        mine = ("TMUX", "KSQL_PAGER", "PAGER", "LESS")  # the pager is ksql's default
+        self.env = {k: v for k, v in os.environ.items() if k not in mine}
+        self.env |= {"XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color", **env}
+        self.lines = lines
+        self.socket_path: Path | None = None
+
+    def __enter__(self) -> Tmux:
+        command = shlex.join([sys.executable, "-m", "ksql", "repl",
+                              *(f"-s{s}" for s in SOURCES)])  # fmt: skip
+        # The server starts here, with this environment (a running server would give the
+        # REPL its own: another history file, another TERM).
+        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d",
+                        "-s", "repl", "-x", "120", "-y", str(self.lines), command],
+                       env=self.env, check=True)  # fmt: skip
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").stdout.strip())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.tmux("kill-server", check=False)
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)  # tmux leaves the socket file behind
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
                               capture_output=True, text=True, check=check)  # fmt: skip
 
-    env = {k: v for k, v in os.environ.items() if k != "TMUX"}
-    env |= {"XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color"}
-    command = shlex.join([sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)])
-    big = tmp_path / "big.kallsyms"  # about 5 s to load: a .load long enough to cancel
-    with big.open("w") as f:
-        f.writelines(f"ffffffff{i:08x} T sym_{i}\n" for i in range(3_000_000))
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "repl").stdout
 
-    def screen() -> str:
-        return tmux("capture-pane", "-p", "-t", "repl").stdout
+    def keys(self, *k: str) -> None:
+        self.tmux("send-keys", "-t", "repl", *k)
 
-    def keys(*k: str) -> None:
-        tmux("send-keys", "-t", "repl", *k)
-
-    def wait_for(text: str) -> str:
+    def wait_for(self, text: str) -> str:
         for _ in range(100):
-            shown = screen()
+            shown = self.screen()
             if text in shown:
                 return shown
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared:\n{screen()}")
+        raise AssertionError(f"{text!r} never appeared:\n{self.screen()}")
 
-    socket_path: Path | None = None
-    try:
-        # The server starts here, with this environment (a running server would give the
-        # REPL its own: another history file, another TERM).
-        subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s",
-                        "repl", "-x", "120", "-y", "30", command], env=env, check=True)  # fmt: skip
-        socket_path = Path(tmux("display-message", "-p", "#{socket_path}").stdout.strip())
+    def exited(self) -> bool:
+        for _ in range(50):
+            if self.tmux("has-session", "-t", "repl", check=False).returncode:
+                return True
+            time.sleep(0.1)
+        return False
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
+def test_real_terminal_in_tmux(tmp_path: Path) -> None:
+    big = tmp_path / "big.kallsyms"  # about 5 s to load: a .load long enough to cancel
+    with big.open("w") as f:
+        f.writelines(f"ffffffff{i:08x} T sym_{i}\n" for i in range(3_000_000))
+    with Tmux(tmp_path, 30, {}) as term:
+        keys, wait_for, screen = term.keys, term.wait_for, term.screen
         wait_for("ksql>")
         wait_for("6.1-excerpt · 25 symbols · format table")  # the toolbar names the kernel
         keys("names", "Tab")
@@ -329,15 +353,27 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
         keys(".count gpl", "Enter")
         wait_for("ksql> .count gpl\n")
         keys("C-d")
-        for _ in range(50):
-            alive = tmux("has-session", "-t", "repl", check=False)
-            if alive.returncode:
-                break
-            time.sleep(0.1)
-        assert alive.returncode, "the REPL did not exit on Ctrl-D"
-        history = (tmp_path / "ksql" / "history").read_text()
-        assert "namespace=DMA_BUF" in history
-    finally:
-        tmux("kill-server", check=False)
-        if socket_path is not None:
-            socket_path.unlink(missing_ok=True)  # tmux leaves the socket file behind
+        assert term.exited(), "the REPL did not exit on Ctrl-D"
+    history = (tmp_path / "ksql" / "history").read_text()
+    assert "namespace=DMA_BUF" in history
+
+
+@pytest.mark.skipif(not shutil.which("tmux") or not shutil.which("less"), reason="needs tmux, less")
+def test_a_tall_result_pages_through_less_in_tmux(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    with Tmux(tmp_path, 12, {}) as term:  # less -FRSX
+        term.wait_for("ksql>")
+        term.keys(".format names", "Enter", "name=kern_path", "Enter")
+        term.wait_for("kern_path\nkern_path\n(2 rows)\nksql>")  # it fits: no pager
+        term.keys("defined limit 20", "Enter")
+        shown = term.wait_for("\n:")  # less's prompt on the last line
+        assert "(20 rows)" not in shown and "ksql>\n" not in shown
+        term.keys("G")  # less's end of input
+        term.wait_for("(20 rows)\n")
+        term.keys("q")
+        term.wait_for("(20 rows)\nksql>")  # less -X leaves the screen: the prompt below it
+        term.keys(f".output {out}", "Enter", "defined limit 20", "Enter", ".output", "Enter")
+        term.wait_for("ksql> .output\nksql>")  # a file is never paged
+        term.keys("C-d")
+        assert term.exited()
+    assert len(out.read_text().splitlines()) == 20
