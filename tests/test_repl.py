@@ -23,7 +23,7 @@ from prompt_toolkit.output import DummyOutput
 from ksql.loading import load_catalog
 from ksql.pluginmanager import Plugins
 from ksql.repl import MAX_ROWS, Session
-from ksql.repl_ui import make_prompt
+from ksql.repl_ui import QueryCompleter, make_prompt
 from tests.conftest import DATA
 
 SOURCES = [str(DATA / "System.map-6.1-excerpt"), str(DATA / "Module.symvers-6.1-excerpt")]
@@ -36,8 +36,13 @@ def session(plugins: Plugins) -> Session:
     return Session(plugins, SOURCES, cat, interactive=True)
 
 
-def run(session: Session, line: str) -> tuple[bool, str, str]:
-    out, err = io.StringIO(), io.StringIO()
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run(session: Session, line: str, tty: bool = False) -> tuple[bool, str, str]:
+    out, err = Tty() if tty else io.StringIO(), io.StringIO()
     ok = session.execute(line, out, err)
     return ok, out.getvalue(), err.getvalue()
 
@@ -101,6 +106,139 @@ def test_long_results_are_cut_with_a_count(session: Session) -> None:
         repl.MAX_ROWS = old
 
 
+def test_output_to_a_file_then_back(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ksql.repl as repl
+
+    monkeypatch.setattr(repl, "MAX_ROWS", 5)
+    path = tmp_path / "out.txt"
+    path.write_text("old\n")  # truncated, as sqlite3's .output does
+    assert run(session, ".format names") == (True, "", "")
+    assert run(session, f".output {path}") == (True, "", "")
+    # the file gets the whole result, without the terminal's cut and row count
+    assert run(session, "defined") == (True, "", "")
+    assert run(session, ".count exported") == (True, "", "")
+    assert run(session, ".help")[1].startswith("Type a query")  # not a result: the terminal
+    assert run(session, ".output stdout") == (True, "", "")
+    assert session.output is None
+    *names, count = run(session, "defined limit 100")[1].splitlines()
+    assert (len(names), count) == (25, "(25 rows)")
+    assert path.read_text() == "".join(f"{n}\n" for n in names) + "7\n"
+    assert run(session, "name=kern_path")[1] == "kern_path\nkern_path\n(2 rows)\n"
+    assert run(session, f".output '{path}'") == (True, "", "")
+    assert run(session, "name=dma_buf_export") == (True, "", "")
+    assert run(session, ".output") == (True, "", "")  # alone: back to the terminal too
+    assert path.read_text() == "dma_buf_export\n"
+    assert run(session, "name=dma_buf_export")[1] == "dma_buf_export\n(1 rows)\n"
+
+
+def test_output_to_a_path_that_cannot_be_opened(session: Session, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    assert run(session, f".output {good}") == (True, "", "")
+    missing = tmp_path / "no" / "out.txt"
+    assert run(session, f".output {missing}") == (
+        False, "", f"error: cannot write {missing}: No such file or directory\n",
+    )  # fmt: skip
+    assert run(session, f".output {tmp_path}") == (
+        False, "", f"error: cannot write {tmp_path}: Is a directory\n",
+    )  # fmt: skip
+    ok, _, err = run(session, ".output a b")
+    assert not ok and err == "error: .output takes one file (quote a name with spaces)\n"
+    assert run(session, ".output 'unclosed") == (
+        False, "", "error: No closing quotation: 'unclosed\n",
+    )  # fmt: skip
+    # the session goes on, and results still go where they went
+    assert run(session, ".count gpl") == (True, "", "")
+    assert run(session, ".output") == (True, "", "")
+    assert good.read_text() == "4\n"
+
+
+@pytest.fixture
+def pager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake pager in KSQL_PAGER; it records what it was given in the returned file."""
+    got = tmp_path / "paged"
+    script = tmp_path / "pager"
+    script.write_text(f"#!/bin/sh\ncat > {shlex.quote(str(got))}\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("KSQL_PAGER", str(script))
+    monkeypatch.setenv("LINES", "6")  # the result gets 4: the prompt and toolbar take 2
+    return got
+
+
+def test_results_taller_than_the_terminal_are_paged(session: Session, pager: Path) -> None:
+    assert run(session, ".pager") == (True, "pager off\n", "")
+    assert run(session, ".pager on") == (True, "", "")
+    assert run(session, ".pager") == (True, f"pager {pager.parent / 'pager'}\n", "")
+    run(session, ".format names")
+    four = run(session, "defined limit 3")[1]  # not a terminal: never paged
+    assert four.endswith("(3 rows)\n") and four.count("\n") == 4 and not pager.exists()
+    assert run(session, "defined limit 3", tty=True) == (True, four, "")  # it fits
+    assert not pager.exists()
+    five = run(session, "defined limit 4")[1]
+    assert run(session, "defined limit 4", tty=True) == (True, "", "")
+    assert pager.read_text() == five  # all of it, through the pager
+    pager.unlink()
+    assert run(session, ".pager off") == (True, "", "")
+    assert run(session, "defined limit 4", tty=True) == (True, five, "")
+    assert not pager.exists()
+
+
+def test_no_pager_to_turn_on(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KSQL_PAGER", "")  # empty: no pager, as git takes it
+    assert run(session, ".pager on") == (
+        False,
+        "",
+        "error: no pager to turn on: $KSQL_PAGER, the pager setting or $PAGER is empty or "
+        "cat, or names a program that is not installed\n",
+    )
+    assert not session.paging
+    assert run(session, ".pager maybe")[2] == "error: .pager takes on or off\n"
+
+
+def test_output_to_a_file_is_not_paged(session: Session, pager: Path, tmp_path: Path) -> None:
+    session.paging = True
+    path = tmp_path / "out.txt"
+    run(session, f".output {path}")
+    assert run(session, "defined", tty=True) == (True, "", "")
+    run(session, ".output")
+    assert len(path.read_text().splitlines()) == 26 and not pager.exists()  # heading, rows
+
+
+@pytest.mark.parametrize(("argv", "paging"), [(["repl"], True), (["repl", "--no-pager"], False)])
+def test_the_command_line_sets_paging(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], paging: bool
+) -> None:
+    import ksql.repl_ui
+    from ksql.cli import main
+
+    (tmp_path / ".ksql.toml").write_text('pager = "more"\n')
+    monkeypatch.chdir(tmp_path)
+    seen: list[tuple[bool, str | None]] = []
+    monkeypatch.setattr(ksql.repl_ui, "prompt_loop",
+                        lambda s, out, err: seen.append((s.paging, s.pager)))  # fmt: skip
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr(sys, "stdout", Tty())
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert main([*argv, *(f"-s{s}" for s in SOURCES)]) == 0
+    assert seen == [(paging, "more")]
+
+
+def test_meta_command_completion(session: Session, tmp_path: Path) -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    def words(text: str) -> list[str]:
+        found = QueryCompleter(session).get_completions(Document(text), CompleteEvent())
+        return [c.text for c in found]
+
+    assert words(".p") == [".pager"]
+    assert words(".o") == [".output"]
+    assert words(".pager o") == ["on", "off"]
+    (tmp_path / "results.txt").touch()
+    assert words(f".output {tmp_path}/res") == ["ults.txt"]
+
+
 async def test_tab_completion_through_the_prompt(session: Session) -> None:
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         prompt = make_prompt(session, InMemoryHistory())
@@ -133,44 +271,68 @@ def test_scripted_through_a_pipe() -> None:
     assert "unexpected end of query" in bad.stderr
 
 
-@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
-def test_real_terminal_in_tmux(tmp_path: Path) -> None:
-    # A private server (-L) and no config (-f): other tmux servers, sessions and the user's
-    # settings cannot get in the way, and killing the server at the end leaves nothing.
-    socket = f"ksql-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+class Tmux:
+    """The REPL in a real terminal: a private tmux server (-L) with no config (-f), so other
+    tmux servers, sessions and the user's settings cannot get in the way, and killing the
+    server at the end leaves nothing."""
 
-    def tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", *args],
+    def __init__(self, tmp_path: Path, lines: int, env: dict[str, str]) -> None:
+        self.socket = f"ksql-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        mine = ("TMUX", "KSQL_PAGER", "PAGER", "LESS")  # the pager is ksql's default
+        self.env = {k: v for k, v in os.environ.items() if k not in mine}
+        self.env |= {"XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color", **env}
+        self.lines = lines
+        self.socket_path: Path | None = None
+
+    def __enter__(self) -> Tmux:
+        command = shlex.join([sys.executable, "-m", "ksql", "repl",
+                              *(f"-s{s}" for s in SOURCES)])  # fmt: skip
+        # The server starts here, with this environment (a running server would give the
+        # REPL its own: another history file, another TERM).
+        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d",
+                        "-s", "repl", "-x", "120", "-y", str(self.lines), command],
+                       env=self.env, check=True)  # fmt: skip
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").stdout.strip())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.tmux("kill-server", check=False)
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)  # tmux leaves the socket file behind
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
                               capture_output=True, text=True, check=check)  # fmt: skip
 
-    env = {k: v for k, v in os.environ.items() if k != "TMUX"}
-    env |= {"XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color"}
-    command = shlex.join([sys.executable, "-m", "ksql", "repl", *(f"-s{s}" for s in SOURCES)])
-    big = tmp_path / "big.kallsyms"  # about 5 s to load: a .load long enough to cancel
-    with big.open("w") as f:
-        f.writelines(f"ffffffff{i:08x} T sym_{i}\n" for i in range(3_000_000))
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "repl").stdout
 
-    def screen() -> str:
-        return tmux("capture-pane", "-p", "-t", "repl").stdout
+    def keys(self, *k: str) -> None:
+        self.tmux("send-keys", "-t", "repl", *k)
 
-    def keys(*k: str) -> None:
-        tmux("send-keys", "-t", "repl", *k)
-
-    def wait_for(text: str) -> str:
+    def wait_for(self, text: str) -> str:
         for _ in range(100):
-            shown = screen()
+            shown = self.screen()
             if text in shown:
                 return shown
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared:\n{screen()}")
+        raise AssertionError(f"{text!r} never appeared:\n{self.screen()}")
 
-    socket_path: Path | None = None
-    try:
-        # The server starts here, with this environment (a running server would give the
-        # REPL its own: another history file, another TERM).
-        subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s",
-                        "repl", "-x", "120", "-y", "30", command], env=env, check=True)  # fmt: skip
-        socket_path = Path(tmux("display-message", "-p", "#{socket_path}").stdout.strip())
+    def exited(self) -> bool:
+        for _ in range(50):
+            if self.tmux("has-session", "-t", "repl", check=False).returncode:
+                return True
+            time.sleep(0.1)
+        return False
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
+def test_real_terminal_in_tmux(tmp_path: Path) -> None:
+    big = tmp_path / "big.kallsyms"  # about 5 s to load: a .load long enough to cancel
+    with big.open("w") as f:
+        f.writelines(f"ffffffff{i:08x} T sym_{i}\n" for i in range(3_000_000))
+    with Tmux(tmp_path, 30, {}) as term:
+        keys, wait_for, screen = term.keys, term.wait_for, term.screen
         wait_for("ksql>")
         wait_for("6.1-excerpt · 25 symbols · format table")  # the toolbar names the kernel
         keys("names", "Tab")
@@ -191,15 +353,27 @@ def test_real_terminal_in_tmux(tmp_path: Path) -> None:
         keys(".count gpl", "Enter")
         wait_for("ksql> .count gpl\n")
         keys("C-d")
-        for _ in range(50):
-            alive = tmux("has-session", "-t", "repl", check=False)
-            if alive.returncode:
-                break
-            time.sleep(0.1)
-        assert alive.returncode, "the REPL did not exit on Ctrl-D"
-        history = (tmp_path / "ksql" / "history").read_text()
-        assert "namespace=DMA_BUF" in history
-    finally:
-        tmux("kill-server", check=False)
-        if socket_path is not None:
-            socket_path.unlink(missing_ok=True)  # tmux leaves the socket file behind
+        assert term.exited(), "the REPL did not exit on Ctrl-D"
+    history = (tmp_path / "ksql" / "history").read_text()
+    assert "namespace=DMA_BUF" in history
+
+
+@pytest.mark.skipif(not shutil.which("tmux") or not shutil.which("less"), reason="needs tmux, less")
+def test_a_tall_result_pages_through_less_in_tmux(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    with Tmux(tmp_path, 12, {}) as term:  # less -FRSX
+        term.wait_for("ksql>")
+        term.keys(".format names", "Enter", "name=kern_path", "Enter")
+        term.wait_for("kern_path\nkern_path\n(2 rows)\nksql>")  # it fits: no pager
+        term.keys("defined limit 20", "Enter")
+        shown = term.wait_for("\n:")  # less's prompt on the last line
+        assert "(20 rows)" not in shown and "ksql>\n" not in shown
+        term.keys("G")  # less's end of input
+        term.wait_for("(20 rows)\n")
+        term.keys("q")
+        term.wait_for("(20 rows)\nksql>")  # less -X leaves the screen: the prompt below it
+        term.keys(f".output {out}", "Enter", "defined limit 20", "Enter", ".output", "Enter")
+        term.wait_for("ksql> .output\nksql>")  # a file is never paged
+        term.keys("C-d")
+        assert term.exited()
+    assert len(out.read_text().splitlines()) == 20

@@ -154,7 +154,13 @@ def _parser(full_help: bool = False) -> argparse.ArgumentParser:
     sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
     t = sub.add_parser("type", parents=[common], help="a struct's layout from BTF, as pahole -C")
     t.add_argument("name", help="e.g. 'struct module', module, 'enum pid_type', a typedef")
-    sub.add_parser("repl", parents=[common], help="an interactive query shell")
+    r = sub.add_parser("repl", parents=[common], help="an interactive query shell")
+    r.add_argument(
+        "--no-pager",
+        action="store_true",
+        help="start with paging off (.pager on turns it on): results taller than the "
+        "terminal go to $KSQL_PAGER, the pager setting, $PAGER, else less -FRSX",
+    )
     _add_history_parsers(sub, common)
     comp = sub.add_parser(
         "completion",
@@ -245,7 +251,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise KsqlError("the REPL reads queries from standard input: -s - is for query")
             with spooled(args.source) as specs:
                 plugins = load_plugins(args.plugin, args.block)
-                return run(plugins, specs, sys.stdin, sys.stdout, sys.stderr, args.selection)
+                return run(
+                    plugins,
+                    specs,
+                    sys.stdin,
+                    sys.stdout,
+                    sys.stderr,
+                    args.selection,
+                    args.settings.pager,
+                    args.no_pager,
+                )
         return _sources(args, sys.stdout)
     except KsqlError as exc:
         print(f"ksql: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TextIO
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -34,7 +34,9 @@ STYLE = Style.from_dict(
         "bottom-toolbar": "noreverse bg:ansibrightblack ansiwhite",
     }
 )
-_META = (".help", ".sources", ".load", ".format", ".count", ".quit")
+_META = (".help", ".sources", ".load", ".format", ".count", ".output", ".pager", ".quit")
+
+_PATHS = PathCompleter(expanduser=True)
 
 
 class QueryCompleter(Completer):
@@ -50,12 +52,14 @@ class QueryCompleter(Completer):
             if not rest and " " not in text:
                 yield from (Completion(m, -len(text)) for m in _META if m.startswith(text))
                 return
-            if command == ".format":
+            if command in (".format", ".pager"):
                 from ksql.render import RENDERERS
 
-                yield from (
-                    Completion(f, -len(rest)) for f in RENDERERS if f.startswith(rest.strip())
-                )
+                words = RENDERERS if command == ".format" else ("on", "off")
+                yield from (Completion(w, -len(rest)) for w in words if w.startswith(rest.strip()))
+                return
+            if command in (".load", ".output"):
+                yield from _PATHS.get_completions(Document(rest.split(" ")[-1]), complete_event)
                 return
             if command != ".count":
                 return
@@ -84,7 +88,11 @@ class QueryLexer(Lexer):
 def make_prompt(session: Session, history: History | None = None) -> PromptSession[str]:
     def toolbar() -> str:
         kernel = session.release or "unknown kernel"
-        return f" {kernel} · {len(session.catalog):,} symbols · format {session.format} · .help "
+        output = f" · output {session.output_name}" if session.output_name else ""
+        return (
+            f" {kernel} · {len(session.catalog):,} symbols · format {session.format}{output}"
+            " · .help "
+        )
 
     if history is None:
         try:

@@ -1,7 +1,7 @@
 """Terminal conventions, as git keeps them: long output through a pager (``$KSQL_PAGER``,
 the ``pager`` setting, ``$PAGER``, else ``less -FRSX``; ``--no-pager``), colour when the
 output is a terminal (``--color=auto|always|never``, ``NO_COLOR``, ``TERM=dumb``), and
-tables as wide as the terminal.
+tables as wide as the terminal. The REPL pages only what is taller than the terminal.
 """
 
 from __future__ import annotations
@@ -49,6 +49,25 @@ def width(stream: TextIO) -> int | None:
     if not stream.isatty():
         return None
     return shutil.get_terminal_size((80, 24)).columns
+
+
+def height(stream: TextIO) -> int | None:
+    """The terminal's lines when ``stream`` is one (``LINES`` overrides), else None."""
+    if not stream.isatty():
+        return None
+    return shutil.get_terminal_size((80, 24)).lines
+
+
+def page_if_tall(out: TextIO, text: str, command: str | None, reserve: int = 0) -> None:
+    """Write ``text`` to ``out``, through the pager (as ``paged``) when ``out`` is a terminal
+    that ``text`` is taller than, less ``reserve`` lines kept for a prompt (pgcli's rule)."""
+    rows = height(out)
+    if command is None or rows is None or text.count("\n") <= rows - reserve:
+        out.write(text)
+        return
+    out.flush()  # what is already written comes before the pager takes the terminal
+    with paged(out, command) as stream:
+        stream.write(text)
 
 
 @contextmanager
