@@ -61,7 +61,7 @@ def read_image(path: Path, data: bytes) -> Batch:
     if syms is None:
         return Batch(Batch.of([]).columns, module_info=module_info)
     shown = nmtypes.visible(syms)
-    shown[special.hidden(image.machine, syms.name)] = False
+    shown[special.hidden(image.machine, syms.head)] = False
     keep = np.flatnonzero(shown)
     letters = nmtypes.nm_letters(image, syms)[keep]
     names = [syms.name[i] for i in keep.tolist()]

@@ -61,12 +61,18 @@ def export_section_kind(section: str) -> ExportKind | None:
     return SECTION_EXPORTS.get(section)
 
 
+_UNDERSCORE = ord("_")
+
+
 def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
     """Every export the image declares, by exported name."""
     names = syms.name
-    found = rows_by_prefix(
-        names, (KSYMTAB_PREFIX, KSTRTABNS_PREFIX, CRC_PREFIX, EXPORT_SYMBOL_PREFIX)
-    )
+    # Every label below starts "__": only those names are looked at.
+    under = np.flatnonzero((syms.head[:, 0] == _UNDERSCORE) & (syms.head[:, 1] == _UNDERSCORE))
+    rows = under.tolist()
+    prefixes = (KSYMTAB_PREFIX, KSTRTABNS_PREFIX, CRC_PREFIX, EXPORT_SYMBOL_PREFIX)
+    picked = rows_by_prefix([names[r] for r in rows], prefixes)
+    found = {p: [rows[i] for i in hits] for p, hits in picked.items()}
     labels = {names[r][len(KSYMTAB_PREFIX) :]: r for r in found[KSYMTAB_PREFIX]}
     ns_labels = {names[r][len(KSTRTABNS_PREFIX) :]: r for r in found[KSTRTABNS_PREFIX]}
     crc_labels = {names[r][len(CRC_PREFIX) :]: r for r in found[CRC_PREFIX]}

@@ -137,10 +137,8 @@ def rows_by_prefix(names: Sequence[str], prefixes: tuple[str, ...]) -> dict[str,
     out: dict[str, list[int]] = {p: [] for p in prefixes}
     if len(names) < 4096:
         for i, n in enumerate(names):
-            for p in prefixes:
-                if n.startswith(p):
-                    out[p].append(i)
-                    break
+            if n.startswith(prefixes):  # one call per name; which prefix only for hits
+                out[next(p for p in prefixes if n.startswith(p))].append(i)
         return out
     blob = "\n" + "\n".join(names)
     rx = re.compile("\n(" + "|".join(map(re.escape, prefixes)) + ")")

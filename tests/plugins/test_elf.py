@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import zstandard
 from ksql.plugins.elf import kexports
@@ -208,3 +209,17 @@ def test_linux_7_2_kflagstab_modules(load: Load, module: str) -> None:
     }
     assert rows == symvers and len(rows) >= 1
     assert {s.crc for s in cat.symbols(compile_rows(cat, "exported"))} == {None}
+
+
+def test_name_heads_stop_at_each_name_s_end() -> None:
+    from ksql.plugins.elf.reader import _heads
+
+    strtab = b"\0ab\0.Lx\0_.L_long\0"
+    offsets = np.array([0, 1, 4, 5, 8], dtype=np.uint32)
+    assert _heads(strtab, offsets).tolist() == [
+        [0, 0, 0, 0],
+        [ord("a"), ord("b"), 0, 0],  # the next name's bytes are not read into this one
+        [ord("."), ord("L"), ord("x"), 0],
+        [ord("L"), ord("x"), 0, 0],  # an offset into the middle of a name (shared tails)
+        [ord("_"), ord("."), ord("L"), ord("_")],  # the last name: padding, no overrun
+    ]
