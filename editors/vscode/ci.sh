@@ -8,3 +8,5 @@ npm ci --no-audit --no-fund
 npm run lint
 npm test
 npm run package
+# The .vsix carries the project's licence (LICENSE links to the top-level file).
+npx vsce ls --no-dependencies | grep -qx LICENSE || { echo "ci.sh: LICENSE is not packaged" >&2; exit 1; }
