@@ -93,3 +93,17 @@ class Query:
     where: Expr | None
     order: tuple[OrderKey, ...] = ()
     limit: int | None = None
+
+
+def operands(node: And | Or) -> list[Expr]:
+    """The operands of a chain of ``and`` (or ``or``) nodes, left to right, without
+    recursion (a chain may be thousands long)."""
+    out: list[Expr] = []
+    stack: list[Expr] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, type(node)):
+            stack.extend((n.right, n.left))
+        else:
+            out.append(n)
+    return out

@@ -105,7 +105,7 @@ class _Compiler:
     def expr(self, node: ast.Expr) -> Predicate:
         if isinstance(node, ast.And | ast.Or):
             # a and b and c ... is a left-leaning chain: walk it, do not recurse down it
-            parts = [self.expr(n) for n in _chain(node, type(node))]
+            parts = [self.expr(n) for n in ast.operands(node)]
             if isinstance(node, ast.And):
                 return lambda cat: _fold(parts, cat, np.logical_and)
             return lambda cat: _fold(parts, cat, np.logical_or)
@@ -391,19 +391,6 @@ MAX_LIST = 4096  # values in one "in (...)"
 def _site_path(site: str) -> str:
     """``drivers/usb/core/hub.c`` of ``drivers/usb/core/hub.c:12:1``."""
     return site.rsplit(":", 2)[0] if site.count(":") >= 2 else site
-
-
-def _chain(node: ast.And | ast.Or, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expr]:
-    """The operands of a chain of ``kind`` nodes, left to right."""
-    out: list[ast.Expr] = []
-    stack: list[ast.Expr] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, kind):
-            stack.extend((n.right, n.left))
-        else:
-            out.append(n)
-    return out
 
 
 def _fold(parts: list[Predicate], cat: Catalog, op: Callable[[Mask, Mask], Mask]) -> Mask:

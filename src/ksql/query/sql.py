@@ -83,7 +83,7 @@ class _SqlCompiler:
     def expr(self, node: ast.Expr) -> str:
         if isinstance(node, ast.And | ast.Or):
             word = " AND " if isinstance(node, ast.And) else " OR "
-            return "(" + word.join(self.expr(n) for n in _chain(node, type(node))) + ")"
+            return "(" + word.join(self.expr(n) for n in ast.operands(node)) + ")"
         if isinstance(node, ast.Not):
             return f"(NOT {self.expr(node.operand)})"
         if isinstance(node, ast.Flag):
@@ -165,18 +165,6 @@ class _SqlCompiler:
         else:
             picked = [c for c in choices if c.lower() == value.text.lower()]
         return f"coalesce({_in(field, picked)}, false)"
-
-
-def _chain(node: ast.And | ast.Or, kind: type[ast.And] | type[ast.Or]) -> list[ast.Expr]:
-    out: list[ast.Expr] = []
-    stack: list[ast.Expr] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, kind):
-            stack.extend((n.right, n.left))
-        else:
-            out.append(n)
-    return out
 
 
 def compile_sql(text: str) -> tuple[str, int | None]:
