@@ -249,9 +249,9 @@ def test_a_source_through_a_pipe() -> None:
     ],
 )
 def test_tcp_address(text: str, allow_remote: bool, expected: tuple[str, int]) -> None:
-    from ksql.cli import _tcp_address
+    from ksql.lsp.listen import tcp_address
 
-    assert _tcp_address(text, allow_remote=allow_remote) == expected
+    assert tcp_address(text, allow_remote=allow_remote) == expected
 
 
 @pytest.mark.parametrize(

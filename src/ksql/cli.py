@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ksql import __version__
 from ksql.errors import KsqlError
@@ -135,7 +135,9 @@ def _parser(full_help: bool = False) -> argparse.ArgumentParser:
     from ksql.check.command import add_arguments
 
     add_arguments(check)
-    _add_symbolize_parsers(sub, common)
+    from ksql.symbolize.options import add_parsers as add_symbolize_parsers
+
+    add_symbolize_parsers(sub, common)
     q.add_argument(
         "--color",
         choices=("auto", "always", "never"),
@@ -221,7 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "query":
             return _query(args, sys.stdout, sys.stderr)
         if args.command == "lsp":
-            return _lsp(args)
+            from ksql.lsp.listen import run as lsp
+
+            return lsp(args)
         if args.command == "check":
             from ksql.check.command import run as check
 
@@ -231,7 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_command(args, sys.stdout, sys.stderr)
         if args.command in ("addr", "symbolize"):
-            return _symbolize(args)
+            from ksql.symbolize.command import main as symbolize
+
+            return symbolize(args)
         if args.command == "type":  # the BTF plugin's layouts (ksql.plugins.btf.types)
             import importlib
 
@@ -346,42 +352,6 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_MATCH if len(rows) else EXIT_NONE
 
 
-def _add_symbolize_parsers(sub: argparse._SubParsersAction[Any], common: Any) -> None:
-    """``addr`` and ``symbolize``: their options live with their code (ksql.symbolize)."""
-    from ksql.symbolize.options import add_options
-
-    a = sub.add_parser(
-        "addr",
-        parents=[common],
-        help="address <-> name+0xoff/0xsize [module], as the kernel's %%pS prints it",
-    )
-    a.add_argument(
-        "location",
-        nargs="*",
-        help="ADDR, NAME+0xOFF[/0xSIZE] or 'NAME+0xOFF/0xSIZE [MODULE]'; none: read stdin",
-    )
-    add_options(a)
-    s = sub.add_parser(
-        "symbolize",
-        parents=[common],
-        help="decode an oops, dmesg or stack dump from stdin (decode_stacktrace.sh's format)",
-    )
-    add_options(s)
-
-
-def _symbolize(args: argparse.Namespace) -> int:
-    from ksql.loading import load_catalog
-    from ksql.pluginmanager import load_plugins
-    from ksql.spool import spooled
-    from ksql.symbolize.command import run_addr, run_symbolize
-
-    with spooled(args.source) as specs:
-        catalog = load_catalog(specs, load_plugins(args.plugin, args.block))
-    if args.command == "addr":
-        return run_addr(catalog, args, sys.stdin, sys.stdout, sys.stderr)
-    return run_symbolize(catalog, args, sys.stdin, sys.stdout)
-
-
 def _configured_format(settings: Config) -> str | None:
     from ksql.render import RENDERERS
 
@@ -391,42 +361,6 @@ def _configured_format(settings: Config) -> str | None:
             f"(known: {', '.join(RENDERERS)})"
         )
     return settings.format
-
-
-def _lsp(args: argparse.Namespace) -> int:
-    import logging
-
-    from ksql.lsp.server import make_server
-
-    address = _tcp_address(args.tcp, allow_remote=args.allow_remote) if args.tcp else None
-    if args.log_file:
-        logging.basicConfig(filename=args.log_file, level=logging.INFO)
-    server = make_server(args.source)
-    if address is not None:
-        server.start_tcp(*address)
-    else:
-        server.start_io()
-    return server.exit_code
-
-
-def _tcp_address(text: str, *, allow_remote: bool) -> tuple[str, int]:
-    """``[HOST:]PORT`` as (host, port); a host that is not loopback only when allowed."""
-    import ipaddress
-
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"  # [::1]:2087
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise KsqlError(f"--tcp {text}: expected [HOST:]PORT")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: where it points is not ours to vouch for
-        loopback = False
-    if not loopback and not allow_remote:
-        raise KsqlError(
-            f"--tcp {text}: {host} is not a loopback address; anyone who can reach it could"
-            " use the server (add --allow-remote if that is what you want)"
-        )
-    return host, int(port)
 
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:

@@ -159,3 +159,18 @@ def run_symbolize(catalog: Catalog, args: argparse.Namespace, stdin: TextIO, out
     else:
         out.writelines(d.text for d in decoded)
     return EXIT_MATCH if any(d.frame for d in decoded) else EXIT_NONE
+
+
+def main(args: argparse.Namespace) -> int:
+    """``ksql addr`` and ``ksql symbolize``: load the sources, then answer on stdio."""
+    import sys
+
+    from ksql.loading import load_catalog
+    from ksql.pluginmanager import load_plugins
+    from ksql.spool import spooled
+
+    with spooled(args.source) as specs:
+        catalog = load_catalog(specs, load_plugins(args.plugin, args.block))
+    if args.command == "addr":
+        return run_addr(catalog, args, sys.stdin, sys.stdout, sys.stderr)
+    return run_symbolize(catalog, args, sys.stdin, sys.stdout)
