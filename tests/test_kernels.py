@@ -182,9 +182,9 @@ def test_describe_names_release_and_files() -> None:
 
 
 def test_every_source_command_takes_kernel_options() -> None:
-    from ksql.cli import _parser
+    from ksql.cli import build_parser
 
-    parser = _parser()
+    parser = build_parser()
     for command in ("query", "sources", "repl", "lsp"):
         args = parser.parse_args(
             [command, *(["q"] if command == "query" else []), "-k", "R", "-b", "/"]

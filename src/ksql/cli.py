@@ -70,7 +70,7 @@ usage: ksql COMMAND [options]     (ksql COMMAND --help for more)
 """
 
 
-def _parser(full_help: bool = False) -> argparse.ArgumentParser:
+def build_parser(full_help: bool = False) -> argparse.ArgumentParser:
     """The argument parser; ``full_help`` adds the query language summary (it reads the
     field table, which imports numpy: only for ``--help`` and the man page)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -211,11 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete)
         from ksql.completion import autocomplete
 
-        autocomplete(_parser())
+        autocomplete(build_parser())
     if not words:
         sys.stderr.write(USAGE)
         return EXIT_ERROR
-    args = _parser(full_help="-h" in words or "--help" in words).parse_args(words)
+    args = build_parser(full_help="-h" in words or "--help" in words).parse_args(words)
     if getattr(args, "special_syms", False):
         os.environ["KSQL_SPECIAL_SYMS"] = "1"  # read by the ELF source, also in its workers
     try:

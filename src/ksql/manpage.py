@@ -26,7 +26,7 @@ SEE_ALSO = (
 def render() -> str:
     from argparse_manpage.manpage import Manpage  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-    from ksql.cli import _parser
+    from ksql.cli import build_parser
 
     data = {
         "project_name": "ksql",
@@ -38,7 +38,7 @@ def render() -> str:
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"  # argparse wraps usage lines to the terminal: not here
     try:
-        return str(Manpage(_parser(full_help=True), _data=data)) + SEE_ALSO
+        return str(Manpage(build_parser(full_help=True), _data=data)) + SEE_ALSO
     finally:
         if saved is None:
             del os.environ["COLUMNS"]
