@@ -107,11 +107,11 @@ def main() -> int:
     import numpy as np
     import pyarrow.parquet as pq
 
-    from ksql.arrow import catalog_table
-    from ksql.diff import diff_tables
-    from ksql.history import run_history
+    from ksql.history.arrow import catalog_table
+    from ksql.history.diff import diff_tables
+    from ksql.history.parquet import FILE_NAME, ROW_GROUP, Kernel, export_parquet, kernel_table
+    from ksql.history.query import run_history
     from ksql.loading import load_catalog
-    from ksql.parquet import FILE_NAME, ROW_GROUP, Kernel, export_parquet, kernel_table
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="ksql-history-"))
     specs = [str(corpus / "vmlinux"), str(corpus / "modules"), str(corpus / "Module.symvers")]

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from ksql.arrow import catalog_table
 from ksql.builder import CatalogBuilder
 from ksql.catalog import Catalog
 from ksql.cli import main
-from ksql.diff import KINDS, diff_tables
 from ksql.errors import KsqlError
+from ksql.history.arrow import catalog_table
+from ksql.history.diff import KINDS, diff_tables
 from ksql.model import ExportKind
 from ksql.sink import RowSink
 
@@ -246,7 +246,7 @@ def test_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str
 
 
 def test_bad_side_is_ksql_error() -> None:
-    from ksql.diffcmd import sides_from_args
+    from ksql.history.diffcmd import sides_from_args
 
     with pytest.raises(KsqlError):
         sides_from_args(["a", "b", "c", "d"], [], [])

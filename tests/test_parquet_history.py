@@ -13,9 +13,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from ksql.arrow import SCHEMA_VERSION, symbol_schema
 from ksql.cli import main
 from ksql.errors import QuerySyntaxError
+from ksql.history.arrow import SCHEMA_VERSION, symbol_schema
 from ksql.model import COLUMNS
 from ksql.query.compiler import compile_query
 from ksql.query.sql import compile_sql

@@ -12,7 +12,7 @@ import pytest
 
 from ksql.cli import main
 from ksql.errors import SourceError
-from ksql.severity import parse_rules
+from ksql.history.severity import parse_rules
 
 DATA = Path(__file__).parent / "data" / "history"
 OLD = DATA / "Module.symvers-6.1.0-47-excerpt"

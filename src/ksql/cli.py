@@ -201,7 +201,7 @@ def _add_history_parsers(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     """``diff``, ``export`` and ``history``: their arguments live with their code."""
-    from ksql.historyargs import add_parsers
+    from ksql.history.args import add_parsers
 
     add_parsers(sub, common)
 
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return check(args, sys.stdout, sys.stderr)
         if args.command in ("diff", "export", "history"):
-            from ksql.historycli import run_command
+            from ksql.history.command import run_command
 
             return run_command(args, sys.stdout, sys.stderr)
         if args.command in ("addr", "symbolize"):

@@ -1,4 +1,4 @@
-"""The query AST compiled to a SQL condition over the Parquet schema of :mod:`ksql.arrow`
+"""The query AST compiled to a SQL condition over the Parquet schema of :mod:`ksql.history.arrow`
 (columns named by query field), for DuckDB: the second backend next to the numpy
 compiler (:mod:`ksql.query.compiler`), which still validates every field and value first
 so both backends refuse the same queries with the same errors.

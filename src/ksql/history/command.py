@@ -1,5 +1,6 @@
 """The ``diff``, ``export`` and ``history`` commands: arguments in, the work done by
-:mod:`ksql.diffcmd`, :mod:`ksql.parquet` and :mod:`ksql.history`, results out."""
+:mod:`ksql.history.diffcmd`, :mod:`ksql.history.parquet` and :mod:`ksql.history.query`,
+results out."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     plugins = load_plugins(args.plugin, args.block) if args.command != "history" else None
     if args.command == "diff":
-        from ksql.diffcmd import DiffRequest, run_diff, sides_from_args
+        from ksql.history.diffcmd import DiffRequest, run_diff, sides_from_args
 
         old, new, query = sides_from_args(args.args, args.old, args.new)
         request = DiffRequest(
@@ -35,8 +36,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _export(args: argparse.Namespace, plugins: object, out: TextIO, err: TextIO) -> int:
+    from ksql.history.parquet import export_parquet, kernel_of
     from ksql.loading import load_catalog
-    from ksql.parquet import export_parquet, kernel_of
     from ksql.spool import spooled
 
     with spooled(args.source) as specs:
@@ -50,7 +51,7 @@ def _export(args: argparse.Namespace, plugins: object, out: TextIO, err: TextIO)
 
 
 def _history(args: argparse.Namespace, out: TextIO) -> int:
-    from ksql.history import run_history
+    from ksql.history.query import run_history
 
     result = run_history(Path(args.dir), args.query, args.by)
     if args.format == "sql":

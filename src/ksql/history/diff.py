@@ -1,5 +1,5 @@
 """What changed between two kernels: a full outer join on the symbol name of two catalogs
-(Arrow tables of :mod:`ksql.arrow`), computed by DuckDB over whole columns.
+(Arrow tables of :mod:`ksql.history.arrow`), computed by DuckDB over whole columns.
 
 Each side is first reduced to one record per name over its defined rows (references,
 nm ``U``, are what a module imports, not what a kernel offers): whether any row is exported
@@ -204,7 +204,7 @@ _PREFIXED = re.compile(r"\b([on])\.(?=[a-z])")
 
 
 def diff_tables(old: Any, new: Any, selected: Any = None) -> list[Change]:
-    """Changes from Arrow table ``old`` to ``new`` (:func:`ksql.arrow.catalog_table`'s
+    """Changes from Arrow table ``old`` to ``new`` (:func:`ksql.history.arrow.catalog_table`'s
     schema); with ``selected`` (an Arrow array or a list of names) only those names."""
     import duckdb
     import pyarrow as pa

@@ -1,6 +1,6 @@
 """Which changes fail a kABI check: distribution presets and SUSE's severity rules.
 
-A **policy** says which change kinds (:data:`ksql.diff.KINDS`) break the ABI, reproducing
+A **policy** says which change kinds (:data:`ksql.history.diff.KINDS`) break the ABI, reproducing
 each distribution's tool:
 
 - ``suse``: ``ksymvers compare`` (SUSE/suse-kabi-tools ``src/symvers/mod.rs``,
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from ksql.diff import KINDS, Change
 from ksql.errors import KsqlError, SourceError
+from ksql.history.diff import KINDS, Change
 
 _REMOVALS = frozenset({"removed", "unexported"})
 

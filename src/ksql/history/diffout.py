@@ -13,9 +13,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ksql.diff import Change
+from ksql.history.diff import Change
+from ksql.history.severity import KSYMVERS_KINDS, Verdict
 from ksql.render import shown
-from ksql.severity import KSYMVERS_KINDS, Verdict
 
 Writer = Callable[[Sequence[Change], Sequence[Verdict], TextIO], None]
 
@@ -49,7 +49,7 @@ def write_short(changes: Sequence[Change], verdicts: Sequence[Verdict], out: Tex
             else:
                 out.write(f"Export '{c.name}' has been {word}{_suffix(v)}\n")
     modified: dict[str, bool] = {}  # name -> every modification tolerated by rules
-    for c, v in pairs:  # already in name order, CRC before type (ksql.diff.KINDS)
+    for c, v in pairs:  # already in name order, CRC before type (ksql.history.diff.KINDS)
         if c.kind in _ADDED or c.kind in _REMOVED:
             continue
         modified[c.name] = modified.get(c.name, True) and v is Verdict.TOLERATED

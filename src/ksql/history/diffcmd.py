@@ -1,6 +1,6 @@
-"""``ksql diff``: load two source sets, compare them (:mod:`ksql.diff`), judge the changes
-(:mod:`ksql.severity`) and write them (:mod:`ksql.diffout`). Exit 0 when no change fails,
-1 when one does, 2 on an error.
+"""``ksql diff``: load two source sets, compare them (:mod:`ksql.history.diff`), judge the
+changes (:mod:`ksql.history.severity`) and write them (:mod:`ksql.history.diffout`). Exit 0
+when no change fails, 1 when one does, 2 on an error.
 
 A query restricts what is compared: the names it matches on either side, compared with
 all their rows (``namespace=DMA_BUF`` still reports a symbol that left the namespace).
@@ -50,12 +50,12 @@ def run_diff(request: DiffRequest, plugins: Any, out: TextIO, err: TextIO) -> in
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ksql.arrow import catalog_table
-    from ksql.diff import diff_tables
-    from ksql.diffout import WRITERS
+    from ksql.history.arrow import catalog_table
+    from ksql.history.diff import diff_tables
+    from ksql.history.diffout import WRITERS
+    from ksql.history.severity import Verdict, load_rules, policy, verdicts
     from ksql.loading import load_catalog
     from ksql.query.compiler import compile_query
-    from ksql.severity import Verdict, load_rules, policy, verdicts
 
     failing = policy(request.policy)
     if request.format not in WRITERS:

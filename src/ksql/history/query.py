@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ksql.errors import KsqlError
-from ksql.parquet import FILE_NAME
+from ksql.history.parquet import FILE_NAME
 
 VERSION_KEY = "list_transform(regexp_extract_all({0}, '[0-9]+'), lambda x: x::BIGINT)"
 

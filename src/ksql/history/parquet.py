@@ -1,7 +1,7 @@
 """``ksql export --format parquet DIR``: one Parquet file per kernel, in Hive-style
 ``DIR/release=R/arch=A/symbols.parquet`` directories, rows sorted by (name, module), zstd.
 
-The columns are :func:`ksql.arrow.symbol_schema` (every catalog column, versioned in the
+The columns are :func:`ksql.history.arrow.symbol_schema` (every catalog column, versioned in the
 file's metadata) plus the kernel's ``vermagic`` and ``distro_version``; ``release`` and
 ``arch`` are the partition directories, as Hive, DuckDB (``hive_partitioning``), Spark and
 Trino read them, so they are not repeated inside the file.
@@ -114,7 +114,7 @@ def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ksql.arrow import catalog_table, name_array
+    from ksql.history.arrow import catalog_table, name_array
 
     names = name_array(catalog)
     modules = catalog.table("module").strings
