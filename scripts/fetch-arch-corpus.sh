@@ -106,5 +106,24 @@ for arch in "$@"; do
     mv "$dir/tmp/lib/modules/$abi" "$dir/modules" 2>/dev/null || mv "$dir/tmp/usr/lib/modules/$abi" "$dir/modules"
     rm -rf "$dir/tmp"
 done
+# KSQL_FETCH_ARCH_DBG=1: also each kernel's vmlinux from its -dbg package (400 MB-1 GB each,
+# so not by default), for the packages that ship only a compressed or PE image.
+if [ "${KSQL_FETCH_ARCH_DBG:-0}" = 1 ]; then
+    for arch in "$@"; do
+        flavour=$(flavour_of "$arch")
+        for dir in "$out"/*-"$flavour"; do
+            [ -f "$dir/Module.symvers" ] && [ ! -f "$dir/vmlinux" ] || continue
+            abi=$(basename "$dir")
+            if [ -z "$updated" ]; then
+                apt apt-get update -qq >&2
+                updated=1
+            fi
+            deb=$(fetch_deb "linux-image-$abi-dbg:$arch")
+            dpkg-deb --fsys-tarfile "$deb" | tar -x -O "./usr/lib/debug/boot/vmlinux-$abi" >"$dir/vmlinux.tmp"
+            mv "$dir/vmlinux.tmp" "$dir/vmlinux"
+            rm -f "$deb"
+        done
+    done
+fi
 rm -f "$out"/deb/*.deb
 rm -rf "$out/apt" # ~70 MB of package lists per architecture, only needed to fetch

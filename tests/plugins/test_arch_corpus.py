@@ -176,11 +176,15 @@ def test_import_crcs_are_the_exporters(kernel: Path, load: Load) -> None:
 @pytest.mark.corpus
 @pytest.mark.parametrize("kernel", KERNELS, indirect=True)
 def test_vmlinux(kernel: Path, load: Load) -> None:
-    """An ELF vmlinux from the image package: named vmlinux, nm-exact, its exports equal
-    Module.symvers' vmlinux lines."""
+    """An ELF vmlinux from the image package (ppc64el) or the -dbg package
+    (``KSQL_FETCH_ARCH_DBG=1``): named vmlinux, nm-exact, its exports equal Module.symvers'
+    vmlinux lines."""
     vmlinux = kernel / "vmlinux"
     if not vmlinux.is_file():
-        pytest.skip(f"{kernel.name}'s image package ships no ELF vmlinux")
+        pytest.skip(
+            f"{kernel.name}'s image package ships no ELF vmlinux "
+            "(KSQL_FETCH_ARCH_DBG=1 fetches the -dbg package's)"
+        )
     cat = load(f"elf:{vmlinux}")
     assert cat.module_names() == [VMLINUX]
     assert exports(cat) == symvers_exports(kernel, {VMLINUX})
