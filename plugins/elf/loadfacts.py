@@ -17,7 +17,7 @@ import numpy as np
 from ksql.errors import SourceError
 from ksql.kernel.loadchecks import SIG_TRAILER
 from ksql.kernel.loader import Export, Import, ModuleFacts
-from ksql.kernel.modinfo import modinfo_values
+from ksql.kernel.modinfo import modinfo_facts
 from ksql.kernel.modules import module_name_of_file
 
 from . import kexports, modinfo
@@ -94,11 +94,7 @@ def facts_of(path: Path, data: bytes, *, symbols: bool = True) -> ModuleFacts:
     return ModuleFacts(
         path=str(path),
         name=name,
-        license=_first(info, "license"),
-        import_ns=tuple(info.get("import_ns", ())),
-        depends=tuple(modinfo_values(info, "depends")),
-        vermagic=_first(info, "vermagic"),
-        intree=bool(info.get("intree")),
+        **modinfo_facts(info),
         imports=tuple(imports),
         exports=tuple(exports),
         common=tuple(common),
@@ -179,8 +175,3 @@ def read_many(
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for result in pool.map(_chunk, chunks, [probe] * len(chunks)):
             yield from result
-
-
-def _first(info: dict[str, list[str]], key: str) -> str | None:
-    values = info.get(key)
-    return values[0] if values else None

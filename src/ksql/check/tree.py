@@ -16,7 +16,7 @@ import numpy as np
 from ksql.catalog import Catalog
 from ksql.check.kernel import take_names
 from ksql.kernel.loader import Export, Import, ModuleFacts
-from ksql.kernel.modinfo import modinfo_values
+from ksql.kernel.modinfo import modinfo_facts
 from ksql.model import ExportKind
 from ksql.schema import INT_NONE
 
@@ -64,19 +64,10 @@ def facts_from_catalog(catalog: Catalog, probes: Sequence[ModuleFacts]) -> list[
         out.append(
             dataclasses.replace(
                 probe,
-                license=_first(info, "license"),
-                import_ns=tuple(info.get("import_ns", ())),
-                depends=tuple(modinfo_values(info, "depends")),
-                vermagic=_first(info, "vermagic"),
-                intree=bool(info.get("intree")),
+                **modinfo_facts(info),
                 imports=tuple(imports),
                 exports=tuple(exports),
                 common=tuple(common),
             )
         )
     return out
-
-
-def _first(info: dict[str, list[str]], key: str) -> str | None:
-    values = info.get(key)
-    return values[0] if values else None

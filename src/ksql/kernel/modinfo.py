@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def modinfo_values(info: Mapping[str, Sequence[str]], key: str) -> list[str]:
@@ -13,3 +14,18 @@ def modinfo_values(info: Mapping[str, Sequence[str]], key: str) -> list[str]:
     if key == "depends":
         return [d for v in values for d in v.split(",") if d]
     return list(values)
+
+
+def modinfo_facts(info: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """What the module loader's checks read from ``.modinfo``, as ``ModuleFacts`` fields:
+    the first ``license`` and ``vermagic``, every ``import_ns``, ``depends`` split,
+    ``intree`` present or not."""
+    license = info.get("license")
+    vermagic = info.get("vermagic")
+    return {
+        "license": license[0] if license else None,
+        "import_ns": tuple(info.get("import_ns", ())),
+        "depends": tuple(modinfo_values(info, "depends")),
+        "vermagic": vermagic[0] if vermagic else None,
+        "intree": bool(info.get("intree")),
+    }
