@@ -11,7 +11,6 @@ the byte offset; an unknown kind ends the walk with one note (its length is unkn
 from __future__ import annotations
 
 import struct
-from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -32,6 +31,7 @@ from .format import (
     WORDS_PER_VLEN,
     BtfKind,
 )
+from .strings import Strings
 
 _FIXED = tuple(HEAD_WORDS + FIXED_WORDS.get(k, 0) for k in range(32))
 _PER = tuple(WORDS_PER_VLEN.get(k, 0) for k in range(32))
@@ -69,7 +69,6 @@ class Btf:
         "_names",
         "_pos",
         "_strings",
-        "_type_names",
         "_words",
         "base",
         "count",
@@ -123,7 +122,6 @@ class Btf:
                 path, "BTF string section does not end with a NUL", offset=hdr_len + str_off
             )
         self._names: Strings | None = None
-        self._type_names: list[str] | None = None
         words = np.frombuffer(data, order + "u4", type_len // 4, hdr_len + type_off)
         native = words.astype(np.uint32)  # a copy only for the other byte order
         pos = self._walk(native, hdr_len + type_off)
@@ -281,17 +279,10 @@ class Btf:
         return table.many(offs)
 
     def type_name(self, type_id: int) -> str:
-        """The name of type ``type_id`` ("" for none): every own type's name is looked up
-        in one bulk pass on first use (a binary search per call cost 4x more)."""
+        """The name of type ``type_id`` ("" for none), a base's types included."""
         if not 0 < type_id < self.count:
             return ""
-        if type_id < self.start_id:
-            assert self.base is not None
-            return self.base.type_name(type_id)
-        table = self._type_names
-        if table is None:
-            table = self._type_names = self.names(self.own["name_off"])
-        return table[type_id - self.start_id]
+        return self.name(self.name_off[type_id])
 
     def ids(self, kind: BtfKind) -> list[int]:
         """This blob's own ids of ``kind`` (not the base's)."""
@@ -357,59 +348,6 @@ def _byte_order(path: str, data: bytes) -> bool:
     if len(head) < 3 or head[2] != VERSION:
         raise SourceError(path, f"BTF version {head[2:3].hex() or '?'}, ksql reads 1", offset=2)
     return little
-
-
-class Strings:
-    """A BTF string section: NUL-terminated strings addressed by byte offset.
-
-    One C-level decode and split gives every string; where each starts comes from the NUL
-    bytes (numpy), and a lookup is a binary search. Building a dictionary of all ~110,000
-    strings of a vmlinux instead cost 80 ms, four times this.
-    """
-
-    __slots__ = ("_listed", "_memo", "_pieces", "_raw", "_start", "_starts", "path")
-
-    def __init__(self, path: str, raw: bytes, start: int) -> None:
-        self.path = path
-        self._raw = raw
-        self._start = start
-        # A NUL is one byte that no UTF-8 sequence contains, so splitting the decoded text
-        # gives the strings the bytes hold, in order.
-        self._pieces = raw.decode("utf-8", "surrogateescape").split("\0")
-        nul = np.flatnonzero(np.frombuffer(raw, np.uint8) == 0)
-        self._starts = np.concatenate((np.zeros(1, np.int64), nul + 1)) + start
-        self._memo: dict[int, str] = {}
-        self._listed: list[int] | None = None
-
-    def one(self, off: int) -> str:
-        """The string at ``off``: a binary search in a list (numpy's costs 10 us a call)."""
-        found = self._memo.get(off)
-        if found is None:
-            if self._listed is None:
-                self._listed = self._starts.tolist()
-            i = bisect_right(self._listed, off) - 1
-            if i >= 0 and self._listed[i] == off and off - self._start < len(self._raw):
-                found = self._pieces[i]
-            else:
-                found = self.many(np.array([off], np.int64))[0]
-            self._memo[off] = found
-        return found
-
-    def many(self, offs: npt.NDArray[np.int64]) -> list[str]:
-        starts = self._starts
-        index = np.searchsorted(starts, offs, "right") - 1
-        rel = offs - self._start
-        if len(offs) and (int(rel.min()) < 0 or int(rel.max()) >= len(self._raw)):
-            bad = int(offs[(rel < 0) | (rel >= len(self._raw))][0])
-            raise SourceError(self.path, f"string offset {bad} is past the string section")
-        pieces = self._pieces
-        out = [pieces[i] for i in index.tolist()]
-        inside = np.flatnonzero(starts[index] != offs)
-        for k in inside.tolist():  # an offset into a string: its tail (legal, if rare)
-            r = int(rel[k])
-            end = self._raw.index(b"\0", r)
-            out[k] = self._raw[r:end].decode("utf-8", "surrogateescape")
-        return out
 
 
 def _none(per: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:

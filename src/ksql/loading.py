@@ -15,7 +15,7 @@ from ksql import cache
 from ksql.builder import CatalogBuilder
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, SourceError
-from ksql.memory import release_free_memory
+from ksql.memory import collector_paused, release_free_memory
 from ksql.pluginmanager import Plugins, load_plugins
 from ksql.sink import RowSink
 from ksql.source import SNIFF_BYTES, DefaultSource, RunningKernel, SourceType
@@ -171,15 +171,16 @@ def load_catalog(
             return cached
     builder = CatalogBuilder()
     failed = False
-    for r in resolved:
-        try:
-            load_one(builder, r)
-        except KsqlError as exc:
-            if on_error is None:
-                raise
-            on_error(exc)
-            failed = True
-    catalog = builder.build()
+    with collector_paused():
+        for r in resolved:
+            try:
+                load_one(builder, r)
+            except KsqlError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                failed = True
+        catalog = builder.build()
     if cache_key is not None and prints is not None and not failed:
         cache.store(cache_key, catalog, prints)
     return catalog

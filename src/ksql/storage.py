@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,15 @@ class StringTable:
         distinct = set(values)
         if len(distinct) == 1:  # a column one source does not fill: all its default
             return np.full(len(values), self.code(distinct.pop()), dtype=np.uint32)
+        if 2 * len(distinct) > len(values):
+            # Mostly distinct (declarations): a code is the table's size when the string is
+            # first seen. 56,684 BTF declarations: 27 ms, the path below 75 ms.
+            codes = self.codes
+            first = len(codes)
+            setdefault = codes.setdefault
+            out = np.array([setdefault(v, len(codes)) for v in values], dtype=np.uint32)
+            self.strings.extend(islice(codes, first, None))
+            return out
         new = distinct.difference(self.codes)  # at C speed: a call per string cost 5x more
         if new:
             first = len(self.strings)
