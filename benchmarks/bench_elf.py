@@ -69,6 +69,8 @@ from _common import (
 
 VMLINUX = "vmlinux"
 MODULES = "modules"
+# The smallest real ELF input (the seed module m1): the memory probe loads it first.
+PRIMER = Path(__file__).resolve().parent.parent / "tests" / "data" / "m1.ko"
 SYMVERS = "Module.symvers"
 KSYMTAB = "__ksymtab_"
 TARGET_DECODE = 1.0  # load_catalog(vmlinux) / nm -p vmlinux
@@ -493,6 +495,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="vmlinux only, no module tree")
     p.add_argument("--strict", action="store_true", help="exit 1 on any MISMATCH")
     p.add_argument("--rss-probe", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--rss-primer", action="append", metavar="PATH", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -509,7 +512,7 @@ def require(corpus: Path, quick: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.rss_probe:
-        rss_probe(args.rss_probe)
+        rss_probe(args.rss_probe, args.rss_primer or ())
         return 0
     corpus = corpus_dir(args.corpus)
     require(corpus, args.quick)
@@ -533,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(section("d. Cross-checks", crosschecks), flush=True)
         key = VMLINUX if args.quick else "modules + vmlinux"
         paths = [vmlinux] if args.quick else [modules, vmlinux]
-        memory = bench_memory(__file__, key, paths, checks, targets)
+        memory = bench_memory(__file__, key, paths, checks, targets, primer=[PRIMER])
         print(section("e. Memory", memory), flush=True)
         check_cache_modes(checks)
     print(section("Summary", f"{targets.summary()}\n{checks.summary()}"))

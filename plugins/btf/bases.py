@@ -14,10 +14,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ksql.errors import SourceError
 
-from .reader import Btf
+if TYPE_CHECKING:  # remember() runs on every vmlinux load: the decoder loads when used
+    from .reader import Btf
 
 RUNNING = Path("/sys/kernel/btf/vmlinux")
 _remembered: list[str] = []
@@ -63,5 +65,6 @@ def load_base(path: Path) -> Btf:
 @lru_cache(maxsize=2)
 def _load(path: str, _size: int, _mtime: int) -> Btf:
     from .blob import read_blob
+    from .reader import Btf
 
     return Btf(path, read_blob(Path(path)))
