@@ -13,7 +13,7 @@ from typing import TextIO
 from ksql.errors import KsqlError
 
 from .bases import RUNNING, load_base
-from .layout import Printer
+from .pahole import Printer
 from .reader import Btf
 
 

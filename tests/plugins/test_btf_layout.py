@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ksql.plugins.btf.layout import Printer, size_of
+from ksql.plugins.btf.layout import size_of
+from ksql.plugins.btf.pahole import Printer
 from ksql.plugins.btf.reader import Btf
 
 from ksql.cli import main

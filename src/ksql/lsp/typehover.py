@@ -1,6 +1,6 @@
 """Hover on ``struct NAME`` / ``union NAME`` / ``enum NAME``: the type's layout from the
 loaded kernel's BTF -- its size and each member's offset and size, as ``pahole -C`` prints
-them (:mod:`ksql.plugins.btf.layout`).
+them (:mod:`ksql.plugins.btf.pahole`).
 
 The BTF is that of the catalog's sources: a ``btf`` source (``/sys/kernel/btf/vmlinux``, a
 ``.btf`` file) or a vmlinux ELF file loaded by the ``elf`` source. Each blob is decoded once
@@ -54,10 +54,10 @@ def _layout(path: str, size: int, mtime: int, name: str) -> str | None:
 @lru_cache(maxsize=2)
 def _printer(path: str, _size: int, _mtime: int) -> Any:
     """The BTF plugin's layout printer over the decoded blob (imported, not a core
-    dependency: ksql.plugins.btf.layout)."""
+    dependency: ksql.plugins.btf.pahole)."""
     bases = importlib.import_module("ksql.plugins.btf.bases")
-    layout = importlib.import_module("ksql.plugins.btf.layout")
-    return layout.Printer(bases.load_base(Path(path)))
+    pahole = importlib.import_module("ksql.plugins.btf.pahole")
+    return pahole.Printer(bases.load_base(Path(path)))
 
 
 def layout_markdown(catalog: Catalog, keyword: str, name: str) -> str | None:
