@@ -109,7 +109,7 @@ def main() -> int:
 
     from ksql.history.arrow import catalog_table
     from ksql.history.diff import diff_tables
-    from ksql.history.parquet import FILE_NAME, ROW_GROUP, Kernel, export_parquet, kernel_table
+    from ksql.history.parquet import FILE_NAME, Kernel, export_parquet, kernel_table, write_table
     from ksql.history.query import run_history
     from ksql.loading import load_catalog
 
@@ -161,9 +161,7 @@ def main() -> int:
             table = base if i == n // 2 else derive(base, i, n, rng)
             directory = ds / f"release={release}" / "arch=amd64"
             directory.mkdir(parents=True, exist_ok=True)
-            pq.write_table(
-                table, directory / FILE_NAME, compression="zstd", row_group_size=ROW_GROUP
-            )
+            write_table(table, directory / FILE_NAME)
             total_rows += table.num_rows
             total_bytes += (directory / FILE_NAME).stat().st_size
             if i in (n // 2, n // 2 + 1):

