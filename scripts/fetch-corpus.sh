@@ -74,13 +74,19 @@ if ! command -v depmod >/dev/null && [ ! -x /usr/sbin/depmod ] && [ "$(id -u)" =
     apt-get install -y -qq kmod >&2 || true
 fi
 rm -f "$dir"/deb/*.deb
-# The history tests compare two real 6.1 ABIs' Module.symvers (2 x 1.7 MB headers packages,
-# cached in CACHE_DIR/history/<abi>/); KSQL_FETCH_HISTORY=0 skips them.
+# The history tests compare real ABIs' Module.symvers (two 6.1 ABIs, the newest 6.12 and 7.x;
+# 1.7-3.3 MB headers packages, cached in CACHE_DIR/history/<abi>/); KSQL_FETCH_HISTORY=0
+# skips them.
 if [ "${KSQL_FETCH_HISTORY:-1}" != 0 ]; then
     two=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' \
         | sed 's/^linux-headers-//' | sort -V | tail -n 2 | tr '\n' ' ')
     KSQL_HISTORY_ABIS=$two KSQL_HISTORY_EXPORT=0 sh "$here/history-dataset.sh" - \
         "$dir/../history" >/dev/null || echo "fetch-corpus: history ABIs not fetched" >&2
+    # And the newest ABI of the later series (6.12: bookworm-security; 7.x:
+    # trixie-backports, built without CONFIG_MODVERSIONS), ~2 MB each.
+    KSQL_HISTORY_SERIES="6.12 7" KSQL_HISTORY_SUITES=trixie-backports KSQL_HISTORY_EXPORT=0 \
+        sh "$here/history-dataset.sh" - "$dir/../history" >/dev/null 2>&1 \
+        || echo "fetch-corpus: 6.12/7.x history ABIs not fetched" >&2
 fi
 arches=${KSQL_FETCH_ARCH-arm64 armhf riscv64}
 if [ "$arches" != 0 ] && [ -n "$arches" ]; then
