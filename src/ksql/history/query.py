@@ -8,6 +8,7 @@ Kernels are ordered by the numbers in their release (``6.1.0-9`` before ``6.1.0-
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ def run_history(path: Path, query: str, by: str) -> Result:
     except duckdb.Error as exc:
         raise KsqlError(f"{path}: not a DuckDB database: {exc}") from None
     try:
+        # DuckDB draws a progress bar on stderr for long scans: for a person at a terminal
+        # only, never into a log or a pipe.
+        con.execute(f"SET enable_progress_bar = {str(sys.stderr.isatty()).lower()}")
         cursor = con.execute(sql)
         columns = tuple(d[0] for d in cursor.description)
         return Result(columns, cursor.fetchall(), sql)
