@@ -44,10 +44,16 @@ class StringTable:
         distinct = set(values)
         if len(distinct) == 1:  # a column one source does not fill: all its default
             return np.full(len(values), self.code(distinct.pop()), dtype=np.uint32)
+        codes = self.codes
+        if len(distinct) == len(values) and distinct.isdisjoint(codes):
+            # All new and distinct (a BTF source's declarations): the next codes in order.
+            first = len(self.strings)
+            self.strings.extend(values)
+            codes.update(zip(values, range(first, len(self.strings)), strict=True))
+            return np.arange(first, len(self.strings), dtype=np.uint32)
         if 2 * len(distinct) > len(values):
-            # Mostly distinct (declarations): a code is the table's size when the string is
-            # first seen. 56,684 BTF declarations: 27 ms, the path below 75 ms.
-            codes = self.codes
+            # Mostly distinct: a code is the table's size when the string is first seen.
+            # 56,684 BTF declarations: 27 ms, the path below 75 ms.
             first = len(codes)
             setdefault = codes.setdefault
             out = np.array([setdefault(v, len(codes)) for v in values], dtype=np.uint32)
