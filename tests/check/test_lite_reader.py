@@ -66,3 +66,10 @@ def test_truncated_module_is_a_source_error_in_both(tmp_path: Path) -> None:
         path = tmp_path / "cut.ko"
         path.write_bytes(raw[:cut])
         _same(path)
+
+
+def test_section_flavours_agree_with_the_export_kinds() -> None:
+    from ksql.kernel.ksymnames import SECTION_GPL
+    from ksql.kernel.ksymtab import SECTION_EXPORTS
+
+    assert {s: k.gpl_only for s, k in SECTION_EXPORTS.items()} == SECTION_GPL
