@@ -6,7 +6,6 @@ on a :class:`SourceRegistry`.
 from __future__ import annotations
 
 import os
-import platform
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,6 +91,8 @@ class Kernel:
 
     @classmethod
     def current(cls) -> Kernel:
+        import platform
+
         u = os.uname()
         return cls(release=u.release, machine=platform.machine() or u.machine)
 
