@@ -91,10 +91,8 @@ class Kernel:
 
     @classmethod
     def current(cls) -> Kernel:
-        import platform
-
-        u = os.uname()
-        return cls(release=u.release, machine=platform.machine() or u.machine)
+        u = os.uname()  # platform.machine() is this on every system with os.uname()
+        return cls(release=u.release, machine=u.machine)
 
     def path(self, absolute: str) -> Path:
         """``absolute`` (``/boot/System.map-<release>``) inside :attr:`root`, following

@@ -10,8 +10,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ksql.kernel.kbuild import read_config
-
 _RELEASE = re.compile(r"(?:/lib/modules/|config-|System\.map-|vmlinux-|linux-headers-)([^/\s]+)")
 
 
@@ -83,4 +81,8 @@ def struct_module_size(specs: Sequence[str], btf: str | None) -> int | None:
 
 
 def load_config(path: Path | None) -> dict[str, str]:
-    return read_config(path) if path is not None else {}
+    if path is None:
+        return {}
+    from ksql.kernel.kbuild import read_config
+
+    return read_config(path)
