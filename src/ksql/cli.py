@@ -174,7 +174,8 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"ksql: kernel {describe(catalog, args.selection)}", file=err)
     fmt = args.format or _configured_format(args.settings) or ("table" if out.isatty() else "nm")
     color = terminal.use_color(args.color or args.settings.color or "auto", out)
-    pager = None if args.no_pager else terminal.pager_command(args.settings.pager)
+    paging = not args.no_pager and out.isatty()  # terminal.paged() pages only a terminal
+    pager = terminal.pager_command(args.settings.pager) if paging else None
     with terminal.paged(out, pager) as stream:
         if fmt == "table":
             cols = None if args.wide else terminal.width(out)
