@@ -85,6 +85,11 @@ def project_file(start: Path | None = None) -> Path | None:
 
 
 def user_file() -> Path:
+    from ksql.xdg import user_dir
+
+    found = user_dir("XDG_CONFIG_HOME")
+    if found is not None:
+        return found / USER_FILE
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("ksql")) / USER_FILE
