@@ -83,6 +83,6 @@ def struct_module_size(specs: Sequence[str], btf: str | None) -> int | None:
 def load_config(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
-    from ksql.kernel.kbuild import read_config
+    from ksql.kernel.kconfig import read_config
 
     return read_config(path)

@@ -9,9 +9,7 @@ reader on every module of the corpus.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from ksql.errors import SourceError
 
@@ -24,27 +22,48 @@ SHN_UNDEF, SHN_LORESERVE, SHN_ABS, SHN_COMMON, SHN_XINDEX = 0, 0xFF00, 0xFFF1, 0
 ET_REL = 1
 
 
-class Section(NamedTuple):
-    name: int
-    type: int
-    flags: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
+class Section:
+    """One section header (plain class: a NamedTuple or dataclass costs more to define than
+    a small module takes to read)."""
+
+    __slots__ = (
+        "addr",
+        "addralign",
+        "entsize",
+        "flags",
+        "info",
+        "link",
+        "name",
+        "offset",
+        "size",
+        "type",
+    )
+
+    def __init__(
+        self,
+        name: int,
+        type: int,
+        flags: int,
+        addr: int,
+        offset: int,
+        size: int,
+        link: int,
+        info: int,
+        addralign: int,
+        entsize: int,
+    ) -> None:
+        self.name, self.type, self.flags, self.addr, self.offset = name, type, flags, addr, offset
+        self.size, self.link, self.info, self.addralign = size, link, info, addralign
+        self.entsize = entsize
 
 
-@dataclass(frozen=True, slots=True)
 class LiteSymbols:
     """The symbol table as lists (index 0, the null symbol, included)."""
 
-    name: list[str]
-    info: list[int]
-    shndx: list[int]
-    value: list[int]
+    __slots__ = ("info", "name", "shndx", "value")
+
+    def __init__(self, name: list[str], info: list[int], shndx: list[int], value: list[int]):
+        self.name, self.info, self.shndx, self.value = name, info, shndx, value
 
 
 class LiteImage:
