@@ -11,6 +11,7 @@ Run on demand (not a pytest test)::
 - Debian's whole module tree (4,022 modules) against itself and Module.symvers, warm and cold,
   against ``depmod -n -e -E Module.symvers`` (kmod) on the same tree: goal ``<=`` depmod.
 
+And the ten slowest imports of the warm one-module check (``python -X importtime``).
 Both sides' verdicts are compared (an empty "disagrees" set on the unedited tree).
 """
 
@@ -27,6 +28,7 @@ from _common import (
     WARM,
     best_in,
     best_of,
+    cache_mode,
     corpus_dir,
     ksql_argv,
     ms,
@@ -36,6 +38,7 @@ from _common import (
     section,
     table,
 )
+from _imports import import_top
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASE = "6.1.0-50-amd64"
@@ -69,9 +72,13 @@ def main() -> int:
             rows.append(["modprobe --dump-modversions m1.ko", ms(t_mp), ""])
             rows.append(["ratio check m1.ko (warm) / modprobe", ratio(single[WARM], t_mp), ""])
         rows.append(["ratio check m1.ko (warm) / --version", ratio(single[WARM], t_version), ""])
+        with cache_mode(WARM):
+            top = import_top(one)
         if not args.quick:
             rows += tree_rows(ksql, corpus, symvers, config, args.repeat)
     print(section("ksql check", table(["what", "time", "note"], rows)))
+    title = "Ten slowest imports of the warm one-module check (self time, median of 5)"
+    print(section(title, table(["module", "self", "cumulative"], top)))
     return 0
 
 

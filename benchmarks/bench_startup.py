@@ -16,7 +16,6 @@ Stdlib and the project only.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from _common import (
     section,
     table,
 )
+from _imports import import_top
 
 GOALS = {  # the goals, ksql/reference
     "vmlinux, warm": 2.0,
@@ -72,24 +72,6 @@ def paired(
         a.append(t)
         b.append(_wall(theirs, shell=shell))
     return statistics.median(a), statistics.median(b)
-
-
-def import_top(argv: Sequence[str], k: int = 10) -> list[list[str]]:
-    env = dict(os.environ)
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "ksql", *argv[1:]],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    rows = []
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "self [us]" in line:
-            continue
-        _, self_us, cumulative, name = (p.strip() for p in line.replace(":", "|", 1).split("|"))
-        rows.append((int(self_us), int(cumulative), name))
-    rows.sort(reverse=True)
-    return [[name, f"{s / 1000:.1f} ms", f"{c / 1000:.1f} ms"] for s, c, name in rows[:k]]
 
 
 def main() -> int:

@@ -47,3 +47,21 @@ def test_an_installed_distribution_is_seen(tmp_path: Path, monkeypatch: pytest.M
     assert all(e.name != "demo_ep" for e in before)
     _demo_dist(site)  # installing changes the directory's modification time
     assert any(e.name == "demo_ep" for e in entrypoints.entry_points("ksql"))
+
+
+def test_each_import_path_keeps_its_own_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = entrypoints.entry_points("ksql")
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setattr(sys, "path", [str(other), *sys.path])  # as python -m ksql differs
+    assert entrypoints.entry_points("ksql") == first
+    monkeypatch.undo()
+    monkeypatch.setenv("KSQL_CACHE_DIR", str(tmp_path / "cache"))
+
+    def no_scan(group: str) -> list[entrypoints.EntryPoint]:
+        raise AssertionError("the other path's list evicted this one")
+
+    monkeypatch.setattr(entrypoints, "_scan", no_scan)
+    assert entrypoints.entry_points("ksql") == first

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ksql.elf.magic import ELF_MAGIC, is_compressed
 from ksql.hookspecs import hookimpl
 from ksql.kernel.modules import VMLINUX
 from ksql.sink import RowSink
 from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType
-
-from .magic import ELF_MAGIC, is_compressed
 
 # Every ksql run imports every plugin: the decoder (with pyelftools and multiprocessing) is
 # imported only when an ELF source is read.

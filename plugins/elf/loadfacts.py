@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ksql.elf.magic import is_compressed
 from ksql.errors import SourceError
 from ksql.kernel.loadchecks import SIG_TRAILER
 from ksql.kernel.loader import Export, Import, ModuleFacts
@@ -22,7 +23,6 @@ from ksql.kernel.modules import module_name_of_file
 
 from . import kexports, modinfo
 from .files import MMAP_FROM, decompress
-from .magic import is_compressed
 from .reader import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_COMMON, SHN_UNDEF, SHT_NOBITS, ElfImage
 
 STB_WEAK = 2

@@ -19,9 +19,8 @@ import numpy.typing as npt
 from elftools.elf.constants import SH_FLAGS, SHN_INDICES
 from elftools.elf.enums import ENUM_E_TYPE, ENUM_SH_TYPE_BASE
 
+from ksql.elf.magic import ELF_MAGIC
 from ksql.errors import SourceError
-
-from .magic import ELF_MAGIC
 
 SHT_SYMTAB = ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
 SHT_NOBITS = ENUM_SH_TYPE_BASE["SHT_NOBITS"]

@@ -7,50 +7,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from ksql import __version__
+from ksql.cliparser import COMMANDS
+from ksql.cliparser import build_parser as build_parser
 from ksql.errors import KsqlError
 
 if TYPE_CHECKING:
     from ksql.config import Config
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
-
-
-class _Formats:
-    """``--format``'s choices: the renderer table's keys, imported only when argparse asks
-    (ksql.render pulls in numpy: ``--version`` and ``lsp`` need not wait for it)."""
-
-    def _keys(self) -> list[str]:
-        from ksql.render import RENDERERS
-
-        return list(RENDERERS)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._keys()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys())
-
-
-def _kernel_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-k",
-        "--kernel",
-        metavar="RELEASE",
-        help="read that kernel's files (as modinfo -k): /boot/System.map-RELEASE, "
-        "/lib/modules/RELEASE (modules, build/Module.symvers), /usr/lib/debug/boot/"
-        "vmlinux-RELEASE; /proc and /sys only for the running kernel",
-    )
-    parser.add_argument(
-        "-b",
-        "--basedir",
-        metavar="ROOT",
-        help="look for the kernel's files under ROOT (as depmod -b), e.g. a mounted image; "
-        "RELEASE defaults to the only kernel there",
-    )
 
 
 USAGE = """\
@@ -70,142 +37,6 @@ usage: ksql COMMAND [options]     (ksql COMMAND --help for more)
 """
 
 
-def build_parser(full_help: bool = False) -> argparse.ArgumentParser:
-    """The argument parser; ``full_help`` adds the query language summary (it reads the
-    field table, which imports numpy: only for ``--help`` and the man page)."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-s",
-        "--source",
-        action="append",
-        default=[],
-        metavar="[TYPE:]PATH",
-        help="a symbol source (repeatable); TYPE forces a source type (kallsyms, symvers, ...);"
-        " default: the running kernel's /proc/kallsyms, System.map and Module.symvers",
-    )
-    _kernel_options(common)
-    common.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="also load this plugin module (repeatable)",
-    )
-    common.add_argument(
-        "--block",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="do not load the plugin registered as NAME (e.g. kallsyms)",
-    )
-    common.add_argument(
-        "--special-syms",
-        action="store_true",
-        help="keep the target-special symbols nm hides (ARM/AArch64 mapping symbols $x $d, "
-        "RISC-V local labels .L*); same as KSQL_SPECIAL_SYMS=1",
-    )
-    p = argparse.ArgumentParser(
-        prog="ksql", description="Ask questions about Linux kernel symbols."
-    )
-    p.add_argument("--version", action="version", version=f"ksql {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    epilog = None
-    if full_help:
-        from ksql.completion import query_epilog
-
-        epilog = query_epilog()
-    q = sub.add_parser(
-        "query",
-        parents=[common],
-        help="run a query, print matching symbols",
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    q.add_argument("query", help="e.g. 'exported and module=m2 and type=D'")
-    q.add_argument(
-        "-f",
-        "--format",
-        choices=_Formats(),
-        metavar="FORMAT",  # not {table,...}: argparse would import the renderers to build it
-        help="output format: %(choices)s (default: table on a terminal, nm lines otherwise)",
-    )
-    check = sub.add_parser(
-        "check", parents=[common], help="would these modules link and load on kernel K"
-    )
-    from ksql.check.command import add_arguments
-
-    add_arguments(check)
-    from ksql.symbolize.options import add_parsers as add_symbolize_parsers
-
-    add_symbolize_parsers(sub, common)
-    q.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        help="colour the table's header: auto (default) when the output is a terminal and "
-        "NO_COLOR is unset and TERM is not dumb",
-    )
-    q.add_argument(
-        "--no-pager",
-        action="store_true",
-        help="do not page a terminal's output (the pager: $KSQL_PAGER, the pager setting, "
-        "$PAGER, else less -FRSX)",
-    )
-    q.add_argument(
-        "--wide", action="store_true", help="never cut table cells to the terminal's width"
-    )
-    sub.add_parser("sources", parents=[common], help="list plugins and the sources they find")
-    t = sub.add_parser("type", parents=[common], help="a struct's layout from BTF, as pahole -C")
-    t.add_argument("name", help="e.g. 'struct module', module, 'enum pid_type', a typedef")
-    r = sub.add_parser("repl", parents=[common], help="an interactive query shell")
-    r.add_argument(
-        "--no-pager",
-        action="store_true",
-        help="start with paging off (.pager on turns it on): results taller than the "
-        "terminal go to $KSQL_PAGER, the pager setting, $PAGER, else less -FRSX",
-    )
-    _add_history_parsers(sub, common)
-    comp = sub.add_parser(
-        "completion",
-        help='print a shell completion script: eval "$(ksql completion bash)" in ~/.bashrc',
-    )
-    comp.add_argument("shell", choices=("bash", "zsh", "fish"))
-    lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
-    lsp.add_argument(
-        "-s",
-        "--source",
-        action="append",
-        default=[],
-        metavar="[TYPE:]PATH",
-        help="a symbol source (repeatable); else the client's settings, .ksql.toml, or the "
-        "running kernel's",
-    )
-    _kernel_options(lsp)
-    lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
-    lsp.add_argument(
-        "--tcp",
-        metavar="[HOST:]PORT",
-        help="listen on a TCP port instead (HOST defaults to 127.0.0.1 and must be a loopback"
-        " address unless --allow-remote is given)",
-    )
-    lsp.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="let --tcp listen on a non-loopback address: whoever reaches it may ask the"
-        " server about any file it can read",
-    )
-    lsp.add_argument("--log-file", metavar="PATH", help="write the server's log here")
-    return p
-
-
-def _add_history_parsers(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
-    """``diff``, ``export`` and ``history``: their arguments live with their code."""
-    from ksql.history.args import add_parsers
-
-    add_parsers(sub, common)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete)
@@ -215,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not words:
         sys.stderr.write(USAGE)
         return EXIT_ERROR
-    args = build_parser(full_help="-h" in words or "--help" in words).parse_args(words)
+    full_help = "-h" in words or "--help" in words
+    command = words[0] if words[0] in COMMANDS and not full_help else None
+    args = build_parser(full_help, command).parse_args(words)
     if getattr(args, "special_syms", False):
         os.environ["KSQL_SPECIAL_SYMS"] = "1"  # read by the ELF source, also in its workers
     try:
@@ -341,7 +174,8 @@ def _query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"ksql: kernel {describe(catalog, args.selection)}", file=err)
     fmt = args.format or _configured_format(args.settings) or ("table" if out.isatty() else "nm")
     color = terminal.use_color(args.color or args.settings.color or "auto", out)
-    pager = None if args.no_pager else terminal.pager_command(args.settings.pager)
+    paging = not args.no_pager and out.isatty()  # terminal.paged() pages only a terminal
+    pager = terminal.pager_command(args.settings.pager) if paging else None
     with terminal.paged(out, pager) as stream:
         if fmt == "table":
             cols = None if args.wide else terminal.width(out)

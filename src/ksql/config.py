@@ -11,10 +11,8 @@ Relative paths in a file are relative to that file's directory.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +85,11 @@ def project_file(start: Path | None = None) -> Path | None:
 
 
 def user_file() -> Path:
+    from ksql.xdg import user_dir
+
+    found = user_dir("XDG_CONFIG_HOME")
+    if found is not None:
+        return found / USER_FILE
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("ksql")) / USER_FILE
@@ -98,6 +101,8 @@ def read(path: Path) -> Config:
         text = path.read_text()
     except (OSError, UnicodeError) as exc:
         raise KsqlError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -112,6 +117,8 @@ def read(path: Path) -> Config:
     for key, value in data.items():
         where = f"{path}:{lines.get(key, 1)}"
         if key not in KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, list(KEYS), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise KsqlError(f"{where}: unknown setting {key!r}; {hint}known: {', '.join(KEYS)}")

@@ -6,7 +6,7 @@ process here (its import alone ~15 ms), a third of a warm query's start-up, to l
 not change. The list is kept in the private cache folder, keyed by the import path: each
 ``sys.path`` entry with its modification time (installing, upgrading or removing a
 distribution adds or removes a ``*.dist-info`` directory there, which changes the time and
-the link count).
+the link count). One small file per import path.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import json
 import os
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ksql.private import private_file
 
-_FILE = "entry-points.json"
+KEEP = 8  # lists, one per import path; the least recently written go first
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class EntryPoint:
 def entry_points(group: str) -> list[EntryPoint]:
     """The entry points of ``group`` across installed distributions, in discovery order."""
     key = _environment(group)
-    path = private_file(_FILE)
+    path = private_file(_file_name(key))
     if path is not None and os.environ.get("KSQL_NO_CACHE") is None:
         try:
             stored = json.loads(path.read_text())
@@ -45,6 +46,12 @@ def entry_points(group: str) -> list[EntryPoint]:
     if path is not None:
         _store(path, key, found)
     return found
+
+
+def _file_name(key: list[object]) -> str:
+    """One file per import path: ``ksql`` and ``python -m ksql`` (whose paths differ by the
+    script's directory) do not evict each other's list. The key inside is checked whole."""
+    return f"entry-points-{zlib.crc32(json.dumps(key).encode()):08x}.json"
 
 
 def _scan(group: str) -> list[EntryPoint]:
@@ -81,5 +88,8 @@ def _store(path: Path, key: list[object], found: list[EntryPoint]) -> None:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
+        lists = sorted(path.parent.glob("entry-points-*.json"), key=lambda p: p.stat().st_mtime)
+        for old in lists[:-KEEP]:
+            old.unlink(missing_ok=True)
     except OSError:
         return  # a read-only cache folder only costs speed

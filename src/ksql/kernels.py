@@ -9,7 +9,6 @@ running kernel.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,6 +126,8 @@ def _nothing_found(kernel: Kernel, skipped: list[tuple[str, str]]) -> str:
     message = f"-k {kernel.release}: no artifacts of that kernel{where} (looked for {looked})"
     releases = installed(kernel.root)
     others = [r for r in releases if r != kernel.release]
+    import difflib
+
     close = difflib.get_close_matches(kernel.release, others, n=1, cutoff=0.6)
     if close:
         message += f"; did you mean {close[0]!r}?"

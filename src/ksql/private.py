@@ -15,6 +15,11 @@ def directory() -> Path:
     explicit = os.environ.get("KSQL_CACHE_DIR")
     if explicit:
         return Path(explicit)
+    from ksql.xdg import user_dir
+
+    found = user_dir("XDG_CACHE_HOME")
+    if found is not None:
+        return found
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("ksql"))

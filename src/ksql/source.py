@@ -6,7 +6,6 @@ on a :class:`SourceRegistry`.
 from __future__ import annotations
 
 import os
-import platform
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,8 +91,8 @@ class Kernel:
 
     @classmethod
     def current(cls) -> Kernel:
-        u = os.uname()
-        return cls(release=u.release, machine=platform.machine() or u.machine)
+        u = os.uname()  # platform.machine() is this on every system with os.uname()
+        return cls(release=u.release, machine=u.machine)
 
     def path(self, absolute: str) -> Path:
         """``absolute`` (``/boot/System.map-<release>``) inside :attr:`root`, following

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
+
+if TYPE_CHECKING:
+    import subprocess
 
 DEFAULT_PAGER = "less -FRSX"  # -F: quit if one screen; -R: colours; -S: chop; -X: no clear
 
@@ -80,6 +82,8 @@ def paged(out: TextIO, command: str | None) -> Iterator[TextIO]:
     env = dict(os.environ)
     env.setdefault("LESS", "FRSX")  # as git: a bare `less` in $PAGER behaves the same
     env.setdefault("LV", "-c")
+    import subprocess  # only to start a pager
+
     try:
         proc = subprocess.Popen(
             command, shell=True, stdin=subprocess.PIPE, env=env, text=True, errors="replace"

@@ -44,18 +44,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ksql.check.report import RENDER, render_text
     from ksql.check.run import run_check
-    from ksql.pluginmanager import load_plugins
     from ksql.spool import spooled
 
-    plugins = load_plugins(args.plugin, args.block)
     with spooled(args.source) as specs:
         verdicts, problems, _k = run_check(
             args.modules,
             specs,
             config=args.config,
             btf=args.btf,
-            plugins=plugins,
             use_cache=specs == args.source,
+            extra=args.plugin,
+            blocked=args.block,
         )
     for problem in problems:
         print(f"ksql: error: {problem}", file=err)

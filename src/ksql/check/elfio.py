@@ -14,6 +14,13 @@ from ksql.kernel.loader import ModuleFacts
 
 
 def read_many(paths: list[Path], *, probe: bool = False) -> Iterator[ModuleFacts | str]:
+    """Facts of each module (``probe``: headers only). A few small modules are read in
+    this process by the plain-Python reader (no numpy to import); more, on every core."""
+    if not probe:
+        from ksql.elf import modfacts
+
+        if modfacts.small(paths):
+            return iter(modfacts.read_many(paths))
     fn = importlib.import_module("ksql.plugins.elf.loadfacts").read_many
     return cast(Callable[..., Iterator[ModuleFacts | str]], fn)(paths, probe=probe)
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ksql.check.kpart import CatalogPart
 from ksql.errors import KsqlError, SourceError
 from ksql.kernel.loadchecks import check_module
 from ksql.kernel.loader import ERRNO, Finding, KernelFacts, ModuleFacts
@@ -140,35 +141,70 @@ def run_check(
     btf: str | None = None,
     plugins: object | None = None,
     use_cache: bool = True,
+    extra: Sequence[str] = (),
+    blocked: Sequence[str] = (),
 ) -> tuple[list[Verdict], list[str], KernelFacts]:
-    """Every module's verdict on K, the files that could not be read, and K."""
-    from ksql.check.kernel import (
-        find_config,
-        kernel_facts,
-        load_config,
-        release_of,
-        struct_module_size,
-    )
-    from ksql.loading import load_catalog
+    """Every module's verdict on K, the files that could not be read, and K. Without
+    ``plugins``, they are loaded (``extra``, ``blocked``: ``--plugin``, ``--block``) only
+    when the facts cache (:mod:`ksql.check.kstore`) cannot answer."""
+    from ksql.check.kfiles import find_config, load_config, release_of, struct_module_size
+    from ksql.check.kpart import assemble
 
     files, trees = module_paths(targets)
     facts, problems = read_modules(files)
     tree_facts: list[ModuleFacts] = []
+    if trees and plugins is None:
+        plugins = _plugins(extra, blocked)
     for tree in trees:
         found, failed = read_tree(tree, plugins, use_cache)
         tree_facts += found
         problems += failed
     if not facts and not tree_facts and problems:
         raise KsqlError(problems[0])
-    catalog = load_catalog(list(specs), plugins, use_cache=use_cache)  # type: ignore[arg-type]
+    facts_cache = use_cache and not trees and plugins is None and not extra
+    part = _catalog_part(specs, plugins, use_cache, facts_cache, extra, blocked)
     all_specs = [*specs, *(str(t) for t in trees)]
     config_path = find_config(all_specs, config)
     release = release_of(config_path, all_specs)
-    k = kernel_facts(
-        catalog,
+    k = assemble(
+        part,
         tree_facts,
         config=load_config(config_path),
         release=release,
         struct_size=struct_module_size(specs, btf),
     )
     return [judge(m, k) for m in facts + tree_facts], problems, k
+
+
+def _plugins(extra: Sequence[str], blocked: Sequence[str]) -> object:
+    from ksql.pluginmanager import load_plugins
+
+    return load_plugins(extra, blocked)
+
+
+def _catalog_part(
+    specs: Sequence[str],
+    plugins: object | None,
+    use_cache: bool,
+    facts_cache: bool,
+    extra: Sequence[str],
+    blocked: Sequence[str],
+) -> CatalogPart:
+    """K as its sources say: from the facts cache when it has them (with the built-in
+    plugins only), else loaded (through the load cache) and then stored there."""
+    from ksql.check import kstore
+
+    key = kstore.key_for(specs, blocked) if facts_cache else None
+    part = kstore.load(key) if key is not None else None
+    if part is not None:
+        return part
+    from ksql.check.kernel import catalog_part
+    from ksql.loading import load_catalog
+
+    if plugins is None:
+        plugins = _plugins(extra, blocked)
+    catalog = load_catalog(list(specs), plugins, use_cache=use_cache)  # type: ignore[arg-type]
+    part = catalog_part(catalog)
+    if key is not None:
+        kstore.store(key, part)
+    return part

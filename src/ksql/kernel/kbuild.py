@@ -30,13 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksql.kernel.kconfig import read_config
 from ksql.kernel.modules import VMLINUX, normalize_module_name
 
 __all__ = ["Kbuild", "module_files", "module_of_file", "read_config", "scan_kbuild"]
 
 _ASSIGN = re.compile(r"^([^\s=:+?#][^=]*?)\s*(\+=|:=|\?=|=)\s*(.*)$")
 _VAR = re.compile(r"\$[({]([A-Za-z0-9_.\-]+)[)}]")
-_CONFIG_LINE = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _NS_FLAG = re.compile(r"-DDEFAULT_SYMBOL_NAMESPACE=\\?['\"]*([A-Za-z0-9_:,\-]+)")
 
 # arch/<SRCARCH> of the configuration (the top Makefile maps ARCH to SRCARCH).
@@ -52,17 +52,6 @@ _ARCHES = (
     ("CONFIG_SPARC", "sparc"),
     ("CONFIG_UML", "um"),
 )
-
-
-def read_config(path: Path) -> dict[str, str]:
-    """``CONFIG_X=value`` lines of a ``.config``, ``auto.conf`` or ``/boot/config-*``; quotes
-    stay on strings; ``# CONFIG_X is not set`` is absent."""
-    config = {}
-    for line in path.read_text(errors="replace").splitlines():
-        m = _CONFIG_LINE.match(line)
-        if m:
-            config[m.group(1)] = m.group(2)
-    return config
 
 
 def srcarch(config: Mapping[str, str]) -> str:

@@ -1,5 +1,6 @@
-"""What a kernel configuration defines for the C preprocessor, and the Kconfig test
-macros -- the rules an ``#if`` in kernel code is evaluated by:
+"""A kernel configuration: its ``CONFIG_X=value`` lines (:func:`read_config`), what it
+defines for the C preprocessor, and the Kconfig test macros -- the rules an ``#if`` in
+kernel code is evaluated by:
 
 - scripts/kconfig/confdata.c (``conf_write_autoconf`` → include/generated/autoconf.h):
   ``CONFIG_X=y`` defines ``CONFIG_X`` as 1; ``CONFIG_X=m`` defines ``CONFIG_X_MODULE`` as 1
@@ -13,7 +14,9 @@ macros -- the rules an ``#if`` in kernel code is evaluated by:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from pathlib import Path
 
 TESTS = ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE")
 
@@ -64,3 +67,17 @@ def test(macro: str, option: str, config: Mapping[str, str], module: bool | None
             return int(builtin)
         return None if module is None else int(module)
     return None
+
+
+_CONFIG_LINE = re.compile(r"^(CONFIG_\w+)=(.*)$")
+
+
+def read_config(path: Path) -> dict[str, str]:
+    """``CONFIG_X=value`` lines of a ``.config``, ``auto.conf`` or ``/boot/config-*``; quotes
+    stay on strings; ``# CONFIG_X is not set`` is absent."""
+    config = {}
+    for line in path.read_text(errors="replace").splitlines():
+        m = _CONFIG_LINE.match(line)
+        if m:
+            config[m.group(1)] = m.group(2)
+    return config

@@ -15,21 +15,16 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ksql.kernel.ksymnames import CRC_PREFIX as CRC_PREFIX
+from ksql.kernel.ksymnames import EXPORT_SYMBOL_PREFIX as EXPORT_SYMBOL_PREFIX
+from ksql.kernel.ksymnames import KSTRTABNS_PREFIX as KSTRTABNS_PREFIX
+from ksql.kernel.ksymnames import KSYM_FLAG_GPL_ONLY as KSYM_FLAG_GPL_ONLY
+from ksql.kernel.ksymnames import KSYMTAB_PREFIX as KSYMTAB_PREFIX
 from ksql.model import ExportKind
 from ksql.storage import rows_with_prefix
 
 K = TypeVar("K", bound=Hashable)
 
-KSYMTAB_PREFIX = "__ksymtab_"
-# 69923208431e ("module: add support for symbol namespaces", 5.4) until ddb5cdbafaaa
-# ("kbuild: generate KSYMTAB entries by modpost", 6.5): the namespace string's label.
-KSTRTABNS_PREFIX = "__kstrtabns_"
-CRC_PREFIX = "__crc_"  # include/linux/export-internal.h SYMBOL_CRC, genksyms' __crc_ labels
-# 6.5+ objects: .export_symbol holds __export_symbol_<name> (scripts/mod/modpost.c)
-EXPORT_SYMBOL_PREFIX = "__export_symbol_"
-# 55fcb926b6d8 ("module: use kflagstab instead of *_gpl sections", 7.1): bit 0 of an
-# export's __kflagstab byte (include/linux/module_symbol.h KSYM_FLAG_GPL_ONLY).
-KSYM_FLAG_GPL_ONLY = 1
 
 _MARKERS = ("__start___ksymtab", "__stop___ksymtab", "__start___kflagstab")
 

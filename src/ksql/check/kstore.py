@@ -1,0 +1,264 @@
+"""The facts cache: what ``ksql check`` needs of K's loaded sources (:class:`CatalogPart`),
+stored beside the load cache so a warm check of one module reads it without the plugins,
+the catalog or numpy. The exports are a name-sorted text table with an offset index, read
+by binary search -- a module asks about tens of K's ~25,000 exports.
+
+The key is what the load cache's key is made of, gathered without the plugins: each
+source spec with its file's device, inode, size and modification time; the ``KSQL_*``
+settings; ksql's version and the modification times of its own and its built-in plugins'
+files; ``--block``. It is made only for regular files and the built-in plugins alone (no
+``--plugin``, no third-party entry point): anything else takes the full path. Entries get
+the load cache's distrust (a regular file of this user's in a private folder, CRC-32,
+same key inside); anything odd is a miss.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import stat
+import sys
+import tempfile
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ksql import __version__
+from ksql.check.kpart import CatalogPart, ExportTable
+from ksql.kernel.loader import Export
+from ksql.private import private_folder, trusted
+
+FORMAT = 1
+SUFFIX = ".kfacts"
+KEEP = 32  # entries; the least recently written go first
+_MAGIC = b"ksql-kfacts\n"
+_SKIP_ENV = ("KSQL_CACHE_DIR", "KSQL_NO_CACHE")
+
+
+def key_for(specs: Sequence[str], blocked: Sequence[str] = ()) -> str | None:
+    """The facts key of ``specs`` (JSON: what the entry must have been made from, whole;
+    the file is named by its checksums), or None when they cannot have one."""
+    if not specs or os.environ.get("KSQL_NO_CACHE"):
+        return None
+    files = []
+    for spec in specs:
+        path = _file_of(spec)
+        if path is None:
+            return None
+        real = os.path.realpath(path)
+        if real.startswith(("/proc/", "/sys/", "/dev/")):
+            return None
+        st = os.stat(real)
+        files.append([spec, real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns])
+    from ksql.entrypoints import entry_points
+
+    if entry_points("ksql"):
+        return None  # third-party plugins: their code is known only once loaded
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("KSQL_"))
+    env = [kv for kv in env if kv[0] not in _SKIP_ENV]
+    identity = [FORMAT, __version__, sys.byteorder, files, sorted(blocked), env, _code_stamp()]
+    return json.dumps(identity)
+
+
+def _file_name(key: str) -> str:
+    """The entry's file name: two checksums of the key (the key itself is checked inside,
+    so a collision is only a miss)."""
+    data = key.encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}{SUFFIX}"
+
+
+def _file_of(spec: str) -> str | None:
+    """The regular file a spec names (``PATH`` or ``TYPE:PATH``), else None."""
+    if os.path.isfile(spec):
+        return spec
+    name, sep, rest = spec.partition(":")
+    if sep and name and "/" not in name and os.path.isfile(rest):
+        return rest
+    return None
+
+
+def _code_stamp() -> list[list[object]]:
+    """Every ``.py`` file of ksql and of its built-in plugins, with size and mtime."""
+    import importlib.util
+
+    import ksql
+
+    folders = list(ksql.__path__)
+    spec = importlib.util.find_spec("ksql.plugins")
+    if spec is not None and spec.submodule_search_locations:
+        folders += list(spec.submodule_search_locations)
+    return [
+        [path, st.st_size, st.st_mtime_ns]
+        for folder in sorted(set(folders))
+        for path, st in _walk(folder)
+    ]
+
+
+def _walk(folder: str) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for e in entries:
+        if e.is_dir(follow_symlinks=False) and e.name != "__pycache__":
+            yield from _walk(e.path)
+        elif e.name.endswith(".py"):
+            yield e.path, e.stat()
+
+
+class StoredExports(ExportTable):
+    """K's exports from a facts entry: ``name\\towner\\tgpl\\tnamespace\\tcrc`` lines sorted
+    by name, each found by binary search over the line offsets."""
+
+    def __init__(self, blob: bytes, starts: Sequence[int]) -> None:
+        self._blob = blob
+        self._starts = starts
+        self.extra: dict[str, Export] = {}
+
+    def _name(self, i: int) -> bytes:
+        at = self._starts[i]
+        return self._blob[at : self._blob.index(b"\t", at)]
+
+    def _line(self, i: int) -> Export:
+        at = self._starts[i]
+        end = self._blob.index(b"\n", at)
+        name, owner, gpl, ns, crc = self._blob[at:end].decode("ascii").split("\t")
+        return Export(name, owner, gpl == "1", ns, int(crc) if crc else None)
+
+    def _find(self, name: str) -> int | None:
+        try:
+            key = name.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        i = bisect.bisect_left(range(len(self._starts)), key, key=self._name)
+        return i if i < len(self._starts) and self._name(i) == key else None
+
+    def get(self, name: str, default: Export | None = None) -> Export | None:  # type: ignore[override]
+        if name in self.extra:
+            return self.extra[name]
+        i = self._find(name)
+        return default if i is None else self._line(i)
+
+    def __getitem__(self, name: str) -> Export:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self.extra or self._find(name) is not None)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.extra
+        for i in range(len(self._starts)):
+            name = self._name(i).decode("ascii")
+            if name not in self.extra:
+                yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def materialize(self) -> dict[str, Export]:
+        out = {e.name: e for e in map(self._line, range(len(self._starts)))}
+        out.update(self.extra)
+        return out
+
+
+def load(key: str) -> CatalogPart | None:
+    """The part stored under ``key``; a miss (None) for anything missing, odd or not ours."""
+    folder = private_folder(create=False)
+    if folder is None:
+        return None
+    path = folder / _file_name(key)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or not trusted(st):
+                raise ValueError("not a regular file of this user's")
+            return _decode(f.read(), key)
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _decode(data: bytes, key: str) -> CatalogPart:
+    head = len(_MAGIC) + 12
+    if not data.startswith(_MAGIC) or len(data) < head:
+        raise ValueError("not a facts entry")
+    crc, meta_len, count = (int.from_bytes(data[i : i + 4], "little") for i in (12, 16, 20))
+    if zlib.crc32(memoryview(data)[head:]) != crc:
+        raise ValueError("CRC mismatch")
+    meta = json.loads(data[head : head + meta_len])
+    if meta["key"] != key:
+        raise ValueError("entry made for other sources")
+    index_at = head + meta_len
+    starts = memoryview(data)[index_at : index_at + 4 * count].cast("I")
+    blob = data[index_at + 4 * count :]
+    if len(starts) != count or (count and (starts[-1] >= len(blob) or not blob.endswith(b"\n"))):
+        raise ValueError("bad export index")
+    version = meta["version"]
+    return CatalogPart(
+        exports=StoredExports(blob, starts),
+        proprietary=frozenset(meta["proprietary"]),
+        depends={m: tuple(d) for m, d in meta["depends"].items()},
+        modules=frozenset(meta["modules"]),
+        magics=dict(meta["magics"]),
+        version=(int(version[0]), int(version[1])) if version else None,
+    )
+
+
+def store(key: str, part: CatalogPart) -> None:
+    """Write ``part`` under ``key``; names that do not fit the text table are not stored."""
+    import array
+
+    exports = part.exports.materialize()
+    lines: list[bytes] = []
+    for name in sorted(exports, key=lambda n: n.encode("utf-8", "surrogateescape")):
+        e = exports[name]
+        line = f"{name}\t{e.owner}\t{int(e.gpl)}\t{e.namespace}\t{'' if e.crc is None else e.crc}"
+        if not line.isascii() or line.count("\t") != 4 or "\n" in line:
+            return
+        lines.append(line.encode("ascii") + b"\n")
+    starts = array.array("I", [0] * len(lines))
+    at = 0
+    for i, encoded in enumerate(lines):
+        starts[i] = at
+        at += len(encoded)
+    meta = json.dumps(
+        {
+            "key": key,
+            "proprietary": sorted(part.proprietary),
+            "depends": {m: list(d) for m, d in part.depends.items()},
+            "modules": sorted(part.modules),
+            "magics": dict(part.magics),
+            "version": part.version,
+        }
+    ).encode()
+    body = meta + starts.tobytes() + b"".join(lines)
+    header = b"".join(n.to_bytes(4, "little") for n in (zlib.crc32(body), len(meta), len(lines)))
+    _write(key, _MAGIC + header + body)
+
+
+def _write(key: str, data: bytes) -> None:
+    folder = private_folder(create=True)
+    if folder is None:
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, folder / _file_name(key))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        return  # a read-only or full cache folder only costs speed
