@@ -8,6 +8,7 @@ decoded with a handful of array operations, not one Python loop per row.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -182,7 +183,7 @@ class KernelTable:
             self._pos = pos
         cols = self.catalog.columns()
         found: dict[str, set[int]] = {n: set() for n in wanted}
-        for r in cols.name.rows_matching("|".join(map(re.escape, wanted))).tolist():
+        for r in _rows_named(cols.name.tolist(), set(wanted)):
             p = int(self._pos[r])
             if p >= 0:
                 found[cols.name[r]].add(int(self.addrs[p]))
@@ -193,3 +194,9 @@ class KernelTable:
         """Addresses of the table's entries called ``name`` (ascending)."""
         self.prefetch([name])
         return self._by_name.get(name, [])
+
+
+def _rows_named(names: list[str], wanted: set[str]) -> list[int]:
+    """Rows whose name is in ``wanted``: one C-level pass of set membership over the split
+    names (a regular expression alternating dozens of names costs ~4x as much)."""
+    return list(itertools.compress(range(len(names)), map(wanted.__contains__, names)))
