@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import io
 import os
+from bisect import bisect_right
 from pathlib import Path
 
 import numpy as np
-from elftools.common.exceptions import ELFError
+from elftools.common.exceptions import DWARFError, ELFError
 from elftools.dwarf.dwarfinfo import DWARFInfo
 from elftools.dwarf.lineprogram import LineProgram
 from elftools.elf.elffile import ELFFile
 
-from ksql.symbolize.elffile import module_bytes, open_elf
+from ksql.symbolize.aranges import UnitRanges
+from ksql.symbolize.elffile import MappedELF, module_bytes, open_elf
+from ksql.symbolize.inline import Inlined, UnitFunctions
 
 INIT_BIAS = 1 << 40  # init-layout offsets, kept apart from core-layout ones
+
+
+Row = tuple[int, int, str, int, int]  # address, end of its sequence, file, line, discriminator
 
 
 class LineTable:
@@ -31,8 +37,9 @@ class LineTable:
 
     def __init__(self, path: Path, placed: dict[int, tuple[bool, int]] | None = None) -> None:
         self._relocate = True
-        if placed is None:  # a linked image (vmlinux: ~100 MB): read on demand, not copied
-            self._elf = ELFFile(path.open("rb"))
+        if placed is None:  # a linked image (vmlinux: 100-300 MB): mapped, read in place
+            self._elf: ELFFile = MappedELF(path)
+            self._relocate = False
         else:
             raw = module_bytes(path)
             data = _moved_symbols(open_elf(path, raw), raw, placed)
@@ -41,8 +48,16 @@ class LineTable:
                 data, self._relocate = relocated, False
             self._elf = ELFFile(io.BytesIO(data))
         self._dwarf: DWARFInfo | None = None
-        self._programs: dict[int, list[tuple[int, int, str, int]]] = {}
+        self._rows: dict[int, tuple[list[int], list[Row]]] = {}
+        self._programs: dict[int, tuple[LineProgram | None, str]] = {}
+        self._functions: dict[int, UnitFunctions] = {}
+        self._aranges: UnitRanges | None = None
         self.has_lines = self._elf.get_section_by_name(".debug_line") is not None
+
+    def units_decoded(self) -> int:
+        """How many compile units' line programs have been decoded (look-ups are lazy:
+        one per unit an address falls in)."""
+        return len(self._rows)
 
     def _info(self) -> DWARFInfo:
         if self._dwarf is None:
@@ -50,63 +65,102 @@ class LineTable:
         return self._dwarf
 
     def line(self, address: int) -> str:
-        """``file:line`` of ``address``; "" when no line row covers it."""
+        """``file:line`` of ``address`` as addr2line prints it (`` (discriminator N)``
+        when the row has one); "" when no line row covers it."""
+        hit = self._row(address)
+        return _where(hit[1]) if hit is not None else ""
+
+    def locate(self, address: int) -> tuple[str, list[Inlined]]:
+        """``file:line`` of ``address`` and the inlined calls holding it, innermost first
+        (``addr2line -i``: the row's location, then each call site); ("", []) when no line
+        row covers it."""
+        hit = self._row(address)
+        return (_where(hit[1]), self._chain(hit[0], address)) if hit is not None else ("", [])
+
+    def _row(self, address: int) -> tuple[int, Row] | None:
+        """The unit and line row covering ``address``."""
         if not self.has_lines:
-            return ""
+            return None
         try:
             for cu_offset in self._units_for(address):
-                rows = self._rows(cu_offset)
-                hit = _find(rows, address)
-                if hit:
-                    return hit
-        except (ELFError, KeyError, IndexError, ValueError):
-            return ""
-        return ""
+                row = _find(self._unit_rows(cu_offset), address)
+                if row is not None:
+                    return cu_offset, row
+        except (ELFError, DWARFError, KeyError, IndexError, ValueError, AttributeError):
+            return None
+        return None
+
+    def _chain(self, cu_offset: int, address: int) -> list[Inlined]:
+        try:
+            if cu_offset not in self._functions:
+                info = self._info()
+                self._functions[cu_offset] = UnitFunctions(info, info.get_CU_at(cu_offset))
+            program, comp_dir = self._program(cu_offset)
+            if program is None:
+                return []
+            return self._functions[cu_offset].chain(address, lambda i: _file(program, i, comp_dir))
+        except (ELFError, DWARFError, KeyError, IndexError, ValueError, AttributeError):
+            return []  # a malformed unit keeps its line, loses its chain
 
     def _units_for(self, address: int) -> list[int]:
         info = self._info()
-        aranges = info.get_aranges()
-        if aranges is not None:
-            off = aranges.cu_offset_at_addr(address)
-            if off is not None:
-                return [off]
+        if self._aranges is None and info.debug_aranges_sec is not None:
+            self._aranges = UnitRanges(info.debug_aranges_sec.stream, info.config.little_endian)
+        if self._aranges is not None and len(self._aranges):
+            off = self._aranges.unit_at(address)
+            return [off] if off is not None else []
         return [cu.cu_offset for cu in info.iter_CUs()]  # no aranges: every unit, in turn
 
-    def _rows(self, cu_offset: int) -> list[tuple[int, int, str, int]]:
-        """(address, end of its sequence, file, line) rows of one unit, sorted."""
-        if cu_offset in self._programs:
-            return self._programs[cu_offset]
-        info = self._info()
-        cu = info.get_CU_at(cu_offset)
-        program = info.line_program_for_CU(cu)
-        rows: list[tuple[int, int, str, int]] = []
-        if program is not None:
+    def _program(self, cu_offset: int) -> tuple[LineProgram | None, str]:
+        """A unit's line program (its header read, no row decoded) and compile directory."""
+        if cu_offset not in self._programs:
+            info = self._info()
+            cu = info.get_CU_at(cu_offset)
             comp_dir = _attr(cu.get_top_DIE(), "DW_AT_comp_dir")
-            seq: list[tuple[int, int, int]] = []
+            self._programs[cu_offset] = (info.line_program_for_CU(cu), comp_dir)
+        return self._programs[cu_offset]
+
+    def _unit_rows(self, cu_offset: int) -> tuple[list[int], list[Row]]:
+        """(addresses, rows) of one unit's line program, sorted by address."""
+        if cu_offset in self._rows:
+            return self._rows[cu_offset]
+        program, comp_dir = self._program(cu_offset)
+        rows: list[Row] = []
+        if program is not None:
+            files: dict[int, str] = {}
+            seq: list[tuple[int, int, int, int]] = []
             for entry in program.get_entries():
                 state = entry.state
                 if state is None:
                     continue
                 if state.end_sequence:
                     end = state.address
-                    rows.extend((a, end, _file(program, f, comp_dir), ln) for a, f, ln in seq)
+                    for a, f, ln, d in seq:
+                        if f not in files:
+                            files[f] = _file(program, f, comp_dir)
+                        rows.append((a, end, files[f], ln, d))
                     seq = []
                 else:
-                    seq.append((state.address, state.file, state.line))
+                    seq.append((state.address, state.file, state.line, state.discriminator))
         rows.sort(key=lambda r: r[0])
-        self._programs[cu_offset] = rows
-        return rows
+        self._rows[cu_offset] = ([r[0] for r in rows], rows)
+        return self._rows[cu_offset]
 
 
-def _find(rows: list[tuple[int, int, str, int]], address: int) -> str:
+def _where(row: Row) -> str:
+    """A row as addr2line.c translate_addresses() prints it."""
+    return f"{row[2]}:{row[3]}" + (f" (discriminator {row[4]})" if row[4] else "")
+
+
+def _find(table: tuple[list[int], list[Row]], address: int) -> Row | None:
     """The last row at or below ``address`` in a sequence that covers it."""
-    best: tuple[int, int, str, int] | None = None
-    for row in rows:
-        if row[0] > address:
-            break
-        if address < row[1]:
-            best = row
-    return f"{best[2]}:{best[3]}" if best else ""
+    starts, rows = table
+    i = bisect_right(starts, address)
+    while i > 0:
+        i -= 1
+        if address < rows[i][1]:
+            return rows[i]
+    return None
 
 
 def _attr(die: object, name: str) -> str:
