@@ -42,8 +42,9 @@ class LineTable:
             self._relocate = False
         else:
             raw = module_bytes(path)
-            data = _moved_symbols(open_elf(path, raw), raw, placed)
-            relocated = _relocated_debug(open_elf(path, data), data)
+            elf = open_elf(path, raw)  # headers only: moving symbols keeps them
+            data = _moved_symbols(elf, raw, placed)
+            relocated = _relocated_debug(elf, data)
             if relocated is not None:
                 data, self._relocate = relocated, False
             self._elf = ELFFile(io.BytesIO(data))
@@ -258,6 +259,7 @@ def _relocated_debug(elf: ELFFile, data: bytes) -> bytes | None:
     ]
     rela = np.dtype([("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")])
     out = bytearray(data)
+    view = np.frombuffer(out, np.uint8)
     for sec in elf.iter_sections():
         if sec["sh_type"] != "SHT_RELA":
             continue
@@ -265,17 +267,22 @@ def _relocated_debug(elf: ELFFile, data: bytes) -> bytes | None:
         if not target.name.startswith(".debug_"):
             continue
         entries = np.frombuffer(data, rela, int(sec["sh_size"]) // 24, int(sec["sh_offset"]))
-        base = int(target["sh_offset"])
         syms = (entries["info"] >> np.uint64(32)).astype(np.int64)
-        kinds = (entries["info"] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        results = (values[syms].astype(np.int64) + entries["addend"]).tolist()
-        for off, kind, value in zip(
-            entries["offset"].tolist(), kinds.tolist(), results, strict=True
-        ):
-            if kind == R_X86_64_64:
-                out[base + off : base + off + 8] = (value % (1 << 64)).to_bytes(8, "little")
-            elif kind in (R_X86_64_32, R_X86_64_32S):
-                out[base + off : base + off + 4] = (value % (1 << 32)).to_bytes(4, "little")
-            else:
+        kinds = entries["info"] & np.uint64(0xFFFFFFFF)
+        if len(syms) and int(syms.max()) >= len(values):
+            return None
+        results = values[syms].astype(np.int64) + entries["addend"]  # S + A, modulo 2**64
+        offsets = entries["offset"].astype(np.int64)
+        base, size = int(target["sh_offset"]), int(target["sh_size"])
+        wide = kinds == R_X86_64_64
+        narrow = (kinds == R_X86_64_32) | (kinds == R_X86_64_32S)
+        if not (wide | narrow).all():
+            return None
+        for mask, width, dtype in ((wide, 8, "<i8"), (narrow, 4, "<u4")):
+            at = offsets[mask]
+            if len(at) and (at.min() < 0 or at.max() + width > size):
                 return None
+            value = results[mask] if width == 8 else results[mask] & 0xFFFFFFFF
+            raw = value.astype(dtype).view(np.uint8).reshape(-1, width)
+            view[(base + at)[:, None] + np.arange(width)] = raw
     return bytes(out)
