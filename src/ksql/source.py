@@ -6,7 +6,6 @@ on a :class:`SourceRegistry`.
 from __future__ import annotations
 
 import os
-import platform
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +92,8 @@ class Kernel:
     @classmethod
     def current(cls) -> Kernel:
         u = os.uname()
+        import platform  # on demand: ~5 ms of every command's start otherwise
+
         return cls(release=u.release, machine=platform.machine() or u.machine)
 
     def path(self, absolute: str) -> Path:
