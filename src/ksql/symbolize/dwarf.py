@@ -11,18 +11,18 @@ offsets, unique across the module's sections.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 from bisect import bisect_right
 from pathlib import Path
 
 import numpy as np
-from elftools.common.exceptions import DWARFError, ELFError
 from elftools.dwarf.dwarfinfo import DWARFInfo
 from elftools.dwarf.lineprogram import LineProgram
-from elftools.elf.elffile import ELFFile
 
 from ksql.symbolize.aranges import UnitRanges
-from ksql.symbolize.elffile import MappedELF, module_bytes, open_elf
+from ksql.symbolize.dwarfinfo import dwarf_info
+from ksql.symbolize.elffile import EM_X86_64, SHT_RELA, ElfFile, module_bytes
 from ksql.symbolize.inline import Inlined, UnitFunctions
 
 INIT_BIAS = 1 << 40  # init-layout offsets, kept apart from core-layout ones
@@ -36,24 +36,25 @@ class LineTable:
     offsets: ``INIT_BIAS`` added for the init layout)."""
 
     def __init__(self, path: Path, placed: dict[int, tuple[bool, int]] | None = None) -> None:
-        self._relocate = True
+        self._fallback: bytes | None = None  # a module pyelftools must relocate itself
         if placed is None:  # a linked image (vmlinux: 100-300 MB): mapped, read in place
-            self._elf: ELFFile = MappedELF(path)
-            self._relocate = False
+            with path.open("rb") as f:
+                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            self._elf = ElfFile(path, mapped)
         else:
             raw = module_bytes(path)
-            elf = open_elf(path, raw)  # headers only: moving symbols keeps them
+            elf = ElfFile(path, raw)  # headers only: moving symbols keeps them
             data = _moved_symbols(elf, raw, placed)
             relocated = _relocated_debug(elf, data)
-            if relocated is not None:
-                data, self._relocate = relocated, False
-            self._elf = ELFFile(io.BytesIO(data))
+            if relocated is None:
+                self._fallback = data
+            self._elf = ElfFile(path, relocated if relocated is not None else data)
         self._dwarf: DWARFInfo | None = None
         self._rows: dict[int, tuple[list[int], list[Row]]] = {}
         self._programs: dict[int, tuple[LineProgram | None, str]] = {}
         self._functions: dict[int, UnitFunctions] = {}
         self._aranges: UnitRanges | None = None
-        self.has_lines = self._elf.get_section_by_name(".debug_line") is not None
+        self.has_lines = self._elf.get(".debug_line") is not None
 
     def units_decoded(self) -> int:
         """How many compile units' line programs have been decoded (look-ups are lazy:
@@ -62,7 +63,13 @@ class LineTable:
 
     def _info(self) -> DWARFInfo:
         if self._dwarf is None:
-            self._dwarf = self._elf.get_dwarf_info(relocate_dwarf_sections=self._relocate)
+            if self._fallback is not None:
+                from elftools.elf.elffile import ELFFile
+
+                elf = ELFFile(io.BytesIO(self._fallback))
+                self._dwarf = elf.get_dwarf_info(relocate_dwarf_sections=True)
+            else:
+                self._dwarf = dwarf_info(self._elf)
         return self._dwarf
 
     def line(self, address: int) -> str:
@@ -87,7 +94,7 @@ class LineTable:
                 row = _find(self._unit_rows(cu_offset), address)
                 if row is not None:
                     return cu_offset, row
-        except (ELFError, DWARFError, KeyError, IndexError, ValueError, AttributeError):
+        except Exception:  # pyelftools on corrupt DWARF raises anything (asserts too)
             return None
         return None
 
@@ -100,8 +107,8 @@ class LineTable:
             if program is None:
                 return []
             return self._functions[cu_offset].chain(address, lambda i: _file(program, i, comp_dir))
-        except (ELFError, DWARFError, KeyError, IndexError, ValueError, AttributeError):
-            return []  # a malformed unit keeps its line, loses its chain
+        except Exception:  # pyelftools on a corrupt unit raises anything (asserts too):
+            return []  # the frame keeps its line, loses its chain
 
     def _units_for(self, address: int) -> list[int]:
         info = self._info()
@@ -191,37 +198,18 @@ def _file(program: LineProgram, index: int, comp_dir: str) -> str:
     return os.path.normpath(path)
 
 
-def _moved_symbols(elf: ELFFile, data: bytes, placed: dict[int, tuple[bool, int]]) -> bytes:
+def _moved_symbols(elf: ElfFile, data: bytes, placed: dict[int, tuple[bool, int]]) -> bytes:
     """``data`` with each symbol defined in a placed section moved to its layout offset."""
-    symtab = elf.get_section_by_name(".symtab")
-    if symtab is None:
+    found = elf.symtab()
+    if found is None or not placed:
         return data
-    o = "<" if elf.little_endian else ">"
-    if elf.elfclass == 64:
-        fields = [
-            ("name", "u4"),
-            ("info", "u1"),
-            ("other", "u1"),
-            ("shndx", "u2"),
-            ("value", "u8"),
-            ("size", "u8"),
-        ]
-    else:
-        fields = [
-            ("name", "u4"),
-            ("value", "u4"),
-            ("size", "u4"),
-            ("info", "u1"),
-            ("other", "u1"),
-            ("shndx", "u2"),
-        ]  # include/uapi/linux/elf.h Elf32_Sym
-    dtype = np.dtype([(n, o + t) for n, t in fields])
+    sec, _ = found
+    dtype = elf.sym_dtype()
     out = bytearray(data)
-    count = int(symtab["sh_size"]) // dtype.itemsize
-    table = np.frombuffer(out, dtype, count, int(symtab["sh_offset"]))
+    table = np.frombuffer(out, dtype, sec.size // dtype.itemsize, sec.offset)
     bias = np.zeros(max(placed) + 1, dtype=np.uint64)
-    for sec, (init, offset) in placed.items():
-        bias[sec] = offset + (INIT_BIAS if init else 0)
+    for index, (init, offset) in placed.items():
+        bias[index] = offset + (INIT_BIAS if init else 0)
     shndx = table["shndx"].astype(np.int64)
     inside = shndx < len(bias)
     moved = table["value"].astype(np.uint64)
@@ -232,48 +220,38 @@ def _moved_symbols(elf: ELFFile, data: bytes, placed: dict[int, tuple[bool, int]
 
 # arch/x86/include/asm/elf.h (and the psABI): the relocation types DWARF sections use.
 R_X86_64_64, R_X86_64_32, R_X86_64_32S = 1, 10, 11
-EM_X86_64 = "EM_X86_64"
 
 
-def _relocated_debug(elf: ELFFile, data: bytes) -> bytes | None:
+def _relocated_debug(elf: ElfFile, data: bytes) -> bytes | None:
     """``data`` with the RELA entries of its ``.debug_*`` sections applied in place (x86-64:
     S + A, 8 or 4 bytes); None for other machines, which pyelftools relocates itself.
     pyelftools' own pass parses each entry through construct: ~1 s for a 117 KB module."""
-    if elf["e_machine"] != EM_X86_64 or not elf.little_endian:
+    if elf.machine != EM_X86_64 or not elf.little or not elf.is64:
         return None
-    symtab = elf.get_section_by_name(".symtab")
-    if symtab is None:
+    found = elf.symtab()
+    if found is None:
         return None
-    sym_dtype = np.dtype(
-        [
-            ("name", "<u4"),
-            ("info", "u1"),
-            ("other", "u1"),
-            ("shndx", "<u2"),
-            ("value", "<u8"),
-            ("size", "<u8"),
-        ]
-    )
-    values = np.frombuffer(data, sym_dtype, int(symtab["sh_size"]) // 24, int(symtab["sh_offset"]))[
-        "value"
-    ]
+    sec, _ = found
+    values = np.frombuffer(data, elf.sym_dtype(), sec.size // 24, sec.offset)["value"]
     rela = np.dtype([("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")])
     out = bytearray(data)
     view = np.frombuffer(out, np.uint8)
-    for sec in elf.iter_sections():
-        if sec["sh_type"] != "SHT_RELA":
+    for rel in elf.sections:
+        if rel.type != SHT_RELA or rel.info >= len(elf.sections):
             continue
-        target = elf.get_section(int(sec["sh_info"]))
+        target = elf.sections[rel.info]
         if not target.name.startswith(".debug_"):
             continue
-        entries = np.frombuffer(data, rela, int(sec["sh_size"]) // 24, int(sec["sh_offset"]))
+        if rel.offset + rel.size > len(data):
+            return None
+        entries = np.frombuffer(data, rela, rel.size // 24, rel.offset)
         syms = (entries["info"] >> np.uint64(32)).astype(np.int64)
         kinds = entries["info"] & np.uint64(0xFFFFFFFF)
         if len(syms) and int(syms.max()) >= len(values):
             return None
         results = values[syms].astype(np.int64) + entries["addend"]  # S + A, modulo 2**64
         offsets = entries["offset"].astype(np.int64)
-        base, size = int(target["sh_offset"]), int(target["sh_size"])
+        base, size = target.offset, target.size
         wide = kinds == R_X86_64_64
         narrow = (kinds == R_X86_64_32) | (kinds == R_X86_64_32S)
         if not (wide | narrow).all():

@@ -4,6 +4,7 @@ else nothing."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,8 @@ class SourceFinder:
         if path not in self._tables:
             try:
                 table: LineTable | None = LineTable(Path(path), placed)
-            except (OSError, KsqlError, ValueError):
-                table = None
+            except (OSError, KsqlError, ValueError, IndexError, OverflowError, struct.error):
+                table = None  # a file too damaged to read: its frames get no line
             self._tables[path] = table if table is not None and table.has_lines else None
         return self._tables[path]
 
