@@ -24,6 +24,7 @@ from ksql.symbolize.aranges import UnitRanges
 from ksql.symbolize.dwarfinfo import dwarf_info
 from ksql.symbolize.elffile import EM_X86_64, SHT_RELA, ElfFile, module_bytes
 from ksql.symbolize.inline import Inlined, UnitFunctions
+from ksql.symbolize.lines import sequences
 
 INIT_BIAS = 1 << 40  # init-layout offsets, kept apart from core-layout ones
 
@@ -136,20 +137,11 @@ class LineTable:
         rows: list[Row] = []
         if program is not None:
             files: dict[int, str] = {}
-            seq: list[tuple[int, int, int, int]] = []
-            for entry in program.get_entries():
-                state = entry.state
-                if state is None:
-                    continue
-                if state.end_sequence:
-                    end = state.address
-                    for a, f, ln, d in seq:
-                        if f not in files:
-                            files[f] = _file(program, f, comp_dir)
-                        rows.append((a, end, files[f], ln, d))
-                    seq = []
-                else:
-                    seq.append((state.address, state.file, state.line, state.discriminator))
+            for seq, end in sequences(program, self._info().config.little_endian):
+                for a, f, ln, d in seq:
+                    if f not in files:
+                        files[f] = _file(program, f, comp_dir)
+                    rows.append((a, end, files[f], ln, d))
         rows.sort(key=lambda r: r[0])
         self._rows[cu_offset] = ([r[0] for r in rows], rows)
         return self._rows[cu_offset]
