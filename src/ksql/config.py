@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,11 @@ def project_file(start: Path | None = None) -> Path | None:
 
 
 def user_file() -> Path:
+    if sys.platform == "linux":  # platformdirs' Unix rule (XDG), without its ~10 ms import
+        base = os.environ.get("XDG_CONFIG_HOME", "")
+        if not base.strip():
+            base = os.path.expanduser("~/.config")
+        return Path(base) / "ksql" / USER_FILE
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("ksql")) / USER_FILE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 
@@ -15,6 +16,11 @@ def directory() -> Path:
     explicit = os.environ.get("KSQL_CACHE_DIR")
     if explicit:
         return Path(explicit)
+    if sys.platform == "linux":  # platformdirs' Unix rule (XDG), without its ~10 ms import
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        if not base.strip():
+            base = os.path.expanduser("~/.cache")
+        return Path(base) / "ksql"
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("ksql"))

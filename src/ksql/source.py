@@ -91,10 +91,8 @@ class Kernel:
 
     @classmethod
     def current(cls) -> Kernel:
-        u = os.uname()
-        import platform  # on demand: ~5 ms of every command's start otherwise
-
-        return cls(release=u.release, machine=platform.machine() or u.machine)
+        u = os.uname()  # platform.machine() is this field on every POSIX system
+        return cls(release=u.release, machine=u.machine)
 
     def path(self, absolute: str) -> Path:
         """``absolute`` (``/boot/System.map-<release>``) inside :attr:`root`, following
