@@ -8,10 +8,8 @@ the language server never reads a stream (a pipe without a writer would block it
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +33,8 @@ def spooled(specs: Sequence[str]) -> Iterator[list[str]]:
                 out.append(spec)
                 continue
             if folder is None:
+                import tempfile  # only for a stream: tempfile and shutil cost every start
+
                 folder = Path(tempfile.mkdtemp(prefix="ksql-"))
             copy = folder / (f"stdin-{len(out)}" if path == STDIN else Path(path).name)
             _copy(path, copy)
@@ -49,6 +49,8 @@ def spooled(specs: Sequence[str]) -> Iterator[list[str]]:
             raise KsqlError(text) from exc
     finally:
         if folder is not None:
+            import shutil
+
             shutil.rmtree(folder, ignore_errors=True)
 
 

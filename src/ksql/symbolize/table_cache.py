@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +105,8 @@ def store(key: str, derived: Derived) -> None:
     if folder is None:
         return
     members = {"rows": derived.rows, "addrs": derived.addrs, "by_name": derived.by_name}
+    import tempfile  # only on a miss
+
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=cache.TMP_SUFFIX)
         try:
