@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from elftools.dwarf.lineprogram import LineProgram
 
+from ksql.symbolize.aranges import UnitRanges
 from ksql.symbolize.dwarf import LineTable
 from ksql.symbolize.lines import Sequence, sequences
 from ksql.symbolize.module_image import ModuleImage
@@ -76,3 +77,19 @@ def test_cut_short() -> None:
     program.program_end_offset -= 3
     cut = sequences(program, True)
     assert cut == whole[: len(cut)] and len(cut) < len(whole)
+
+
+def test_units_without_aranges() -> None:
+    """Without ``.debug_aranges``, each unit's top DIE says where it is: the same lines."""
+    image = ModuleImage(KSYM / "ksym-test.ko")
+    offsets = list(range(0, image.core_text, 7)) + [
+        (1 << 40) + a for a in range(0, image.init_text, 7)
+    ]
+    table = LineTable(image.path, image.placed)
+    expected = [table.line(a) for a in offsets]
+    assert sum(map(bool, expected)) > 20
+    bare = LineTable(image.path, image.placed)
+    bare._info().debug_aranges_sec = None  # as if the section were missing
+    bare._units_for(0)
+    assert isinstance(bare._aranges, UnitRanges) and len(bare._aranges) >= 2
+    assert [bare.line(a) for a in offsets] == expected

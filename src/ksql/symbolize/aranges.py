@@ -15,7 +15,13 @@ from typing import IO
 class UnitRanges:
     """Sorted ``[start, end)`` address ranges, each with its unit's ``.debug_info`` offset."""
 
-    def __init__(self, stream: IO[bytes], little_endian: bool) -> None:
+    def __init__(self, spans: list[tuple[int, int, int]]) -> None:
+        self._spans = sorted(spans)
+        self._starts = [s[0] for s in self._spans]
+
+    @classmethod
+    def read(cls, stream: IO[bytes], little_endian: bool) -> UnitRanges:
+        """The section's ranges (a malformed set ends the reading; what came before stays)."""
         stream.seek(0)
         data = stream.read()
         e = "<" if little_endian else ">"
@@ -50,9 +56,7 @@ class UnitRanges:
                     break
                 spans.append((addr, addr + size, cu_offset))
             pos = end
-        spans.sort()
-        self._spans = spans
-        self._starts = [s[0] for s in spans]
+        return cls(spans)
 
     def unit_at(self, address: int) -> int | None:
         """The ``.debug_info`` offset of the unit whose ranges hold ``address``."""

@@ -1,11 +1,12 @@
-"""``file:line`` for an address from DWARF line programs (pyelftools), lazily: the address's
-compile unit comes from ``.debug_aranges`` and only that unit's line program is decoded.
-
-In a ``.ko`` (relocatable) every section starts at 0, so ``.text+0x10`` and
-``.init.text+0x10`` would share line rows (what makes addr2line answer wrongly for
-``.init.text`` frames). The file is read with each text symbol moved to its section's offset
-in the module layout before pyelftools applies the relocations, so line rows carry layout
-offsets, unique across the module's sections.
+"""``file:line`` and inline chains for an address from DWARF, lazily (never a whole-file
+decode): the address's compile unit comes from ``.debug_aranges``, and only that unit's line
+program is run (:mod:`~ksql.symbolize.lines`) and its functions indexed
+(:mod:`~ksql.symbolize.inline`), each once. A vmlinux is mapped and read in place. In a
+``.ko`` (relocatable) every section starts at 0, so ``.text+0x10`` and ``.init.text+0x10``
+would share line rows (what makes addr2line answer wrongly for ``.init.text`` frames): the
+file is read with each text symbol moved to its section's offset in the module layout
+before its ``.debug_*`` relocations are applied, so rows carry layout offsets, unique
+across the module's sections.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from elftools.dwarf.lineprogram import LineProgram
 from ksql.symbolize.aranges import UnitRanges
 from ksql.symbolize.dwarfinfo import dwarf_info
 from ksql.symbolize.elffile import EM_X86_64, SHT_RELA, ElfFile, module_bytes
-from ksql.symbolize.inline import Inlined, UnitFunctions
+from ksql.symbolize.inline import Inlined, UnitFunctions, unit_spans
 from ksql.symbolize.lines import sequences
 
 INIT_BIAS = 1 << 40  # init-layout offsets, kept apart from core-layout ones
@@ -112,13 +113,15 @@ class LineTable:
             return []  # the frame keeps its line, loses its chain
 
     def _units_for(self, address: int) -> list[int]:
-        info = self._info()
-        if self._aranges is None and info.debug_aranges_sec is not None:
-            self._aranges = UnitRanges(info.debug_aranges_sec.stream, info.config.little_endian)
-        if self._aranges is not None and len(self._aranges):
-            off = self._aranges.unit_at(address)
-            return [off] if off is not None else []
-        return [cu.cu_offset for cu in info.iter_CUs()]  # no aranges: every unit, in turn
+        if self._aranges is None:
+            info = self._info()
+            section = info.debug_aranges_sec
+            if section is not None:
+                self._aranges = UnitRanges.read(section.stream, info.config.little_endian)
+            if self._aranges is None or not len(self._aranges):
+                self._aranges = UnitRanges(unit_spans(info))  # each unit's top DIE
+        off = self._aranges.unit_at(address)
+        return [off] if off is not None else []
 
     def _program(self, cu_offset: int) -> tuple[LineProgram | None, str]:
         """A unit's line program (its header read, no row decoded) and compile directory."""

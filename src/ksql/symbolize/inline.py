@@ -65,29 +65,7 @@ class UnitFunctions:
 
     def ranges(self, die: DIE) -> list[tuple[int, int]]:
         """The ``[low, high)`` address ranges of a DIE (empty when it has no code)."""
-        attrs = die.attributes
-        if "DW_AT_ranges" in attrs:
-            lists = self.info.range_lists()
-            if lists is None:
-                return []
-            base, out = self.base, []
-            for entry in lists.get_range_list_at_offset(int(attrs["DW_AT_ranges"].value), self.cu):
-                if isinstance(entry, BaseAddressEntry):
-                    base = int(entry.base_address)
-                elif isinstance(entry, RangeEntry):
-                    lo, hi = int(entry.begin_offset), int(entry.end_offset)
-                    if not entry.is_absolute:
-                        lo, hi = lo + base, hi + base
-                    if lo < hi:
-                        out.append((lo, hi))
-            return out
-        low = attrs.get("DW_AT_low_pc")
-        high = attrs.get("DW_AT_high_pc")
-        if low is None or high is None:
-            return []
-        lo = int(low.value)
-        hi = lo + int(high.value) if high.form in _LENGTH_FORMS else int(high.value)
-        return [(lo, hi)] if lo < hi else []
+        return die_ranges(self.info, self.cu, die, self.base)
 
     def function_at(self, address: int) -> DIE | None:
         """The top-level subprogram whose code holds ``address`` (the smallest range wins
@@ -132,6 +110,46 @@ class UnitFunctions:
             if inner:
                 return inner
         return []
+
+
+def die_ranges(info: DWARFInfo, cu: CompileUnit, die: DIE, base: int) -> list[tuple[int, int]]:
+    """The ``[low, high)`` ranges of a DIE of ``cu`` (range lists offset from ``base``, the
+    unit's ``DW_AT_low_pc``, until a base-address entry says otherwise)."""
+    attrs = die.attributes
+    if "DW_AT_ranges" in attrs:
+        lists = info.range_lists()
+        if lists is None:
+            return []
+        out = []
+        for entry in lists.get_range_list_at_offset(int(attrs["DW_AT_ranges"].value), cu):
+            if isinstance(entry, BaseAddressEntry):
+                base = int(entry.base_address)
+            elif isinstance(entry, RangeEntry):
+                lo, hi = int(entry.begin_offset), int(entry.end_offset)
+                if not entry.is_absolute:
+                    lo, hi = lo + base, hi + base
+                if lo < hi:
+                    out.append((lo, hi))
+        return out
+    low = attrs.get("DW_AT_low_pc")
+    high = attrs.get("DW_AT_high_pc")
+    if low is None or high is None:
+        return []
+    lo = int(low.value)
+    hi = lo + int(high.value) if high.form in _LENGTH_FORMS else int(high.value)
+    return [(lo, hi)] if lo < hi else []
+
+
+def unit_spans(info: DWARFInfo) -> list[tuple[int, int, int]]:
+    """(low, high, unit offset) of every unit's own ranges, from its top DIE alone: where
+    units are when ``.debug_aranges`` is missing (no line program or body is decoded)."""
+    spans: list[tuple[int, int, int]] = []
+    for cu in info.iter_CUs():
+        top = cu.get_top_DIE()
+        low = top.attributes.get("DW_AT_low_pc")
+        base = int(low.value) if low is not None else 0
+        spans.extend((lo, hi, cu.cu_offset) for lo, hi in die_ranges(info, cu, top, base))
+    return spans
 
 
 def function_name(die: DIE) -> str:
