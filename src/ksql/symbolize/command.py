@@ -13,7 +13,7 @@ from ksql.catalog import Catalog
 from ksql.errors import KsqlError
 from ksql.symbolize.bases import kernel_offset, module_bases, offset_from_kallsyms
 from ksql.symbolize.resolve import Frame, Symbolizer
-from ksql.symbolize.source import SourceFinder
+from ksql.symbolize.source import Site, SourceFinder
 from ksql.symbolize.spec import Location, parse_location
 from ksql.symbolize.trace import decode
 
@@ -64,9 +64,13 @@ def _read(path: str) -> str:
         raise KsqlError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
-def frame_json(frame: Frame | None, source: str = "", defined_at: str = "") -> dict[str, object]:
+def frame_json(frame: Frame | None, site: Site | None = None) -> dict[str, object]:
+    """A frame's JSON fields; ``inlined`` lists the inlined calls holding the address,
+    innermost first: each function's name and where its caller called it (``source`` is
+    the line inside the innermost one, as addr2line's first line)."""
     if frame is None:
         return {}
+    site = site or Site()
     return {
         "name": frame.name,
         "offset": frame.offset,
@@ -76,8 +80,9 @@ def frame_json(frame: Frame | None, source: str = "", defined_at: str = "") -> d
         "address": None if frame.address is None else f"{frame.address:#x}",
         "section": frame.section or None,
         "section_offset": frame.section_offset if frame.section else None,
-        "source": source or None,
-        "defined_at": defined_at or None,
+        "source": site.source or None,
+        "inlined": [{"function": i.name, "call_source": i.call_source} for i in site.inlined],
+        "defined_at": site.defined_at or None,
     }
 
 
@@ -116,9 +121,9 @@ def run_addr(
             results.append({"input": item, "error": "not inside any known symbol"})
             continue
         found += 1
-        source, defined_at = sources.source_of(frame)
+        site = sources.source_of(frame)
         if args.format == "json":
-            results.append({"input": item, **frame_json(frame, source, defined_at)})
+            results.append({"input": item, **frame_json(frame, site)})
         else:
             where = (
                 f"{frame.address:#x}"
@@ -126,7 +131,9 @@ def run_addr(
                 else (f"{frame.section}+{frame.section_offset:#x}")
             )
             tail = (
-                f" ({source})" if source else (f" (defined at {defined_at})" if defined_at else "")
+                f" ({site.locations()})"
+                if site.source
+                else (f" (defined at {site.defined_at})" if site.defined_at else "")
             )
             out.write(f"{where} {frame.text()}{tail}\n")
     if args.format == "json":
@@ -148,7 +155,7 @@ def run_symbolize(catalog: Catalog, args: argparse.Namespace, stdin: TextIO, out
                 "line": d.line,
                 "text": d.text.rstrip("\n"),
                 "reliable": d.reliable,
-                **frame_json(d.frame, d.source, d.defined_at),
+                **frame_json(d.frame, d.site),
                 **({"error": d.error} if d.error else {}),
             }
             for d in decoded

@@ -6,17 +6,16 @@ reverse look-ups work section-relatively (no load address needed) and, given the
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from elftools.common.exceptions import ELFError
-from elftools.elf.sections import NoteSection, SymbolTableSection
 
 from ksql.errors import SourceError
 from ksql.kernel.kallsyms import is_arm_mapping_symbol, module_text_layout
 from ksql.kernel.modules import module_name_of_file
-from ksql.symbolize.elffile import module_bytes, open_elf
+from ksql.symbolize.elffile import ElfFile, module_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,45 +38,41 @@ class ModuleImage:
         data = module_bytes(path)
         self.name = module_name_of_file(path.name)
         try:
-            self._read(open_elf(path, data))
-        except (ELFError, KeyError, ValueError) as exc:
+            self._read(ElfFile(path, data))
+        except (KeyError, ValueError, IndexError, OverflowError, struct.error) as exc:
             raise SourceError(path, f"bad ELF file: {exc}") from exc
 
-    def _read(self, elf: object) -> None:
-        from elftools.elf.elffile import ELFFile
-
-        assert isinstance(elf, ELFFile)
-        secs = list(elf.iter_sections())
+    def _read(self, elf: ElfFile) -> None:
+        secs = elf.sections
         placed, self.core_text, self.init_text = module_text_layout(
             [s.name for s in secs],
-            [int(s["sh_flags"]) for s in secs],
-            [int(s["sh_size"]) for s in secs],
-            [int(s["sh_addralign"]) for s in secs],
+            [s.flags for s in secs],
+            [s.size for s in secs],
+            [s.addralign for s in secs],
         )
         self.placed = placed  # section index -> (init layout, offset)
         self.section_offsets = {secs[i].name: p for i, p in placed.items()}
-        self.build_id = ""
+        note = elf.get(".note.gnu.build-id")
+        self.build_id = _build_id(elf.contents(note), elf.order) if note else ""
         names: list[str] = []
         init: list[bool] = []
         offsets: list[int] = []
-        for s in secs:
-            if isinstance(s, NoteSection) and s.name == ".note.gnu.build-id":
-                for note in s.iter_notes():
-                    if note["n_type"] == "NT_GNU_BUILD_ID":
-                        self.build_id = str(note["n_desc"])
-            if not isinstance(s, SymbolTableSection) or s["sh_type"] != "SHT_SYMTAB":
-                continue
+        found = elf.symtab()
+        if found is not None:
             # kernel/module/kallsyms.c find_kallsyms_symbol(): defined, named symbols that
             # are not ARM mapping symbols, in symbol-table order (the first at an address
             # wins: it compares with ">", not ">=").
-            for sym in s.iter_symbols():
-                shndx = sym["st_shndx"]
-                where = placed.get(shndx) if isinstance(shndx, int) else None
-                if where is None or not sym.name or is_arm_mapping_symbol(sym.name):
+            sec, table = found
+            all_names = elf.symbol_names(sec, table)
+            for name, shndx, value in zip(
+                all_names, table["shndx"].tolist(), table["value"].tolist(), strict=True
+            ):
+                where = placed.get(shndx)
+                if where is None or not name or is_arm_mapping_symbol(name):
                     continue
-                names.append(sym.name)
+                names.append(name)
                 init.append(where[0])
-                offsets.append(where[1] + int(sym["st_value"]))
+                offsets.append(where[1] + value)
         if not names and not placed:
             raise SourceError(self.path, "no text symbols (stripped module?)")
         self.names = names
@@ -122,3 +117,22 @@ class ModuleImage:
             if sec_init == init and start <= offset and (best is None or start >= best[1]):
                 best = (name, start)
         return None if best is None else (best[0], offset - best[1])
+
+
+NT_GNU_BUILD_ID = 3  # include/uapi/linux/elf.h
+
+
+def _build_id(notes: bytes, order: str) -> str:
+    """The GNU build ID in a note section (Elf_Nhdr: namesz, descsz, type; name and
+    descriptor each padded to 4 bytes), as hex."""
+    at = 0
+    while at + 12 <= len(notes):
+        namesz, descsz, kind = struct.unpack_from(order + "III", notes, at)
+        name_at = at + 12
+        desc_at = name_at + (namesz + 3) // 4 * 4
+        if desc_at + descsz > len(notes):
+            break
+        if kind == NT_GNU_BUILD_ID and notes[name_at : name_at + namesz] == b"GNU\0":
+            return notes[desc_at : desc_at + descsz].hex()
+        at = desc_at + (descsz + 3) // 4 * 4
+    return ""

@@ -55,6 +55,7 @@ class Symbolizer:
     bases: dict[str, int] = field(default_factory=dict)  # module name -> core base
     snapshot: SnapshotModules | None = None  # module rows of a /proc/kallsyms source
     _images: dict[str, ModuleImage | None] = field(default_factory=dict)
+    _files: dict[Path, ModuleImage] = field(default_factory=dict)  # each file read once
     _index: dict[str, list[Path]] | None = None
 
     # -- modules --------------------------------------------------------------------------
@@ -76,7 +77,7 @@ class Symbolizer:
             return self._images[key]
         found: ModuleImage | None = None
         for path in self._module_files().get(normalize_module_name(name), []):
-            image = ModuleImage(path)
+            image = self._files.get(path) or self._files.setdefault(path, ModuleImage(path))
             if not build_id or image.build_id == build_id:
                 found = image
                 break

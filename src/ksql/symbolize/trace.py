@@ -1,8 +1,10 @@
 """Decoding a kernel log (an oops, dmesg, a lockdep splat, ``/proc/<pid>/stack``) frame by
 frame. The output follows scripts/decode_stacktrace.sh (Linux 6.1) so its users can diff:
 a line with a frame is re-tokenised (raw ``[<address>]`` words dropped, timestamps as
-``[%13s``), its frame printed ``name (file:line) module``; every other line passes through
-byte for byte. A bare raw address, which the script cannot decode, becomes ``%pS`` text.
+``[%13s``), its frame printed ``name (file:line) module`` — with inlined calls, ``name
+(file:line call-site ...) module``, the ``addr2line -i`` lines joined as the script joins
+them; every other line passes through byte for byte. A bare raw address, which the script
+cannot decode, becomes ``%pS`` text.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from ksql.errors import KsqlError
 from ksql.symbolize.resolve import Frame, Symbolizer
+from ksql.symbolize.source import Site
 from ksql.symbolize.spec import RAW
 
 # decode_stacktrace.sh's test for "a line with an address in it".
@@ -21,7 +24,8 @@ _SYMBOL = re.compile(r"(?P<name>[^+]+)\+(?P<off>0x[0-9a-fA-F]+)(?:/(?P<size>0x[0
 _SYMBOL_IN_LINE = re.compile(r"(?:^|[\s:])(?P<name>[^\s:+]+)\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+")
 _MODULE = re.compile(r"\[([^]]+)\]")
 
-SourceOf = Callable[[Frame], tuple[str, str]]  # (DWARF file:line, definition site)
+SourceOf = Callable[[Frame], Site]
+NO_SITE = Site()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +35,7 @@ class Decoded:
     text: str
     frame: Frame | None = None
     reliable: bool = True
-    source: str = ""
-    defined_at: str = ""
+    site: Site = NO_SITE
     error: str = ""
     line: int = 0
 
@@ -95,14 +98,14 @@ def _decode_line(body: str, eol: str, sym: Symbolizer, source_of: SourceOf, n: i
         error = str(exc)
     if frame is None and not m:  # raw addresses only, none known: keep them
         return Decoded(
-            body + eol, None, reliable, "", "", error or "not inside any known symbol", n
+            body + eol, None, reliable, NO_SITE, error or "not inside any known symbol", n
         )
-    source, defined_at = source_of(frame) if frame is not None else ("", "")
-    if source and frame is not None:  # decode_stacktrace.sh: "name (file:line)"
-        shown = f"{segment}{frame.name} ({source})"
-    elif defined_at:  # no line table: keep the offset, say where the function is defined
-        shown = f"{segment}{symbol} (defined at {defined_at})"
+    site = source_of(frame) if frame is not None else NO_SITE
+    if site.source and frame is not None:  # decode_stacktrace.sh: "name (file:line ...)"
+        shown = f"{segment}{frame.name} ({site.locations()})"
+    elif site.defined_at:  # no line table: keep the offset, say where it is defined
+        shown = f"{segment}{symbol} (defined at {site.defined_at})"
     else:
         shown = segment + symbol
     text = " ".join([*words, f"{shown} {module}"]) + eol
-    return Decoded(text, frame, reliable, source, defined_at, error, n)
+    return Decoded(text, frame, reliable, site, error, n)
