@@ -20,7 +20,7 @@ def rows(btf: Btf, module: str) -> Batch:
     decls = Declarations(btf)
     own = btf.own
     funcs = np.flatnonzero(own["kind"] == BtfKind.FUNC)
-    names = btf.names(own["name_off"][funcs].tolist())
+    names = btf.names(own["name_off"][funcs])
     decl = decls.functions(own["ref"][funcs].astype(np.int64), names)
     kind = [int(Kind.FUNCTION)] * len(names)
     section = [""] * len(names)
