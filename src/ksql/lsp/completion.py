@@ -81,10 +81,17 @@ def complete(
     seen: set[str] = set()
     out: list[Candidate] = []
     decls = catalog.table("decl").strings
+    modules = catalog.modules.strings
+    names = cols.name
+    # Per chunk, each field of its rows in one numpy take: a numpy scalar per row and field
+    # (and a column look-up per access) was half of a completion's time.
+    fields = (cols.export, cols.module, cols.type, cols.kind, cols.decl)
+    function = int(Kind.FUNCTION)
     for rank, members in enumerate(classes):
         for chunk in _chunks(np.flatnonzero(members)):
-            for r in rows[chunk].tolist():
-                name = cols.name[r]
+            picked = rows[chunk]
+            export, module, letter, kind, decl = (f[picked].tolist() for f in fields)
+            for i, name in enumerate(names.take(picked)):
                 if name in seen:
                     continue
                 seen.add(name)
@@ -94,11 +101,11 @@ def complete(
                     Candidate(
                         name=name,
                         rank=rank,
-                        export=ExportKind(int(cols.export[r])),
-                        module=catalog.modules.strings[int(cols.module[r])],
-                        type=chr(cols.type[r]),
-                        function=int(cols.kind[r]) == Kind.FUNCTION,
-                        decl=decls[int(cols.decl[r])],
+                        export=ExportKind(export[i]),
+                        module=modules[module[i]],
+                        type=chr(letter[i]),
+                        function=kind[i] == function,
+                        decl=decls[decl[i]],
                     )
                 )
     return out, False
