@@ -221,6 +221,8 @@ def index_tree(
     builder.learn_wrappers(scanned)
     for sites in scanned:
         builder.unwrap(sites)
+        if sites.xmacros and not declarations_only:
+            builder.expand_xmacros(sites, root, config.values, arch)
         builder.add(sites)
     builder.emit(sink, symbol_modules)
 

@@ -19,10 +19,20 @@ exports and defines is the other one.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ksql.kernel.exportmacros import EXPORT_MACROS, exports_of
 
-__all__ = ["Template", "close_paren", "expand", "invocations", "renames", "templates"]
+__all__ = [
+    "Template",
+    "active",
+    "close_paren",
+    "expand",
+    "invocations",
+    "renames",
+    "templates",
+    "xmacros",
+]
 
 # A function-like macro, its parameters and its body with the continued lines.
 _DEFINE = re.compile(rb"#[ \t]*define[ \t]+(\w+)\(([\w, \t.]*)\)((?:[^\n]*\\\n)*[^\n]*)")
@@ -150,3 +160,80 @@ def close_paren(data: bytes, at: int) -> int:
             if not depth:
                 return i
     return at
+
+
+# "#include <linux/cgroup_subsys.h>" after "#define SUBSYS(_x) ... EXPORT_SYMBOL_GPL(...)":
+# the header is a list of SUBSYS(x) lines (an X-macro), expanded where it is included.
+_INCLUDE = re.compile(rb"\s*#[ \t]*include[ \t]*[<\"]([^>\"\n]+\.h)[>\"]")
+# (header as written, macro, its template, offset of the #include line)
+XMacro = tuple[str, str, Template, int]
+
+
+def xmacros(data: bytes, found: dict[str, Template]) -> list[XMacro]:
+    """The headers ``data`` includes on the line right after defining one of ``found``'s
+    macros (kernel/cgroup/cgroup.c ``SUBSYS`` over include/linux/cgroup_subsys.h,
+    arch/x86/lib/retpoline.S ``GEN`` over asm/GEN-for-each-reg.h)."""
+    out: list[XMacro] = []
+    for m in _DEFINE.finditer(data):
+        name = m.group(1).decode("latin-1")
+        template = found.get(name)
+        if template is None or b"EXPORT_" not in m.group(3):
+            continue
+        inc = _INCLUDE.match(data, m.end())
+        if inc is not None:
+            out.append((inc.group(1).decode("latin-1"), name, template, inc.start(1)))
+    return out
+
+
+_CONDITION = re.compile(rb"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b(.*)$", re.M)
+_SYMBOL = re.compile(rb"(IS_ENABLED|IS_BUILTIN|IS_MODULE|defined)?\s*\(?\s*(CONFIG_\w+)\s*\)?\s*$")
+
+
+def active(data: bytes, config: Mapping[str, str]) -> bytes:
+    """``data`` with the lines of conditional blocks the configuration leaves out blanked:
+    ``#ifdef CONFIG_X``, ``#ifndef``, ``#if IS_ENABLED(CONFIG_X)`` (include/linux/
+    kconfig.h), ``IS_BUILTIN``, ``IS_MODULE``, ``defined(CONFIG_X)``; any other condition
+    counts as true."""
+    out = bytearray(data)
+    stack: list[tuple[bool, bool]] = []  # (this branch taken, an earlier one was)
+    blank_from = -1
+    for m in _CONDITION.finditer(data):
+        word, rest = m.group(1), m.group(2).strip()
+        was_on = all(t for t, _ in stack)
+        if word in (b"ifdef", b"ifndef", b"if"):
+            on = _holds(word, rest, config)
+            stack.append((on, on))
+        elif word == b"elif" and stack:
+            _, done = stack.pop()
+            on = not done and _holds(b"if", rest, config)
+            stack.append((on, done or on))
+        elif word == b"else" and stack:
+            _, done = stack.pop()
+            stack.append((not done, True))
+        elif word == b"endif" and stack:
+            stack.pop()
+        now_on = all(t for t, _ in stack)
+        if was_on and not now_on:
+            blank_from = m.end()
+        elif not was_on and now_on and blank_from >= 0:
+            out[blank_from : m.start()] = re.sub(rb"[^\n]", b" ", data[blank_from : m.start()])
+            blank_from = -1
+    if blank_from >= 0:
+        out[blank_from:] = re.sub(rb"[^\n]", b" ", data[blank_from:])
+    return bytes(out)
+
+
+def _holds(word: bytes, rest: bytes, config: Mapping[str, str]) -> bool:
+    m = _SYMBOL.match(rest)
+    if m is None:
+        return True
+    value = config.get(m.group(2).decode())
+    if word == b"ifdef" or m.group(1) in (b"defined", None):
+        on = value is not None and (word == b"ifdef" or m.group(1) == b"defined" or value != "n")
+    elif m.group(1) == b"IS_BUILTIN":
+        on = value == "y"
+    elif m.group(1) == b"IS_MODULE":
+        on = value == "m"
+    else:
+        on = value in ("y", "m")
+    return not on if word == b"ifndef" else on

@@ -7,7 +7,9 @@ wrapper macros defined in other files resolved, and the renames of ``#define nam
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ksql.kernel.definemacros import TRACEPOINT_NAMES
@@ -17,6 +19,7 @@ from ksql.kernel.modules import VMLINUX
 from ksql.model import Bind, ExportKind, Kind
 from ksql.sink import RowSink
 
+from .macros import active, invocations
 from .scan import FileSites
 
 __all__ = ["RowBuilder"]
@@ -100,8 +103,10 @@ class RowBuilder:
 
     def add(self, sites: FileSites) -> None:
         path = sites.path
+        declared = self.declared
         for name, line, col in sites.declarations:
-            self.declared.setdefault(name, f"{path}:{line}:{col}")
+            if name not in declared:  # (a site string only for the first: 0.5 s a tree)
+                declared[name] = f"{path}:{line}:{col}"
         for name, line, col in sites.tracepoints:
             for template in TRACEPOINT_NAMES:
                 self.tracepoints.setdefault(template.format(name), f"{path}:{line}:{col}")
@@ -118,27 +123,58 @@ class RowBuilder:
                                  for n, *rest in _rename(d, renamed)]  # fmt: skip
             sites.exports = [(n, *rest) for e in sites.exports
                              for n, *rest in _rename(e, renamed)]  # fmt: skip
+        statics, globals_ = self.statics, self.globals
         for name, line, col, function, static in sites.definitions:
-            site = f"{path}:{line}:{col}"
             if static:
-                row = self.statics.setdefault((module, name, path), _Row(module, name))
+                row = statics.get((module, name, path))
+                if row is None:
+                    row = statics[module, name, path] = _Row(module, name)
                 row.bind = Bind.LOCAL
             else:
-                row = self.globals.setdefault((module, name), _Row(module, name))
+                row = globals_.get((module, name))
+                if row is None:
+                    row = globals_[module, name] = _Row(module, name)
                 row.bind = Bind.GLOBAL
             if not row.defined_at:
-                row.defined_at = site
+                row.defined_at = f"{path}:{line}:{col}"
                 row.kind = Kind.FUNCTION if function else Kind.OBJECT
         namespace = self._default_namespace(path)
         for name, line, col, kind, ns, is_default in sites.exports:
-            row = self.statics.get((module, name, path)) or self.globals.setdefault(
-                (module, name), _Row(module, name)
-            )
+            row = statics.get((module, name, path)) or globals_.get((module, name))
+            if row is None:
+                row = globals_[module, name] = _Row(module, name)
             if row.exported_at:
                 continue
             row.exported_at = f"{path}:{line}:{col}"
             row.export = ExportKind(kind)
             row.namespace = namespace if is_default else ns
+
+    def expand_xmacros(
+        self, sites: FileSites, root: Path, config: Mapping[str, str], arch: str
+    ) -> None:
+        """The exports and functions of a macro the file defines and then applies to each
+        line of a header it includes (:func:`plugins.tree.macros.xmacros`), read now with
+        the configuration's conditionals (include/linux/cgroup_subsys.h: ``#if
+        IS_ENABLED(CONFIG_CPUSETS)``); their site is the ``#include`` line."""
+        folder = sites.path.rpartition("/")[0]
+        for header, name, template, line, col in sites.xmacros:
+            for rel in (f"include/{header}", f"arch/{arch}/include/{header}", f"{folder}/{header}"):
+                try:
+                    data = (root / rel).read_bytes()
+                except OSError:
+                    continue
+                default = sites.default_namespace or "\0"
+                for _, exports, functions in invocations(
+                    active(data, config), {name: template}, default
+                ):
+                    sites.exports = sites.exports + [
+                        (n, line, col, k, "" if ns == "\0" else ns, ns == "\0")
+                        for n, k, ns in exports
+                    ]
+                    sites.definitions = sites.definitions + [
+                        (n, line, col, True, static) for n, static in functions
+                    ]
+                break
 
     def _renames(self, sites: FileSites) -> dict[str, list[str]]:
         """The file's ``#define name other`` renames and those of the local headers it

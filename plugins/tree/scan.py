@@ -17,7 +17,7 @@ from typing import Any
 from ksql.kernel.definemacros import DEFINE_MACROS, TRACEPOINT_MACROS, defines_of
 from ksql.kernel.exportmacros import exports_of, unquote
 
-from .macros import close_paren, invocations, renames, templates
+from .macros import close_paren, invocations, renames, templates, xmacros
 
 __all__ = ["FileSites", "scan"]
 
@@ -44,16 +44,17 @@ class FileSites:
     default_namespace: str = ""  # '#define DEFAULT_SYMBOL_NAMESPACE NS' in the file
     tracepoints: list[Declaration] = field(default_factory=list)  # TRACE_EVENT(name, ...)
     renames: dict[str, list[str]] = field(default_factory=dict)  # '#define f f_rsl'
+    xmacros: list[Any] = field(default_factory=list)  # (header, macro, template, line, col)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The fields in order, as plain data (``marshal``: between processes and runs)."""
         return (self.path, self.exports, self.definitions, self.declarations, self.includes,
                 self.wrapped, self.wrappers, self.default_namespace, self.tracepoints,
-                self.renames)  # fmt: skip
+                self.renames, self.xmacros)  # fmt: skip
 
     @classmethod
     def from_tuple(cls, data: tuple[Any, ...]) -> FileSites:
-        if len(data) != 10 or not isinstance(data[0], str):
+        if len(data) != 11 or not isinstance(data[0], str):
             raise ValueError("not a FileSites tuple")
         return cls(*data)
 
@@ -227,6 +228,8 @@ def _exports(data: bytes, out: FileSites) -> None:
         out.exports += [(n, line, col, k, "" if ns == "\0" else ns, ns == "\0")
                         for n, k, ns in exports]  # fmt: skip
         out.definitions += [(n, line, col, True, static) for n, static in functions]
+    for header, name, template, offset in xmacros(data, macros) if macros else ():
+        out.xmacros.append((header, name, template, *lines.at(offset)))
 
 
 def _definitions(data: bytes, out: FileSites) -> None:

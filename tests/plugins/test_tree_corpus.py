@@ -88,12 +88,11 @@ def test_export_sites(coverage: Coverage) -> None:
           f"namespaced {c.namespaced}: same namespace {c.same_namespace}; exported functions "
           f"{c.functions}: definition site {c.with_definition_site} "
           f"({100 * c.with_definition_site / c.functions:.2f} %)")  # fmt: skip
-    # Reached on Debian's 6.1.0-50 (linux-source 6.1.176). The misses (README, "Source
-    # trees"): names a macro pastes in a header the file includes (cgroup subsys keys,
-    # EXPORT_THUNK over GEN-for-each-reg.h), tables generated at build time (raid6, utf8),
-    # a file compiled twice under two names (lzo), a macro of include/linux/bpf.h.
+    # Reached on Debian's 6.1.0-50 (linux-source 6.1.176). The 12 misses (README, "Source
+    # trees"): 7 tables generated at build time (raid6, utf8), a file compiled twice under
+    # two names (lib/lzo), a macro of include/linux/bpf.h used in another file.
     assert c.exports == 24622
-    assert c.with_export_site >= 24566  # 99.77 %
+    assert c.with_export_site >= 24610  # 99.95 %
     assert c.same_kind >= c.with_export_site - 2
     assert c.same_namespace == c.namespaced == 546
     assert c.functions == 23125

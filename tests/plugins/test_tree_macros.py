@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ksql.plugins.tree.macros import renames
+from ksql.plugins.tree.macros import active, renames
 from ksql.plugins.tree.rows import RowBuilder
 from ksql.plugins.tree.scan import scan
 
@@ -150,3 +150,49 @@ def test_kbuild_tab_lines_and_self_part(tmp_path: Path) -> None:
     }
     del config["CONFIG_USB"]
     assert "drivers/mc-dev-allocator.c" not in scan_kbuild(tmp_path, config).files
+
+
+# arch/x86/lib/retpoline.S, 6.1 (lines 55-70) and arch/x86/include/asm/GEN-for-each-reg.h
+RETPOLINE = b"""#define __EXPORT_THUNK(sym)\t_ASM_NOKPROBE(sym); EXPORT_SYMBOL(sym)
+#define EXPORT_THUNK(reg)\t__EXPORT_THUNK(__x86_indirect_thunk_ ## reg)
+
+#define GEN(reg) THUNK reg
+#include <asm/GEN-for-each-reg.h>
+#undef GEN
+
+#define GEN(reg) EXPORT_THUNK(reg)
+#include <asm/GEN-for-each-reg.h>
+#undef GEN
+"""
+GEN_FOR_EACH_REG = b"#ifdef CONFIG_64BIT\nGEN(rax)\nGEN(r15)\n#else\nGEN(eax)\n#endif\n"
+
+
+def test_x_macro_over_an_included_header(tmp_path: Path) -> None:
+    sites = scan("arch/x86/lib/retpoline.S", RETPOLINE)
+    assert [(h, n, line) for h, n, _, line, _ in sites.xmacros] == [
+        ("asm/GEN-for-each-reg.h", "GEN", 9)
+    ]
+    header = tmp_path / "arch/x86/include/asm/GEN-for-each-reg.h"
+    header.parent.mkdir(parents=True)
+    header.write_bytes(GEN_FOR_EACH_REG)
+    builder = RowBuilder(Kbuild({"arch/x86/lib/retpoline.S": "vmlinux"}), strict=True)
+    for config, names in (
+        ({"CONFIG_64BIT": "y"}, ["__x86_indirect_thunk_rax", "__x86_indirect_thunk_r15"]),
+        ({}, ["__x86_indirect_thunk_eax"]),
+    ):
+        again = scan("arch/x86/lib/retpoline.S", RETPOLINE)
+        builder.expand_xmacros(again, tmp_path, config, "x86")
+        assert [e[:3] for e in again.exports] == [(n, 9, 11) for n in names]
+
+
+def test_active_blocks() -> None:
+    # include/linux/cgroup_subsys.h, 6.1: "#if IS_ENABLED(CONFIG_CPUSETS)"
+    text = b"#if IS_ENABLED(CONFIG_CPUSETS)\nA\n#elif defined(CONFIG_B)\nB\n#else\nC\n#endif\nD\n"
+
+    def kept(config: dict[str, str]) -> list[bytes]:
+        return [w for w in active(text, config).split() if len(w) == 1]
+
+    assert kept({"CONFIG_CPUSETS": "m"}) == [b"A", b"D"]
+    assert kept({"CONFIG_B": "y"}) == [b"B", b"D"]
+    assert kept({}) == [b"C", b"D"]
+    assert b"X" in active(b"#if SOMETHING_ELSE > 1\nX\n#endif\n", {}).split()
