@@ -17,7 +17,7 @@ from typing import Any
 from ksql.kernel.kbuild import Kbuild, read_config, scan_kbuild, srcarch
 from ksql.sink import RowSink
 
-from .rows import RowBuilder
+from .rows import RowBuilder, expand_xmacros
 from .scan import FileSites, scan
 from .store import Listing, code_identity, listing, load_sites, save_sites, walk
 
@@ -222,7 +222,7 @@ def index_tree(
     for sites in scanned:
         builder.unwrap(sites)
         if sites.xmacros and not declarations_only:
-            builder.expand_xmacros(sites, root, config.values, arch)
+            expand_xmacros(sites, root, config.values, arch)
         builder.add(sites)
     builder.emit(sink, symbol_modules)
 

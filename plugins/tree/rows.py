@@ -22,7 +22,7 @@ from ksql.sink import RowSink
 from .macros import active, invocations
 from .scan import FileSites
 
-__all__ = ["RowBuilder"]
+__all__ = ["RowBuilder", "expand_xmacros"]
 
 
 @dataclass(slots=True)
@@ -149,33 +149,6 @@ class RowBuilder:
             row.export = ExportKind(kind)
             row.namespace = namespace if is_default else ns
 
-    def expand_xmacros(
-        self, sites: FileSites, root: Path, config: Mapping[str, str], arch: str
-    ) -> None:
-        """The exports and functions of a macro the file defines and then applies to each
-        line of a header it includes (:func:`plugins.tree.macros.xmacros`), read now with
-        the configuration's conditionals (include/linux/cgroup_subsys.h: ``#if
-        IS_ENABLED(CONFIG_CPUSETS)``); their site is the ``#include`` line."""
-        folder = sites.path.rpartition("/")[0]
-        for header, name, template, line, col in sites.xmacros:
-            for rel in (f"include/{header}", f"arch/{arch}/include/{header}", f"{folder}/{header}"):
-                try:
-                    data = (root / rel).read_bytes()
-                except OSError:
-                    continue
-                default = sites.default_namespace or "\0"
-                for _, exports, functions in invocations(
-                    active(data, config), {name: template}, default
-                ):
-                    sites.exports = sites.exports + [
-                        (n, line, col, k, "" if ns == "\0" else ns, ns == "\0")
-                        for n, k, ns in exports
-                    ]
-                    sites.definitions = sites.definitions + [
-                        (n, line, col, True, static) for n, static in functions
-                    ]
-                break
-
     def _renames(self, sites: FileSites) -> dict[str, list[str]]:
         """The file's ``#define name other`` renames and those of the local headers it
         includes (drivers/staging/rtl8192u/ieee80211/*.c include "ieee80211.h")."""
@@ -228,3 +201,28 @@ def _rename(site: tuple[Any, ...], renamed: dict[str, list[str]]) -> list[tuple[
     if not others:
         return [site]
     return [(other, *site[1:]) for other in others]
+
+
+def expand_xmacros(sites: FileSites, root: Path, config: Mapping[str, str], arch: str) -> None:
+    """The exports and functions of a macro the file defines and then applies to each
+    line of a header it includes (:func:`plugins.tree.macros.xmacros`), read now with
+    the configuration's conditionals (include/linux/cgroup_subsys.h: ``#if
+    IS_ENABLED(CONFIG_CPUSETS)``); their site is the ``#include`` line."""
+    folder = sites.path.rpartition("/")[0]
+    for header, name, template, line, col in sites.xmacros:
+        for rel in (f"include/{header}", f"arch/{arch}/include/{header}", f"{folder}/{header}"):
+            try:
+                data = (root / rel).read_bytes()
+            except OSError:
+                continue
+            default = sites.default_namespace or "\0"
+            for _, exports, functions in invocations(
+                active(data, config), {name: template}, default
+            ):
+                sites.exports = sites.exports + [
+                    (n, line, col, k, "" if ns == "\0" else ns, ns == "\0") for n, k, ns in exports
+                ]
+                sites.definitions = sites.definitions + [
+                    (n, line, col, True, static) for n, static in functions
+                ]
+            break

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ksql.plugins.tree.index import TreeConfig
+from ksql.plugins.tree.live import TreeIndex
 from ksql.plugins.tree.macros import active, renames
-from ksql.plugins.tree.rows import RowBuilder
+from ksql.plugins.tree.rows import RowBuilder, expand_xmacros
 from ksql.plugins.tree.scan import scan
 
 from ksql.kernel.exportmacros import exports_of
@@ -175,14 +177,21 @@ def test_x_macro_over_an_included_header(tmp_path: Path) -> None:
     header = tmp_path / "arch/x86/include/asm/GEN-for-each-reg.h"
     header.parent.mkdir(parents=True)
     header.write_bytes(GEN_FOR_EACH_REG)
-    builder = RowBuilder(Kbuild({"arch/x86/lib/retpoline.S": "vmlinux"}), strict=True)
     for config, names in (
         ({"CONFIG_64BIT": "y"}, ["__x86_indirect_thunk_rax", "__x86_indirect_thunk_r15"]),
         ({}, ["__x86_indirect_thunk_eax"]),
     ):
         again = scan("arch/x86/lib/retpoline.S", RETPOLINE)
-        builder.expand_xmacros(again, tmp_path, config, "x86")
+        expand_xmacros(again, tmp_path, config, "x86")
         assert [e[:3] for e in again.exports] == [(n, 9, 11) for n in names]
+    # An editor's rescan of the file expands them too.
+    config = TreeConfig({"CONFIG_X86": "y", "CONFIG_64BIT": "y"}, "config")
+    index = TreeIndex(tmp_path, config, Kbuild({"arch/x86/lib/retpoline.S": "vmlinux"}))
+    found = index.rescan("arch/x86/lib/retpoline.S", RETPOLINE)
+    assert [(f.name, f.field, f.line) for f in found] == [
+        ("__x86_indirect_thunk_r15", "exported_at", 9),
+        ("__x86_indirect_thunk_rax", "exported_at", 9),
+    ]
 
 
 def test_active_blocks() -> None:
