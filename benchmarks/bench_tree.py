@@ -42,6 +42,7 @@ from _common import (
 )
 from ksql.plugins.tree.live import TreeIndex
 
+from ksql import cache
 from ksql.loading import load_catalog
 from ksql.pluginmanager import load_plugins
 
@@ -76,7 +77,8 @@ def main() -> int:
         proc_warm, proc = best_in(WARM, 3, lambda: run(argv))
 
         def one_changed() -> object:
-            for entry in (base / WARM).glob("*.npz"):  # what a changed file's new key misses
+            # what a changed file's new key misses (entries were .npz files before .entry)
+            for entry in (base / WARM).glob(f"*{cache.SUFFIX}"):
                 entry.unlink()
             return load_catalog([spec], plugins)
 

@@ -226,3 +226,34 @@ def test_a_shared_cache_directory_is_not_used(
     monkeypatch.setenv("KSQL_CACHE_DIR", str(shared))
     load_catalog(sources, plugins)
     assert list(shared.iterdir()) == []
+
+
+TREE = DATA / "tree-6.1"
+
+
+def test_large_tables_are_members_split_on_first_use(
+    plugins: Plugins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table of more than BIG_TABLE strings (the tree's sites) is stored as one member of
+    newline-joined strings, not JSON, and comes back equal; a forged count is a miss."""
+    monkeypatch.delenv("KSQL_KCONFIG", raising=False)
+    cold = rows(load_catalog([str(TREE)], plugins))
+    members = cache.read_entry(_entry())
+    stored = sorted(k for k in members if k.startswith("t."))
+    assert "t.defined_at" in stored
+    meta = json.loads(bytes(members["meta"]).decode())
+    assert meta["tables"]["defined_at"] == len(members["t.defined_at"].tobytes().split(b"\n"))
+    warm = load_catalog([str(TREE)], plugins)
+    assert rows(warm) == cold
+    _rewrite(_entry(), _meta(lambda m: m["tables"].update(defined_at=3)))  # type: ignore[attr-defined]
+    assert rows(load_catalog([str(TREE)], plugins)) == cold
+    assert "t.defined_at" in cache.read_entry(_entry())  # rewritten
+
+
+def test_a_table_with_a_newline_stays_json() -> None:
+    assert cache._join(["a", "b\nc"]) is None
+    member = cache._join(["a", "", "é"])
+    assert member is not None
+    assert cache._split(member, 3).split() == ["a", "", "é"]
+    with pytest.raises(ValueError, match="wrong number"):
+        cache._split(member, 2)

@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ksql.kernel.definemacros import TRACEPOINT_NAMES
-from ksql.kernel.exportmacros import exports_of
 from ksql.kernel.kbuild import Kbuild, read_config, scan_kbuild, srcarch
-from ksql.kernel.modules import VMLINUX
-from ksql.model import Bind, ExportKind, Kind
 from ksql.sink import RowSink
 
+from .rows import RowBuilder, expand_xmacros
 from .scan import FileSites, scan
 from .store import Listing, code_identity, listing, load_sites, save_sites, walk
 
@@ -73,9 +70,11 @@ def scanner_identity() -> str:
     """A hash of the code that makes a file's sites: stored sites of another one are stale."""
     from ksql.kernel import definemacros, exportmacros
 
+    from . import macros
     from . import scan as scan_module
 
-    return code_identity(Path(m.__file__ or "") for m in (scan_module, exportmacros, definemacros))
+    modules = (scan_module, macros, exportmacros, definemacros)
+    return code_identity(Path(m.__file__ or "") for m in modules)
 
 
 def scan_paths(root: str, paths: list[str]) -> bytes:
@@ -138,150 +137,6 @@ def scan_files(
     scanner.submit(files)
     for data in scanner.results(progress):
         yield FileSites.from_tuple(data)
-
-
-@dataclass(slots=True)
-class _Row:
-    module: str
-    name: str
-    bind: Bind = Bind.UNKNOWN
-    kind: Kind = Kind.UNKNOWN
-    export: ExportKind = ExportKind.NONE
-    namespace: str = ""
-    exported_at: str = ""
-    defined_at: str = ""
-    declared_at: str = ""
-
-
-class RowBuilder:
-    """Sites to rows. ``modules`` maps a built file to its module; with ``strict`` (a
-    configuration is known) sites in files that are not built are left out."""
-
-    def __init__(self, kbuild: Kbuild, strict: bool, declarations_only: bool = False) -> None:
-        self.kbuild = kbuild
-        self.files = dict(kbuild.files)
-        self.wrappers: dict[str, tuple[list[str], str, list[str]]] = {}
-        self.strict = strict
-        self.declarations_only = declarations_only
-        self.globals: dict[tuple[str, str], _Row] = {}
-        self.statics: dict[tuple[str, str, str], _Row] = {}
-        self.declared: dict[str, str] = {}
-        self.tracepoints: dict[str, str] = {}
-
-    def learn_wrappers(self, scanned: list[FileSites]) -> None:
-        """Every file's export wrapper definitions (first one wins)."""
-        for sites in scanned:
-            for name, rule in sites.wrappers.items():
-                self.wrappers.setdefault(name, rule)
-
-    def unwrap(self, sites: FileSites) -> None:
-        """Exports through wrapper macros, expanded (up to three wrappers deep)."""
-        for macro, args, line, col in sites.wrapped:
-            name, values = macro, args
-            for _ in range(3):
-                rule = self.wrappers.get(name)
-                if rule is None:
-                    break
-                params, name, target_args = rule
-                bound = dict(zip(params, values, strict=False))
-                values = [bound.get(a, a) for a in target_args]
-                found = exports_of(name, values, sites.default_namespace or "\0")
-                if found:
-                    # A new list: the stored sites (plugins/tree/store.py) keep the scanned one.
-                    sites.exports = sites.exports + [
-                        (symbol, line, col, int(kind), "" if ns == "\0" else ns, ns == "\0")
-                        for symbol, kind, ns in found
-                    ]
-                    break
-
-    def learn_includes(self, scanned: list[FileSites]) -> None:
-        """A ``.c`` file, or a header beside it, that a built file includes is built into
-        the same module (kernel/sched/build_policy.c includes idle.c, kernel/rcu/update.c
-        includes tasks.h)."""
-        for _ in range(3):  # included files include others
-            for sites in scanned:
-                module = self.files.get(sites.path)
-                if module is None:
-                    continue
-                folder = sites.path.rpartition("/")[0]
-                for inc in sites.includes:
-                    rel = os.path.normpath(f"{folder}/{inc}" if folder else inc)
-                    self.files.setdefault(rel, module)
-
-    def module_of(self, path: str) -> str | None:
-        module = self.files.get(path)
-        if module is None and not self.strict:
-            return VMLINUX
-        return module
-
-    def add(self, sites: FileSites) -> None:
-        path = sites.path
-        for name, line, col in sites.declarations:
-            self.declared.setdefault(name, f"{path}:{line}:{col}")
-        for name, line, col in sites.tracepoints:
-            for template in TRACEPOINT_NAMES:
-                self.tracepoints.setdefault(template.format(name), f"{path}:{line}:{col}")
-        if not (sites.exports or sites.definitions):
-            return
-        if path.endswith(".h") and path not in self.files:
-            return  # exports in a header count in the .c files that include it locally
-        module = self.module_of(path)
-        if module is None:
-            return
-        for name, line, col, function, static in sites.definitions:
-            site = f"{path}:{line}:{col}"
-            if static:
-                row = self.statics.setdefault((module, name, path), _Row(module, name))
-                row.bind = Bind.LOCAL
-            else:
-                row = self.globals.setdefault((module, name), _Row(module, name))
-                row.bind = Bind.GLOBAL
-            if not row.defined_at:
-                row.defined_at = site
-                row.kind = Kind.FUNCTION if function else Kind.OBJECT
-        namespace = self._default_namespace(path)
-        for name, line, col, kind, ns, is_default in sites.exports:
-            row = self.statics.get((module, name, path)) or self.globals.setdefault(
-                (module, name), _Row(module, name)
-            )
-            if row.exported_at:
-                continue
-            row.exported_at = f"{path}:{line}:{col}"
-            row.export = ExportKind(kind)
-            row.namespace = namespace if is_default else ns
-
-    def _default_namespace(self, path: str) -> str:
-        folder = path.rpartition("/")[0]
-        return self.kbuild.namespaces.get(folder, "")
-
-    def emit(self, sink: RowSink, symbol_modules: dict[str, str] | None = None) -> int:
-        rows = list(self.globals.values()) + list(self.statics.values())
-        for row in rows:
-            if row.bind is not Bind.LOCAL:
-                row.declared_at = self.declared.get(row.name, "")
-            if not row.defined_at and row.name in self.tracepoints:
-                row.defined_at = self.tracepoints[row.name]
-                row.kind = Kind.OBJECT if row.name.startswith("__tracepoint_") else Kind.FUNCTION
-        if self.declarations_only:
-            have = {r.name for r in rows}
-            modules = symbol_modules or {}
-            for name, site in self.declared.items():
-                if name not in have:
-                    rows.append(_Row(modules.get(name, VMLINUX), name, declared_at=site))
-        if not rows:
-            return 0
-        sink.extend(
-            [r.name for r in rows],
-            module=[r.module for r in rows],
-            bind=[int(r.bind) for r in rows],
-            kind=[int(r.kind) for r in rows],
-            export=[int(r.export) for r in rows],
-            namespace=[r.namespace for r in rows],
-            exported_at=[r.exported_at for r in rows],
-            defined_at=[r.defined_at for r in rows],
-            declared_at=[r.declared_at for r in rows],
-        )
-        return len(rows)
 
 
 def index_tree(
@@ -366,6 +221,8 @@ def index_tree(
     builder.learn_wrappers(scanned)
     for sites in scanned:
         builder.unwrap(sites)
+        if sites.xmacros and not declarations_only:
+            expand_xmacros(sites, root, config.values, arch)
         builder.add(sites)
     builder.emit(sink, symbol_modules)
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksql.kernel.exportmacros import exports_of
-from ksql.kernel.kbuild import Kbuild, scan_kbuild
+from ksql.kernel.kbuild import Kbuild, scan_kbuild, srcarch
 from ksql.kernel.modules import VMLINUX
 from ksql.model import ExportKind
 
 from .index import TreeConfig, find_config
+from .rows import expand_xmacros
 from .scan import FileSites, scan
 
 __all__ = ["FileSite", "TreeIndex"]
@@ -77,7 +78,11 @@ class TreeIndex:
         if data is None:
             with open(os.path.join(self.root, rel), "rb") as f:
                 data = f.read()
-        return scan(rel, data, headers=rel.endswith(".h"))
+        sites = scan(rel, data, headers=rel.endswith(".h"))
+        if sites.xmacros:  # cgroup.c's SUBSYS over cgroup_subsys.h: the header as saved
+            config = self.config.values
+            expand_xmacros(sites, self.root, config, srcarch(config))
+        return sites
 
     def rescan(self, rel: str, data: bytes | None = None) -> list[FileSite]:
         """Every site of the file ``rel`` (relative to the root), in file order."""

@@ -17,6 +17,8 @@ from typing import Any
 from ksql.kernel.definemacros import DEFINE_MACROS, TRACEPOINT_MACROS, defines_of
 from ksql.kernel.exportmacros import exports_of, unquote
 
+from .macros import close_paren, invocations, renames, templates, xmacros
+
 __all__ = ["FileSites", "scan"]
 
 # (name, line, col, kind code, namespace, namespace-is-the-default)
@@ -41,15 +43,18 @@ class FileSites:
     wrappers: dict[str, tuple[list[str], str, list[str]]] = field(default_factory=dict)
     default_namespace: str = ""  # '#define DEFAULT_SYMBOL_NAMESPACE NS' in the file
     tracepoints: list[Declaration] = field(default_factory=list)  # TRACE_EVENT(name, ...)
+    renames: dict[str, list[str]] = field(default_factory=dict)  # '#define f f_rsl'
+    xmacros: list[Any] = field(default_factory=list)  # (header, macro, template, line, col)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """The fields in order, as plain data (``marshal``: between processes and runs)."""
         return (self.path, self.exports, self.definitions, self.declarations, self.includes,
-                self.wrapped, self.wrappers, self.default_namespace, self.tracepoints)  # fmt: skip
+                self.wrapped, self.wrappers, self.default_namespace, self.tracepoints,
+                self.renames, self.xmacros)  # fmt: skip
 
     @classmethod
     def from_tuple(cls, data: tuple[Any, ...]) -> FileSites:
-        if len(data) != 9 or not isinstance(data[0], str):
+        if len(data) != 11 or not isinstance(data[0], str):
             raise ValueError("not a FileSites tuple")
         return cls(*data)
 
@@ -163,10 +168,16 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
     out = FileSites(path)
     if b"EXPORT_" in data:
         _exports(data, out)
+    # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg is a
+    # third of the tree): a header without ");", ") __" or "extern" declares nothing.
+    declares = b");" in data or b") _" in data or b"extern" in data
+    # Renames count in the file and in the .c files beside a header (not include/ folders).
+    if (not headers or (declares and "include/" not in path)) and b"define" in data:
+        out.renames = renames(data)
     if headers:
-        # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg is
-        # a third of the tree): a header without ");", ") __" or "extern" declares nothing.
-        if b");" in data or b") _" in data or b"extern" in data:
+        if b"EXPORT_" in data:  # kernel/rcu/tasks.h: a header a .c file includes locally
+            _definitions(data, out)
+        if declares:
             _declarations(data, out)
         if b"TRACE" in data or b"_EVENT" in data:
             _tracepoints(data, out)
@@ -210,6 +221,15 @@ def _exports(data: bytes, out: FileSites) -> None:
             is_default = namespace == "\0"
             out.exports.append((name, line, col, int(kind), "" if is_default else namespace,
                                 is_default))  # fmt: skip
+    macros = templates(data) if b"define" in data else {}
+    lines = _Lines(data)
+    for offset, exports, functions in invocations(data, macros, default or "\0"):
+        line, col = lines.at(offset)
+        out.exports += [(n, line, col, k, "" if ns == "\0" else ns, ns == "\0")
+                        for n, k, ns in exports]  # fmt: skip
+        out.definitions += [(n, line, col, True, static) for n, static in functions]
+    for header, name, template, offset in xmacros(data, macros) if macros else ():
+        out.xmacros.append((header, name, template, *lines.at(offset)))
 
 
 def _definitions(data: bytes, out: FileSites) -> None:
@@ -219,7 +239,7 @@ def _definitions(data: bytes, out: FileSites) -> None:
         if kind == 3:  # "int foo(args)\n{", "SYSCALL_DEFINE3(open, ...)\n{"
             name = m.group(3)
             head = m.group(1)
-            if name in _NOT_DEFINING:
+            if name in _NOT_DEFINING or _continued(data, m.end() - 1):
                 continue  # "if (x)\n{" at column 0 inside a macro (reiserfs/fix_node.c)
             if name in _SKIP_CALLS or head.startswith(_NOT_DEFINING_PREFIXES):
                 found.extend(_function_at(data, m.end() - 1))  # "__printf(1, 2) void f("
@@ -227,17 +247,18 @@ def _definitions(data: bytes, out: FileSites) -> None:
             text = name.decode()
             static = head.startswith(b"static") or (b"static" in head and b" static" in head)
             if text in DEFINE_MACROS:
-                close = _close_paren(data, m.end(3) + 1)
+                close = close_paren(data, m.end(3) + 1)
                 names, function = defines_of(text, _args(data[m.end(3) + 1 : close]))
                 found.extend((m.start(3), n, function, static) for n in names)
             elif head.strip() or not text.isupper():  # "FOO(x)\n{": an unknown macro's body
                 found.append((m.start(3), text, True, static))
         elif kind == 4:  # another "{" at column 0
-            found.extend(_function_at(data, m.start(4)))
+            if not _continued(data, m.start(4)):
+                found.extend(_function_at(data, m.start(4)))
         elif kind == 6:  # "DEFINE_MUTEX(", "static DEVICE_ATTR_RW("
             macro = m.group(6).decode()
             if macro in DEFINE_MACROS:
-                close = _close_paren(data, m.end())
+                close = close_paren(data, m.end())
                 names, function = defines_of(macro, _args(data[m.end() : close]))
                 static = bool(m.group(5)) or "_LOCAL" in macro
                 found.extend((m.start(6), n, function, static) for n in names)
@@ -247,6 +268,15 @@ def _definitions(data: bytes, out: FileSites) -> None:
     for offset, name, function, static in sorted(set(found)):
         line, col = lines.at(offset)
         out.definitions.append((name, line, col, function, static))
+
+
+def _continued(data: bytes, offset: int) -> bool:
+    """Whether the line at ``offset`` goes on (``\\``): a macro body, where a function's
+    name is a parameter (lib/kstrtox.c ``int f(...)`` in ``kstrto_from_user``)."""
+    end = data.find(b"\n", offset)
+    if end < 0 or data[end - 1] not in b" \t\\":
+        return False
+    return data[offset:end].rstrip().endswith(b"\\")
 
 
 def _variable(head: bytes, at: int) -> list[tuple[int, str, bool, bool]]:
@@ -309,28 +339,15 @@ def _function_at(data: bytes, brace: int) -> list[tuple[int, str, bool, bool]]:
         word = head[k:]
         if word and word[0] not in _DIGITS and word not in _SKIP_CALLS:
             break
-        pos = _close_paren(text, paren + 1) + 1
+        pos = close_paren(text, paren + 1) + 1
     name = word.decode()
     if name in DEFINE_MACROS:
-        close = _close_paren(text, paren + 1)
+        close = close_paren(text, paren + 1)
         names, function = defines_of(name, _args(text[paren + 1 : close]))
         return [(start + k, n, function, static) for n in names]
     if k == 0 and name.isupper():
         return []  # "FOO(args)\n{": an unknown macro's body, not a function named FOO
     return [(start + k, name, True, static)]
-
-
-def _close_paren(text: bytes, at: int) -> int:
-    depth = 1
-    for i in range(at, min(len(text), at + 4096)):
-        c = text[i]
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            depth -= 1
-            if not depth:
-                return i
-    return at
 
 
 _TRACE = re.compile(rb"\n([A-Z_]+)\(\s*(\w+)(?:\s*,\s*(\w+))?")
@@ -363,7 +380,7 @@ def _declarations(data: bytes, out: FileSites) -> None:
         name = words[-1]
         if name in _SKIP_CALLS or name.isupper() or not _IDENT.fullmatch(name):
             continue
-        close = _close_paren(data, m.end())
+        close = close_paren(data, m.end())
         after = data[close + 1 : close + 200].lstrip()
         if not after.startswith((b";", b"__", b"_")):
             continue

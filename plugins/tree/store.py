@@ -4,15 +4,16 @@ folder's modification time) and each file's sites as last scanned.
 
 - The listing is the load cache's key for the tree (:func:`fingerprint`). Checking it needs
   no directory listing: a folder's modification time changes when a file in it is created,
-  removed or renamed, so the known folders and files are stat()ed (on threads: the calls
-  release the GIL) and only a changed folder sends the walk back to the whole tree.
+  removed or renamed, so the known folders and files are stat()ed (each file by its name
+  in its opened folder) and only a changed folder sends the walk back to the whole tree.
 - The sites of a file whose size and modification time did not change are reused; only the
   others are scanned again (:mod:`plugins.tree.index`).
 
 Both live in the user's private cache folder (:mod:`ksql.private`, ``KSQL_CACHE_DIR``) as
-``marshal`` data: plain tuples, lists, dicts, strings and numbers -- it builds no objects of
-other types and runs no code, unlike pickle -- and an entry whose shape is not right is
-ignored. ``KSQL_NO_CACHE=1`` keeps nothing.
+``marshal`` data: plain tuples, lists, dicts, strings, bytes and numbers -- it builds no
+objects of other types and runs no code, unlike pickle -- and an entry whose shape is not
+right is ignored. The listing keeps its files' times as one bytes value (an int64 array):
+reading it back builds no tuple per file. ``KSQL_NO_CACHE=1`` keeps nothing.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ import marshal
 import os
 import stat
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ksql.private import private_file, private_folder, trusted
 
 __all__ = ["SKIP_TOP", "SUFFIXES", "Listing", "listing", "load_sites", "save_sites"]
 
-FORMAT = 1
+FORMAT = 2
 # Top-level folders that hold no kernel symbols: user-space tools, docs, build scripts.
 SKIP_TOP = frozenset(
     {"tools", "Documentation", "scripts", "samples", "usr", "LICENSES", ".git", "debian"}
@@ -43,40 +45,94 @@ MAKEFILES = ("Makefile", "Kbuild")
 Stat = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
 class Listing:
-    """``files``: every ``.c``/``.S``/``.h``, ``Makefile`` and ``Kbuild`` below the root
-    (relative paths; not in :data:`SKIP_TOP`, not in another architecture's ``arch/*``);
-    ``folders``: the modification time of every folder walked."""
+    """Every ``.c``/``.S``/``.h``, ``Makefile`` and ``Kbuild`` below the root (not in
+    :data:`SKIP_TOP`, not in another architecture's ``arch/*``), folder by folder:
+    ``folders`` (relative paths, ``""`` the root) with their modification times, ``names``
+    (each folder's files) and ``stats``, every file's size and modification time in that
+    order, as one int64 array. ``files`` (relative path -> (size, mtime)) is made on first
+    use: checking a stored listing needs none of it."""
 
-    files: dict[str, Stat]
-    folders: dict[str, int]
+    __slots__ = ("_files", "folder_times", "folders", "names", "stats")
+
+    def __init__(
+        self,
+        folders: list[str],
+        folder_times: list[int],
+        names: list[list[str]],
+        stats: npt.NDArray[np.int64],
+    ) -> None:
+        self.folders, self.folder_times, self.names, self.stats = (
+            folders,
+            folder_times,
+            names,
+            stats,
+        )
+        self._files: dict[str, Stat] | None = None
+
+    @property
+    def files(self) -> dict[str, Stat]:
+        if self._files is None:
+            folders = zip(self.folders, self.names, strict=True)
+            paths = [f"{d}/{n}" if d else n for d, ns in folders for n in ns]
+            pairs = self.stats.reshape(-1, 2).tolist()
+            self._files = dict(zip(paths, map(tuple, pairs), strict=True))  # type: ignore[arg-type]
+        return self._files
 
     def sources(self) -> list[str]:
         """The source files, sorted."""
         return sorted(f for f in self.files if f.endswith(SUFFIXES))
 
     def digest(self) -> str:
-        h = hashlib.sha1()
-        for rel in sorted(self.files):
-            size, mtime = self.files[rel]
-            h.update(f"{rel}\0{size}\0{mtime}\n".encode())
+        h = hashlib.sha1(marshal.dumps((self.folders, self.names)))
+        h.update(self.stats.tobytes())
         return h.hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Listing)
+            and (self.folders, self.folder_times, self.names)
+            == (other.folders, other.folder_times, other.names)
+            and np.array_equal(self.stats, other.stats)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def dump(self) -> tuple[Any, ...]:
+        return (FORMAT, self.folders, self.folder_times, self.names, self.stats.tobytes())
+
+    @classmethod
+    def load(cls, data: Any) -> Listing | None:
+        """The listing :meth:`dump` made, or None for anything else."""
+        if not (isinstance(data, tuple) and len(data) == 5 and isinstance(data[4], bytes)):
+            return None
+        _, folders, times, names, stats = data
+        if not (isinstance(folders, list) and isinstance(times, list) and isinstance(names, list)):
+            return None
+        flat = np.frombuffer(stats, dtype=np.int64)
+        if len(folders) != len(times) or len(folders) != len(names):
+            return None
+        if 2 * sum(map(len, names)) != len(flat):
+            return None
+        return cls(folders, times, names, flat)
 
 
 def walk(root: Path, arch: str) -> Listing:
     """The whole tree's listing, walked (``arch``: the one ``arch/*`` kept; all when empty)."""
-    files: dict[str, Stat] = {}
-    folders: dict[str, int] = {}
+    folders: list[str] = []
+    times: list[int] = []
+    names: list[list[str]] = []
+    flat: list[int] = []
     stack = [(str(root), "")]
     while stack:
         path, rel = stack.pop()
         try:
-            folders[rel] = os.stat(path).st_mtime_ns
+            mtime = os.stat(path).st_mtime_ns
             entries = list(os.scandir(path))
         except OSError:
             continue
         prefix = f"{rel}/" if rel else ""
+        here: list[str] = []
         for e in entries:
             name = e.name
             try:
@@ -87,46 +143,49 @@ def walk(root: Path, arch: str) -> Listing:
                 elif name.endswith(SUFFIXES) or name in MAKEFILES:
                     st = e.stat()
                     if stat.S_ISREG(st.st_mode):
-                        files[prefix + name] = (st.st_size, st.st_mtime_ns)
+                        here.append(name)
+                        flat += (st.st_size, st.st_mtime_ns)
             except OSError:
                 continue
-    return Listing(files, folders)
-
-
-def _stat_all(root: str, rels: list[str], what: int) -> list[int] | None:
-    """``what`` 0: folders' mtimes; 1: files' (size, mtime) flattened. None if one is gone."""
-    out: list[int] = []
-    st = os.stat
-    try:
-        if what == 0:
-            out.extend(st(os.path.join(root, r)).st_mtime_ns for r in rels)
-        else:
-            for r in rels:
-                s = st(os.path.join(root, r))
-                out += (s.st_size, s.st_mtime_ns)
-    except OSError:
-        return None
-    return out
+        folders.append(rel)
+        times.append(mtime)
+        names.append(here)
+    return Listing(folders, times, names, np.array(flat, dtype=np.int64))
 
 
 def _restat(root: Path, previous: Listing) -> Listing | None:
     """``previous`` with fresh file times, or None when a folder changed (a file was created,
-    removed or renamed) or a file is gone."""
-    folders, files = list(previous.folders), list(previous.files)
-    step = 2048
-    jobs = [(folders[i : i + step], 0) for i in range(0, len(folders), step)]
-    jobs += [(files[i : i + step], 1) for i in range(0, len(files), step)]
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda job: _stat_all(str(root), *job), jobs))
-    if any(r is None for r in results):
+    removed or renamed) or a file is gone. Each folder is opened once and its files are
+    stat()ed by name from it: the kernel then resolves one path component, not the whole
+    path (the 45 k files of Debian's 6.1 tree: 0.2 s, against 0.4 s by path)."""
+    flat: list[int] = []
+    add = flat.extend
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
         return None
-    folder_times = [t for r, (_, what) in zip(results, jobs, strict=True) if not what for t in r]  # type: ignore[union-attr]
-    if folder_times != [previous.folders[f] for f in folders]:
+    try:
+        known = zip(previous.folders, previous.folder_times, previous.names, strict=True)
+        for folder, mtime, names in known:
+            fd = os.open(folder, flags, dir_fd=top) if folder else top
+            try:
+                if os.fstat(fd).st_mtime_ns != mtime:
+                    return None
+                for name in names:
+                    st = os.stat(name, dir_fd=fd)
+                    add((st.st_size, st.st_mtime_ns))
+            finally:
+                if fd != top:
+                    os.close(fd)
+    except OSError:
         return None
-    flat = [t for r, (_, what) in zip(results, jobs, strict=True) if what for t in r]  # type: ignore[union-attr]
-    return Listing(
-        {rel: (flat[2 * i], flat[2 * i + 1]) for i, rel in enumerate(files)}, previous.folders
-    )
+    finally:
+        os.close(top)
+    stats = np.array(flat, dtype=np.int64)
+    if np.array_equal(stats, previous.stats):
+        return previous
+    return Listing(previous.folders, previous.folder_times, previous.names, stats)
 
 
 def listing(root: Path, arch: str, *, use_store: bool = True) -> Listing:
@@ -135,21 +194,16 @@ def listing(root: Path, arch: str, *, use_store: bool = True) -> Listing:
     root = root.resolve()
     name = _name(root, arch, "listing")
     if use_store:
-        data = _read(name)
-        if (
-            isinstance(data, tuple)
-            and len(data) == 3
-            and isinstance(data[1], dict)
-            and isinstance(data[2], dict)
-        ):
-            fresh = _restat(root, Listing(data[1], data[2]))
+        stored = Listing.load(_read(name))
+        if stored is not None:
+            fresh = _restat(root, stored)
             if fresh is not None:
-                if fresh.files != data[1]:
-                    _write(name, (FORMAT, fresh.files, fresh.folders))
+                if fresh is not stored:
+                    _write(name, fresh.dump())
                 return fresh
     found = walk(root, arch)
     if use_store:
-        _write(name, (FORMAT, found.files, found.folders))
+        _write(name, found.dump())
     return found
 
 
@@ -197,7 +251,7 @@ def _read(name: str) -> Any:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode) or not trusted(st):
                 return None
-            data = marshal.load(f)
+            data = marshal.loads(f.read())  # marshal.load(f) reads in small pieces: 10x slower
     except (OSError, EOFError, ValueError, TypeError):
         return None
     if not isinstance(data, tuple) or not data or data[0] != FORMAT:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ksql.memory import release_free_memory
 from ksql.model import COLUMNS, Symbol
 from ksql.schema import Encoding
-from ksql.storage import Columns, NameColumn, StringTable, compact_codes
+from ksql.storage import Columns, NameColumn, StoredStrings, StringTable, compact_codes
 
 _STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
 _KEYS = {c.name: c.dtype for c in _STORED} | {
@@ -125,7 +125,7 @@ class Catalog:
         }
         return cls(
             Columns(n, names, stored),
-            tables={k: StringTable(v) for k, v in meta["tables"].items()},
+            tables={k: StringTable.stored(v) for k, v in meta["tables"].items()},
             source_labels=StringTable(meta["source_labels"]),
             source_sets=[tuple(s) for s in meta["source_sets"]],
             notes=meta["notes"],
@@ -238,7 +238,10 @@ def _check_snapshot(n: int, arrays: Mapping[str, Any], meta: Mapping[str, Any]) 
             continue
         if spec.encoding is Encoding.INTERNED:
             table = tables[spec.name]
-            if not all(isinstance(x, str) for x in table) or int(col.max()) >= len(table):
+            # A stored table (:class:`StoredStrings`) holds only strings by construction.
+            if not isinstance(table, StoredStrings) and not all(isinstance(x, str) for x in table):
+                raise ValueError(f"column {spec.name}: not a table of strings")
+            if int(col.max()) >= len(table):
                 raise ValueError(f"column {spec.name}: code out of range")
         elif spec.encoding is Encoding.SOURCE_SET:
             if int(col.max()) >= len(sets):

@@ -88,12 +88,12 @@ def test_export_sites(coverage: Coverage) -> None:
           f"namespaced {c.namespaced}: same namespace {c.same_namespace}; exported functions "
           f"{c.functions}: definition site {c.with_definition_site} "
           f"({100 * c.with_definition_site / c.functions:.2f} %)")  # fmt: skip
-    # Reached on Debian's 6.1.0-50 (linux-source 6.1.176): the misses are exports made by
-    # macros that paste names (kernel/params.c STANDARD_PARAM_DEF, cgroup subsys keys),
-    # renamed by #define (rtl8192u's *_rsl), or in assembly .irp loops (EXPORT_THUNK).
+    # Reached on Debian's 6.1.0-50 (linux-source 6.1.176). The 12 misses (README, "Source
+    # trees"): 7 tables generated at build time (raid6, utf8), a file compiled twice under
+    # two names (lib/lzo), a macro of include/linux/bpf.h used in another file.
     assert c.exports == 24622
-    assert c.with_export_site >= 24412  # 99.15 %
+    assert c.with_export_site >= 24610  # 99.95 %
     assert c.same_kind >= c.with_export_site - 2
     assert c.same_namespace == c.namespaced == 546
     assert c.functions == 23125
-    assert c.with_definition_site >= 22843  # 98.78 %
+    assert c.with_definition_site >= 23011  # 99.51 %

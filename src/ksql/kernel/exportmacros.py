@@ -108,7 +108,7 @@ def exports_of(
     macro not in the table or an argument that is no identifier (a macro parameter pasted
     with ``##``). A namespace argument may be a bare identifier or a string literal."""
     rule = EXPORT_MACROS.get(macro)
-    if rule is None or not args or not args[0].isidentifier():
+    if rule is None or not args or not _is_name(args[0], rule.names):
         return []
     ns = rule.namespace
     if ns == DEFAULT:
@@ -122,6 +122,14 @@ def exports_of(
     else:
         return []
     return [(t.format(args[0]), rule.kind, namespace) for t in rule.names]
+
+
+def _is_name(arg: str, names: tuple[str, ...]) -> bool:
+    """An identifier; or, for templates that prefix it, one that starts with a digit
+    (net/9p/client.c ``EXPORT_TRACEPOINT_SYMBOL(9p_fid_ref)``: ``__tracepoint_9p_fid_ref``)."""
+    if arg.isidentifier():
+        return True
+    return ("_" + arg).isidentifier() and not any(t.startswith("{}") for t in names)
 
 
 def unquote(text: str) -> str:

@@ -191,7 +191,9 @@ def _sources(
     if parts and depth < 4:
         out = []
         for p in parts:
-            if p.endswith(".o") and p != obj:
+            if p == obj:  # lib/dim/Makefile "dim-y := dim.o net_dim.o": dim.c is a part
+                out += _sources(root, prefix, p, {}, builtin, depth + 1)
+            elif p.endswith(".o"):
                 out += _sources(root, prefix, p, variables, builtin, depth + 1)
         return out
     for ext in (".c", ".S"):
@@ -217,9 +219,11 @@ def _parse(
     except OSError:
         return variables
     stack: list[bool] = []  # is this branch taken
+    in_rule = False  # after "target: prerequisites", tab-indented lines are its recipe
     for raw in text.replace("\\\n", " ").splitlines():
-        if raw.startswith("\t"):
-            continue  # a recipe
+        if raw.startswith("\t") and in_rule:
+            continue  # a recipe; outside a rule, a tab-indented line is read as any other
+        # (drivers/media/mc/Makefile: "ifneq ($(CONFIG_USB),)\n\tmc-objs += ...")
         line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
         if not line:
             continue
@@ -246,6 +250,8 @@ def _parse(
                 _parse(Path(inc), env, variables, local, depth + 1)
             continue
         m = _ASSIGN.match(line)
+        if not raw.startswith("\t"):
+            in_rule = m is None and ":" in line
         if not m:
             continue
         lhs = _expand(m.group(1), env, local)
