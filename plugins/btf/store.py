@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ksql import __version__
 from ksql.model import Kind
-from ksql.private import private_folder, trusted
+from ksql.private import open_entry, private_folder
 from ksql.sink import Batch
 
 FORMAT = 1
@@ -83,19 +83,14 @@ def load(path: Path, module: str) -> Batch | None:
     if entry is None:
         return None
     try:
-        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                raise ValueError("not a regular file of this user's")
-            with np.load(f, allow_pickle=False) as npz:
-                meta = json.loads(bytes(npz["meta"]).decode())
-                kind = npz["kind"]
-                strings = {k: _split(npz[k], int(meta["count"])) for k in ("name", "decl")}
-                section = _split(npz["section"], int(meta["count"]))
+        opened = open_entry(entry)
+        if opened is None:
+            return None
+        with opened[0] as f, np.load(f, allow_pickle=False) as npz:
+            meta = json.loads(bytes(npz["meta"]).decode())
+            kind = npz["kind"]
+            strings = {k: _split(npz[k], int(meta["count"])) for k in ("name", "decl")}
+            section = _split(npz["section"], int(meta["count"]))
         if kind.dtype != np.uint8 or len(kind) != meta["count"]:
             raise ValueError("bad kind column")
         if not set(kind.tolist()) <= {int(Kind.FUNCTION), int(Kind.OBJECT)}:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ksql.private import private_file, private_folder, trusted
+from ksql.private import open_entry, private_file, private_folder
 
 __all__ = ["SKIP_TOP", "SUFFIXES", "Listing", "listing", "load_sites", "save_sites"]
 
@@ -243,14 +243,10 @@ def _read(name: str) -> Any:
     if folder is None:
         return None
     try:
-        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                return None
+        opened = open_entry(folder / name)
+        if opened is None:
+            return None
+        with opened[0] as f:
             data = marshal.loads(f.read())  # marshal.load(f) reads in small pieces: 10x slower
     except (OSError, EOFError, ValueError, TypeError):
         return None

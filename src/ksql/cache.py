@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ksql import __version__, entryfile
 from ksql.catalog import Catalog
-from ksql.private import private_folder, trusted
+from ksql.private import open_entry, private_folder
 from ksql.storage import StoredStrings
 
 FORMAT = 6
@@ -61,15 +61,12 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
         return None
     path = folder / f"{cache_key}{SUFFIX}"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        _discard(path)
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                raise ValueError("not a regular file of this user's")
+        opened = open_entry(path)
+        if opened is None:
+            _discard(path)
+            return None
+        f, st = opened
+        with f:
             catalog = _read(f, st.st_size, sources)
         os.utime(path)  # recently used
     except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 
 def directory() -> Path:
@@ -42,6 +43,23 @@ def private_folder(*, create: bool) -> Path | None:
 def trusted(st: os.stat_result) -> bool:
     """Owned by this user and writable by no one else."""
     return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def open_entry(path: Path) -> tuple[BinaryIO, os.stat_result] | None:
+    """A cache entry opened for reading, with its status, as every cache trusts one: not
+    through a link, never blocking (a FIFO planted there), a regular file of this user's.
+    None when it cannot be opened (a miss); ValueError, the file closed, when it is open
+    but not a file to trust (the caller removes it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or not trusted(st):
+        f.close()
+        raise ValueError("not a regular file of this user's")
+    return f, st
 
 
 def private_file(name: str) -> Path | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import stat
 import sys
 import tempfile
 import zlib
@@ -27,7 +26,7 @@ from pathlib import Path
 from ksql import __version__
 from ksql.check.kpart import CatalogPart, ExportTable
 from ksql.kernel.loader import Export
-from ksql.private import private_folder, trusted
+from ksql.private import open_entry, private_folder
 
 FORMAT = 1
 SUFFIX = ".kfacts"
@@ -172,14 +171,10 @@ def load(key: str) -> CatalogPart | None:
         return None
     path = folder / _file_name(key)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                raise ValueError("not a regular file of this user's")
+        opened = open_entry(path)
+        if opened is None:
+            return None
+        with opened[0] as f:
             return _decode(f.read(), key)
     except Exception:
         path.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy.typing as npt
 from ksql import __version__, cache, entryfile
 from ksql.catalog import Catalog
 from ksql.kernel.modules import VMLINUX
-from ksql.private import private_folder, trusted
+from ksql.private import open_entry, private_folder
 
 FORMAT = 1
 SUFFIX = ".kallsyms.entry"  # ends as the load cache's entries: pruned with them (LRU)
@@ -62,14 +61,11 @@ def load(key: str, catalog_rows: int) -> Derived | None:
         return None
     path = folder / f"{key}{SUFFIX}"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or not trusted(st):
-                raise ValueError("not a regular file of this user's")
+        opened = open_entry(path)
+        if opened is None:
+            return None
+        f, st = opened
+        with f:
             members, meta = entryfile.read(f, st.st_size)
         derived = _checked(members, meta, catalog_rows)
         os.utime(path)
