@@ -15,7 +15,7 @@ from typing import Literal
 from ksql.errors import SourceError
 from ksql.kernel.loadchecks import SIG_TRAILER
 from ksql.kernel.loader import Export, Import, ModuleFacts
-from ksql.kernel.modinfo import modinfo_facts
+from ksql.kernel.modinfo import MODULE_NAME_LEN, extended_crcs, modinfo, modinfo_facts
 from ksql.kernel.modules import module_name_of_file
 
 from .exports import find_exports
@@ -32,7 +32,6 @@ from .reader import (
 from .unpack import decompress
 
 STB_WEAK = 2
-MODULE_NAME_LEN = 64
 _THIS_MODULE = ".gnu.linkonce.this_module"
 _WX = SHF_WRITE | SHF_EXECINSTR
 
@@ -54,19 +53,6 @@ def read_facts(path: Path) -> ModuleFacts:
         raise SourceError(path, f"malformed ELF file ({type(exc).__name__}: {exc})") from exc
 
 
-def modinfo(image: LiteImage) -> dict[str, list[str]]:
-    """``.modinfo`` as key -> values (keys may repeat: alias, author, import_ns, ...)."""
-    index = image.index(".modinfo")
-    if index is None:
-        return {}
-    out: dict[str, list[str]] = {}
-    for entry in image.section_bytes(index).split(b"\0"):
-        key, sep, value = entry.decode("utf-8", "replace").partition("=")
-        if sep and key:
-            out.setdefault(key, []).append(value)
-    return out
-
-
 def expected_crcs(image: LiteImage) -> dict[str, int]:
     """name -> CRC the module was built against (``__versions``, ``__version_ext_*``)."""
     out: dict[str, int] = {}
@@ -80,14 +66,7 @@ def expected_crcs(image: LiteImage) -> dict[str, int]:
             if name:
                 crc = int.from_bytes(raw[at : at + word], order)
                 out[name.split(b"\0", 1)[0].decode("utf-8", "replace")] = crc & 0xFFFFFFFF
-    crcs_index = image.index("__version_ext_crcs")
-    names_index = image.index("__version_ext_names")
-    if crcs_index is not None and names_index is not None:
-        crcs = image.section_bytes(crcs_index)
-        names = image.section_bytes(names_index).split(b"\0")
-        for i, n in enumerate(names[: len(crcs) // 4]):
-            if n:
-                out[n.decode("utf-8", "replace")] = image.u32(crcs[4 * i : 4 * i + 4])
+    out.update(extended_crcs(image))
     return out
 
 
