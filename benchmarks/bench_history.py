@@ -14,10 +14,10 @@ Measured in one run, each the best of ``--repeat``:
    ``export_parquet``; and the same from a warm load cache. Bytes per row of the file.
 3. ``--kernels`` kernels: the real one plus kernels derived from it by plausible changes
    (per kernel: 0.2 % of the rows dropped, 2 % of the CRCs changed, one symbol that is
-   exported only from kernel ``N/3`` on), written as Parquet; loaded into a DuckDB table
-   sorted by (name, release). "Since when is X exported" is timed over the sorted table and
-   over the Parquet glob (the answer is cross-checked: kernel ``N/3``), and ``ksql diff``'s
-   join of two full kernels already in memory (warm).
+   exported only from kernel ``N/3`` on), written as Parquet; saved as one DuckDB table
+   sorted by (name, release) (``ksql history DIR --save DB``). "Since when is X exported"
+   is timed over the sorted table and over the Parquet glob (the answer is cross-checked:
+   kernel ``N/3``), and ``ksql diff``'s join of two full kernels in memory (warm).
 """
 
 from __future__ import annotations
@@ -38,9 +38,6 @@ from _common import corpus_dir
 
 TARGETS = {"since_table": 0.1, "since_glob": 2.0, "diff": 1.0}
 X = "ksql_bench_late_export"
-# The sorted table keeps the columns export-history questions read (the whole schema, list
-# column included, made DuckDB sort 92 M rows through 10 GB of spill files on 2 cores).
-TABLE_COLUMNS = "name, module, type, bind, kind, export, namespace, crc, undefined, release, arch"
 
 
 def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -111,6 +108,7 @@ def main() -> int:
     from ksql.history.diff import diff_tables
     from ksql.history.parquet import FILE_NAME, Kernel, export_parquet, kernel_table, write_table
     from ksql.history.query import run_history
+    from ksql.history.table import build_table
     from ksql.loading import load_catalog
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="ksql-history-"))
@@ -177,15 +175,13 @@ def main() -> int:
         for i in (n // 2, n // 2 + 1)
     }
     db = work / "history.duckdb"
-    glob = f"{ds}/*/*/{FILE_NAME}"
     t = time.perf_counter()
-    with duckdb.connect(str(db)) as con:
-        con.execute(
-            f"CREATE OR REPLACE TABLE symbols AS SELECT {TABLE_COLUMNS} FROM read_parquet("
-            f"'{glob}', hive_partitioning = true) ORDER BY name, release"
-        )
+    stats = build_table(ds, db)
     t_db = time.perf_counter() - t
-    print(f"  sorted DuckDB table built in {t_db:.0f} s ({db.stat().st_size / 1e9:.2f} GB)")
+    print(
+        f"  sorted DuckDB table (ksql history --save): {stats.rows:,} rows in {stats.ranges}"
+        f" name ranges, built in {t_db:.0f} s ({db.stat().st_size / 1e9:.2f} GB)"
+    )
 
     query = f"name={X} and exported"
     expect = f"6.1.0-{n // 3}-amd64"

@@ -16,6 +16,7 @@ import pytest
 from ksql.cli import main
 from ksql.errors import QuerySyntaxError
 from ksql.history.arrow import SCHEMA_VERSION, symbol_schema
+from ksql.history.table import build_table, name_ranges
 from ksql.model import COLUMNS
 from ksql.query.compiler import compile_query
 from ksql.query.sql import compile_sql
@@ -201,15 +202,50 @@ def test_history_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["export", str(tmp_path), "-s", str(HIST / "x"), "--release", "a/b"]) == 2
 
 
-def test_history_over_a_duckdb_table(dataset: Path, tmp_path: Path) -> None:
+def test_history_over_a_saved_duckdb_table(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "history.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute(
-            "CREATE TABLE symbols AS SELECT * FROM read_parquet("
-            f"'{dataset}/*/*/symbols.parquet', hive_partitioning = true) ORDER BY name, release"
-        )
-    assert run("history", db, "name=ip6_* and gpl", "--by", "name", "-f", "csv") == (
+    expected = (
         0,
         "name,arch,first,last,kernels\n"
         "ip6_dst_lookup_tunnel,amd64,6.1.0-47-amd64,6.1.0-47-amd64,1\n",
     )
+    query = ("name=ip6_* and gpl", "--by", "name", "-f", "csv")
+    assert run("history", dataset, *query, "--save", db) == expected
+    assert "rows of 2 kernels, sorted by name" in capsys.readouterr().err
+    assert run("history", db, *query) == expected
+    assert run("history", db, "gpl") == run("history", dataset, "gpl")
+
+
+@pytest.mark.parametrize("per_range", [1, 7, 10**9])
+def test_saved_table_is_every_row_in_name_order(
+    dataset: Path, tmp_path: Path, per_range: int
+) -> None:
+    db = tmp_path / "t.duckdb"
+    stats = build_table(dataset, db, rows_per_range=per_range)
+    glob = f"read_parquet('{dataset}/*/*/symbols.parquet', hive_partitioning = true)"
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT * EXCLUDE (release, arch), release, arch FROM symbols"
+        ).fetchall()
+        want = con.execute(
+            f"SELECT * EXCLUDE (release, arch), release, arch FROM {glob} ORDER BY name, release"
+        ).fetchall()
+    assert stats.rows == len(rows) == len(want) and stats.kernels == 2
+    assert stats.ranges > 1 if per_range < 10 else stats.ranges == 1
+    names = [r[0] for r in rows]
+    assert names == sorted(names)
+    assert sorted(map(repr, rows)) == sorted(map(repr, want))
+
+
+def test_save_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", str(tmp_path / "nope"), "--save", str(tmp_path / "x.db")]) == 2
+    assert "dataset directory written by ksql export" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_name_ranges_cover_every_string() -> None:
+    assert name_ranges(["a", "b", "c", "d"], 1) == [(None, None)]
+    assert name_ranges(["a", "b", "c", "d"], 2) == [(None, "c"), ("c", None)]
+    assert name_ranges(["a", "a", "a", "b"], 4) == [(None, "a"), ("a", "b"), ("b", None)]

@@ -62,3 +62,8 @@ def add_parsers(
         "(since when is X exported)",
     )  # fmt: skip
     h.add_argument("-f", "--format", choices=HISTORY_FORMATS, default="table")
+    h.add_argument(
+        "--save", metavar="DB",
+        help="first write DIR's rows to the DuckDB file DB as one table sorted by name "
+        "(then ksql history DB answers a name in milliseconds)",
+    )  # fmt: skip

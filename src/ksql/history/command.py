@@ -32,7 +32,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return run_diff(request, plugins, out, err)
     if args.command == "export":
         return _export(args, plugins, out, err)
-    return _history(args, out)
+    return _history(args, out, err)
 
 
 def _export(args: argparse.Namespace, plugins: object, out: TextIO, err: TextIO) -> int:
@@ -50,10 +50,22 @@ def _export(args: argparse.Namespace, plugins: object, out: TextIO, err: TextIO)
     return 0
 
 
-def _history(args: argparse.Namespace, out: TextIO) -> int:
+def _history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ksql.history.query import run_history
 
-    result = run_history(Path(args.dir), args.query, args.by)
+    source = Path(args.dir)
+    if args.save:
+        from ksql.history.table import build_table
+
+        stats = build_table(source, Path(args.save))
+        err.write(
+            f"{args.save}: {stats.rows:,} rows of {stats.kernels} kernels, sorted by name"
+            f" ({stats.ranges} name ranges)\n"
+        )
+        if not args.query:
+            return 0
+        source = Path(args.save)
+    result = run_history(source, args.query, args.by)
     if args.format == "sql":
         out.write(result.sql + "\n")
     elif args.format == "json":
