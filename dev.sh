@@ -46,11 +46,17 @@ test)
     setup "[dev]"
     # Real programs the tests drive: tmux (the REPL in a terminal), binutils' nm (the ELF
     # source is compared with it), Debian's neovim (the editor test), dwarves' pfunct (the BTF
-    # source's prototypes are compared with it).
-    for tool in tmux nm nvim pfunct; do
-        if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            pkg=$tool; [ "$tool" = nm ] && pkg=binutils; [ "$tool" = nvim ] && pkg=neovim
-            [ "$tool" = pfunct ] && pkg=dwarves
+    # source's prototypes are compared with it), binutils-multiarch (other architectures'
+    # modules are compared with its nm; the native binutils read them as generic ELF).
+    for need in tmux:tmux nm:binutils nvim:neovim pfunct:dwarves \
+        binutils-multiarch:binutils-multiarch; do
+        tool=${need%%:*}; pkg=${need#*:}
+        if [ "$pkg" = binutils-multiarch ]; then  # no command of its own
+            dpkg -s "$pkg" >/dev/null 2>&1 && continue
+        elif command -v "$tool" >/dev/null; then
+            continue
+        fi
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
                 || { apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null; }
         fi

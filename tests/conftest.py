@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +40,19 @@ def nm_lines(catalog: Catalog) -> list[str]:
     out = io.StringIO()
     render_nm(catalog, np.arange(len(catalog)), out)
     return [line.split("\t")[0] for line in out.getvalue().splitlines()]
+
+
+def binutils_knows(path: Path) -> bool:
+    """Whether this machine's binutils decode ``path``'s machine (binutils-multiarch, or the
+    native target). A binutils built for one target still reads any ELF file through its
+    generic ``elf64-little`` target, but then applies none of the machine's rules (ARM's
+    ``$x``/``$d`` mapping symbols are printed, not hidden), so reading is not knowing."""
+    objdump = shutil.which("objdump")
+    if objdump is None or shutil.which("nm") is None:
+        return False
+    proc = subprocess.run([objdump, "-f", str(path)], capture_output=True, text=True, check=False)
+    generic = re.search(r"file format elf(32|64)-(little|big)$", proc.stdout, re.M)
+    return proc.returncode == 0 and generic is None
 
 
 def names(catalog: Catalog, query: str) -> list[str]:

@@ -5,7 +5,6 @@ expected lines are that binutils' ``nm -p`` (and ``--special-syms``)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,19 +13,11 @@ import pytest
 
 from ksql.catalog import Catalog
 from ksql.model import ExportKind
-from tests.conftest import DATA, names, nm_lines
+from tests.conftest import DATA, binutils_knows, names, nm_lines
 
 Load = Callable[..., Catalog]
 ARCH = DATA / "arch"
 MACHINES = ["aarch64", "riscv64", "arm", "powerpc64le", "s390x", "i686"]
-
-
-def _nm_knows(path: Path) -> bool:
-    """Whether this machine's nm reads ``path`` (binutils-multiarch, or the native one)."""
-    nm = shutil.which("nm")
-    if nm is None:
-        return False
-    return subprocess.run([nm, str(path)], capture_output=True, check=False).returncode == 0
 
 
 @pytest.mark.parametrize("machine", MACHINES)
@@ -34,7 +25,7 @@ def test_special_symbols_are_hidden_as_nm_hides_them(load: Load, machine: str) -
     obj = ARCH / f"special-{machine}.o"
     expected = (ARCH / f"special-{machine}.nm.txt").read_text().splitlines()
     assert nm_lines(load(f"elf:{obj}")) == expected
-    if _nm_knows(obj):
+    if binutils_knows(obj):
         live = subprocess.run(["nm", "-p", str(obj)], capture_output=True, text=True, check=True)
         assert nm_lines(load(f"elf:{obj}")) == live.stdout.splitlines()
 

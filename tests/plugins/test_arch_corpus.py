@@ -22,7 +22,7 @@ import pytest
 from ksql.catalog import Catalog
 from ksql.kernel.modules import VMLINUX, module_name_of_file, normalize_module_name
 from ksql.render import shown
-from tests.conftest import nm_lines
+from tests.conftest import binutils_knows, nm_lines
 
 Load = Callable[..., Catalog]
 Export = tuple[str, str, str, str, str]  # module, name, EXPORT_*, namespace, crc
@@ -81,9 +81,9 @@ def nm(path: Path) -> list[str] | None:
     """binutils' ``nm -p`` lines, with names that are not printable escaped as ksql prints
     them (README, Security and limits: arm64's GCC local labels such as ``.L14472\\x021``
     hold a \\x02 byte); None when this nm does not read the machine."""
-    proc = subprocess.run(["nm", "-p", str(path)], capture_output=True, check=False)
-    if proc.returncode != 0 and b"file format not recognized" in proc.stderr:
+    if not binutils_knows(path):
         return None
+    proc = subprocess.run(["nm", "-p", str(path)], capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return [shown(line) for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines()]
 
