@@ -29,6 +29,20 @@ FETCH_CORPUS = REPO / "scripts" / "fetch-corpus.sh"
 TARGET_BYTES_PER_ROW = 200
 
 
+def compile_sources() -> None:
+    """Bytecode for the checkout's modules, as ``pip install`` writes it for a wheel: an
+    editable install writes it on first import only, and never under
+    ``PYTHONDONTWRITEBYTECODE=1``, where every whole-process timing would include compiling
+    ~50 modules (a warm query: 255 -> 230 ms of CPU here)."""
+    import compileall
+
+    for folder in ("src", "plugins"):
+        compileall.compile_dir(REPO / folder, quiet=2)
+
+
+compile_sources()
+
+
 # -- corpus ----------------------------------------------------------------------------------
 
 
