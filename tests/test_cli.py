@@ -207,6 +207,26 @@ def test_broken_pipe_is_quiet() -> None:
     assert proc.stdout.count("\n") == 1
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["nm", "count"])
+def test_a_full_disk_is_an_error_not_a_bug(fmt: str) -> None:
+    """The answer is written while rendering (nm) or only when the process ends (count, one
+    buffered line): both are a clear error and exit 2."""
+    source = str(DATA / "System.map-6.1-excerpt")
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ksql", "query", "", "-s", source, "-f", fmt],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "ksql: cannot write the output: No space left on device\n",
+    )
+
+
 def _ksql(*argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "ksql", *argv], input=stdin, capture_output=True, check=False

@@ -57,7 +57,7 @@ def test_wheel_contents(dist: Path) -> None:
         entry_points = next(n for n in files if n.endswith("entry_points.txt"))
         eps = zf.read(entry_points).decode()
     assert files >= SHIPPED
-    assert "[console_scripts]\nksql = ksql.cli:main\n" in eps
+    assert "[console_scripts]\nksql = ksql.cli:run\n" in eps
     assert "[ksql]" not in eps  # built-ins are registered by import
     assert not any(n.startswith(("tests/", "grammar/", "plugins/")) for n in files)
 

@@ -18,6 +18,6 @@ def _drop_cwd(path: list[str]) -> None:
 
 _drop_cwd(sys.path)
 
-from ksql.cli import main  # noqa: E402
+from ksql.cli import run  # noqa: E402
 
-sys.exit(main())
+run()

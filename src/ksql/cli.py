@@ -5,10 +5,11 @@ grep: 0 when something matched, 1 when nothing did, 2 on an error.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from ksql.cliparser import COMMANDS
 from ksql.cliparser import build_parser as build_parser
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from ksql.config import Config
 
 EXIT_MATCH, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+# Writing the answer failed for a reason of the output's, not of ksql's.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
 
 
 USAGE = """\
@@ -35,6 +38,23 @@ usage: ksql COMMAND [options]     (ksql COMMAND --help for more)
   ksql lsp                                                  the language server for editors
   ksql completion bash                                      shell completion (bash, zsh, fish)
 """
+
+
+def run() -> NoReturn:
+    """The ``ksql`` program: :func:`main`, then the process ends at once. Everything a
+    command opens it closes itself (files, spool folders, worker pools, databases), so the
+    interpreter's teardown (freeing every module and the catalog's arrays one object at a
+    time) would only delay the exit: ~20 ms of a warm query's ~230 ms here."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            pass  # the reader went away (| head): not an error, as in main()
+        except OSError as exc:  # a full disk, a closed descriptor: say so, fail
+            os.write(2, f"ksql: cannot write the output: {exc.strerror}\n".encode())
+            code = EXIT_ERROR
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: one line, the traceback only on request
+        if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRNOS:
+            print(f"ksql: cannot write the output: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
         if os.environ.get("KSQL_DEBUG"):
             raise
         print(
