@@ -49,8 +49,8 @@ def run() -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BrokenPipeError:
-            pass  # the reader went away (| head): not an error, as in main()
+        except (BrokenPipeError, ValueError):
+            pass  # the reader went away (| head), or the command closed it (ksql lsp)
         except OSError as exc:  # a full disk, a closed descriptor: say so, fail
             os.write(2, f"ksql: cannot write the output: {exc.strerror}\n".encode())
             code = EXIT_ERROR
