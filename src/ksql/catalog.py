@@ -64,6 +64,7 @@ class Catalog:
             self._columns["module"], minlength=len(self._tables["module"])
         )
         self._order: npt.NDArray[np.int64] | None = None
+        self._firsts: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return self._columns.n
@@ -142,10 +143,24 @@ class Catalog:
         if self._order is None:
             names = self._columns.name.tolist()
             order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
+            ordered = [names[i] for i in order.tolist()]
             del names
+            firsts = np.ones(len(ordered), dtype=np.bool_)
+            if ordered:
+                firsts[1:] = np.fromiter(
+                    map(str.__ne__, ordered[1:], ordered[:-1]), np.bool_, len(ordered) - 1
+                )
+            del ordered
             release_free_memory()  # the sort's million temporaries
-            self._order = order
+            self._order, self._firsts = order, firsts
         return self._order
+
+    def name_firsts(self) -> npt.NDArray[np.bool_]:
+        """Along :meth:`name_order`: True where a name differs from the one before (the
+        first of its rows), so a prefix range can be grouped by name without reading names."""
+        self.name_order()
+        assert self._firsts is not None
+        return self._firsts
 
     def cached_name_order(self) -> npt.NDArray[np.int64] | None:
         return self._order

@@ -53,6 +53,31 @@ def test_completion_caps_the_list(cat: Catalog) -> None:
     assert complete(cat, "zzz") == ([], False)
 
 
+def test_completion_groups_repeated_names_past_the_first_rows(
+    load: Load, tmp_path: Path
+) -> None:
+    """A prefix whose first rows are all unexported repeats: the exported names further on
+    still come first, each name once, standing as its best row (p_dup is local in 30
+    modules and exported by vmlinux)."""
+    lines = ["ffffffff81000000 T p_dup", "ffffffff81000100 T p_late"]
+    lines += ["ffffffff81001000 r __ksymtab_p_dup", "ffffffff81001010 r __ksymtab_p_late"]
+    lines += [f"ffffffff8200{i:04x} t p_a{i:03d}" for i in range(500)]
+    lines += [f"ffffffffc000{i:04x} t p_dup\t[mod{i}]" for i in range(30)]
+    (tmp_path / "kallsyms").write_text("\n".join(lines) + "\n")
+    cat = load(f"kallsyms:{tmp_path / 'kallsyms'}")
+    found, incomplete = complete(cat, "p_", limit=4)
+    assert [(c.name, c.rank, c.module) for c in found] == [
+        ("p_dup", 0, "vmlinux"),
+        ("p_late", 0, "vmlinux"),
+        ("p_a000", 2, "vmlinux"),
+        ("p_a001", 2, "vmlinux"),
+    ]
+    assert incomplete
+    everything, incomplete = complete(cat, "p_", limit=1000)
+    assert len(everything) == 502 and len({c.name for c in everything}) == 502
+    assert not incomplete
+
+
 def test_hover_card(cat: Catalog) -> None:
     text = hover_markdown(cat, "dma_buf_export", analyze("MODULE_IMPORT_NS(DMA_BUF);\n"))
     assert text is not None

@@ -6,7 +6,6 @@ others), unexported ones last -- never an item per catalog row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.hover import hover_markdown
 from ksql.lsp.prototype import parse_prototype, tidy
 from ksql.model import ExportKind, Kind
+from ksql.storage import Columns
 
 if TYPE_CHECKING:
     from ksql.lsp.server import KsqlServer
@@ -67,58 +67,70 @@ def complete(
     if lo == hi:
         return [], False
     cols = catalog.columns()
-    rows = catalog.name_order()[lo:hi]
-    export = cols.export[rows]
-    undefined = cols.undefined[rows]
-    exported = (export != 0) & ~undefined
-    barred = np.isin(export, _GPL) if not gpl_ok else np.zeros(len(rows), dtype=np.bool_)
-    classes = (  # by rank; each class stays in name order, so no sort is needed
-        exported & ~barred,
-        exported & barred,
-        (export == 0) & ~undefined,
-        undefined,  # a name only seen as an import
-    )
-    seen: set[str] = set()
-    out: list[Candidate] = []
+    order, firsts = catalog.name_order(), catalog.name_firsts()
+    # A prefix such as "_" spans 381,000 rows of a distro kernel, most of them repeats (a
+    # "__func__" per function of every module): rank the first rows of the range and
+    # widen it only while it holds fewer than ``limit`` exported names.
+    span = min(hi - lo, 4 * limit)
+    while True:
+        rows = order[lo : lo + span]
+        chosen, best = _best_rows(cols, rows, firsts[lo : lo + span], gpl_ok)
+        if lo + span == hi or np.count_nonzero(best == 0) >= limit:
+            break
+        span = min(hi - lo, span * 8)
+    by_rank = np.argsort(best, kind="stable")[:limit]  # each rank's names stay in name order
+    picked = chosen[by_rank]
+    incomplete = lo + span < hi or len(best) > limit
+    picked_rows = rows[picked]
     decls = catalog.table("decl").strings
     modules = catalog.modules.strings
-    names = cols.name
-    # Per chunk, each field of its rows in one numpy take: a numpy scalar per row and field
-    # (and a column look-up per access) was half of a completion's time.
-    fields = (cols.export, cols.module, cols.type, cols.kind, cols.decl)
     function = int(Kind.FUNCTION)
-    for rank, members in enumerate(classes):
-        for chunk in _chunks(np.flatnonzero(members)):
-            picked = rows[chunk]
-            export, module, letter, kind, decl = (f[picked].tolist() for f in fields)
-            for i, name in enumerate(names.take(picked)):
-                if name in seen:
-                    continue
-                seen.add(name)
-                if len(out) == limit:
-                    return out, True
-                out.append(
-                    Candidate(
-                        name=name,
-                        rank=rank,
-                        export=ExportKind(export[i]),
-                        module=modules[module[i]],
-                        type=chr(letter[i]),
-                        function=kind[i] == function,
-                        decl=decls[decl[i]],
-                    )
-                )
-    return out, False
-
-
-def _chunks(index: npt.NDArray[np.intp], size: int = 512) -> Iterator[npt.NDArray[np.intp]]:
-    """A long class in pieces: a one-letter prefix can cover 380,000 rows, of which the
-    first few hundred are enough."""
-    for start in range(0, len(index), size):
-        yield index[start : start + size]
+    fields = (cols.export, cols.module, cols.type, cols.kind, cols.decl)
+    exports, module, letter, kind, decl = (f[picked_rows].tolist() for f in fields)
+    ranks = best[by_rank].tolist()
+    out = [
+        Candidate(
+            name=name,
+            rank=ranks[i],
+            export=ExportKind(exports[i]),
+            module=modules[module[i]],
+            type=chr(letter[i]),
+            function=kind[i] == function,
+            decl=decls[decl[i]],
+        )
+        for i, name in enumerate(cols.name.take(picked_rows))
+    ]
+    return out, incomplete
 
 
 _GPL = np.array([k for k in ExportKind if k.gpl_only], dtype=np.uint8)
+
+
+def _best_rows(
+    cols: Columns, rows: npt.NDArray[np.int64], firsts: npt.NDArray[np.bool_], gpl_ok: bool
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int8]]:
+    """Per name of ``rows`` (a stretch of the name order; ``firsts`` marks where each name
+    begins), in name order: the position of the row that stands for it -- its first row of
+    its best rank -- and that rank: 0 exported, 1 exported but GPL-only for a module that
+    may not use it, 2 defined and not exported, 3 only seen as an import. Grouped in numpy
+    (a name's rows are adjacent): walking a long range row by row took 0.7 s."""
+    export = cols.export[rows]
+    undefined = cols.undefined[rows]
+    exported = (export != 0) & ~undefined
+    rank = np.full(len(rows), 3, dtype=np.int8)
+    rank[(export == 0) & ~undefined] = 2
+    rank[exported] = 0
+    if not gpl_ok:
+        rank[exported & np.isin(export, _GPL)] = 1
+    firsts = firsts.copy()
+    firsts[0] = True  # the stretch may begin inside a name
+    group = np.cumsum(firsts) - 1
+    best = np.minimum.reduceat(rank, np.flatnonzero(firsts))
+    pos = np.flatnonzero(rank == best[group])
+    owner = group[pos]  # non-decreasing: a name's first best row is where its group begins
+    first = np.ones(len(pos), dtype=np.bool_)
+    first[1:] = owner[1:] != owner[:-1]
+    return pos[first], best
 
 
 def register(server: KsqlServer) -> None:
