@@ -53,9 +53,7 @@ def test_completion_caps_the_list(cat: Catalog) -> None:
     assert complete(cat, "zzz") == ([], False)
 
 
-def test_completion_groups_repeated_names_past_the_first_rows(
-    load: Load, tmp_path: Path
-) -> None:
+def test_completion_groups_repeated_names_past_the_first_rows(load: Load, tmp_path: Path) -> None:
     """A prefix whose first rows are all unexported repeats: the exported names further on
     still come first, each name once, standing as its best row (p_dup is local in 30
     modules and exported by vmlinux)."""
