@@ -1,5 +1,5 @@
 """The client side of ``bench_lsp.py``: one ``ksql lsp`` process on stdio, driven by pygls's
-``LanguageClient`` with VS Code's client capabilities, one request at a time, every answer
+``LanguageClient`` with an editor's client capabilities, one request at a time, every answer
 timed as a round trip (request written -> answer decoded by the client).
 """
 
@@ -40,8 +40,8 @@ class Load:
 class Server:
     """One ``ksql lsp`` process and the client that talks to it."""
 
-    def __init__(self, argv: Sequence[str], root: Path) -> None:
-        self.argv, self.root = list(argv), root
+    def __init__(self, argv: Sequence[str], root: Path, editor: str = "neovim") -> None:
+        self.argv, self.root, self.editor = list(argv), root, editor
         self.client = client = LanguageClient("ksql-bench", "1")
         self.proc: Any = None
         self.ready = asyncio.Event()
@@ -77,7 +77,7 @@ class Server:
         self.drain = asyncio.create_task(self._drain(self.proc.stderr))  # a full pipe blocks
         uri = self.root.as_uri()
         params = types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
+            capabilities=client_capabilities(self.editor),
             process_id=os.getpid(),
             root_uri=uri,
             workspace_folders=[types.WorkspaceFolder(uri=uri, name="corpus")],

@@ -56,6 +56,7 @@ class Work:
     docs: tuple[Doc, Doc]
     asks: dict[Key, list[tuple[Site, int]]]  # (a name, the cursor's offset in it)
     edits: list[str]  # the large document's edit line, for versions 2, 3, ...
+    editor: str  # whose client capabilities (pytest_lsp's snapshots)
     cache: dict[Any, Any] = field(default_factory=dict)
 
     def problem(self, kind: str, doc: Doc, site: Site, n: int, answer: Any) -> str:
@@ -89,7 +90,7 @@ class Work:
         return f"{len(found)} published, diagnose() {len(want)}: +{extra} -{missing}"
 
 
-def make_work(catalog: Any, repeat: int) -> Work:
+def make_work(catalog: Any, repeat: int, editor: str = "neovim") -> Work:
     w = Writer(catalog)
     small = w.doc("bench_lsp_small.c", SMALL_LINES, True)
     docs = small, w.doc("bench_lsp_large.c", LARGE_LINES, False)
@@ -117,7 +118,7 @@ def make_work(catalog: Any, repeat: int) -> Work:
         f"\tret = {rng.choice(pick[i % 2])}(bench, {i}); /* edited by the benchmark */"
         for i in range(EDITS * repeat)
     ]
-    return Work(catalog, docs, asks, edits)
+    return Work(catalog, docs, asks, edits, editor)
 
 
 @dataclass
@@ -181,7 +182,7 @@ async def run_server(
 ) -> Results:
     print(f"bench: {bc.mode_label(mode)} server", file=sys.stderr, flush=True)
     with bc.cache_mode(mode):
-        server = Server(argv, root)
+        server = Server(argv, root, work.editor)
         try:
             res = Results(mode, await server.start(timeout), server.messages)
             if res.load.ok:
@@ -281,7 +282,8 @@ def header(corpus: Path, paths: list[Path], work: Work, load_s: float) -> str:
         "ksql language-server benchmark (LSP on stdio, one request at a time)",
         f"corpus:  {corpus}",
         f"server:  python -m ksql lsp {' '.join(f'-s {p.name}' for p in paths)}",
-        f"client:  pygls {version('pygls')} LanguageClient, VS Code's capabilities (pytest_lsp),",
+        f"client:  pygls {version('pygls')} LanguageClient, {work.editor}'s capabilities "
+        "(pytest_lsp's snapshot),",
         "         root = corpus, its garbage collector off while timing",
         f"host:    python {platform.python_version()}, {os.cpu_count()} cpus",
         *bc.CACHE_NOTE,
@@ -303,6 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--btf", action="store_true", help="also btf:vmlinux (declarations in hover/completion)"
     )
     p.add_argument("--tree", metavar="DIR", help="also a kernel source tree (sites in hover)")
+    p.add_argument(
+        "--editor", default="neovim", metavar="NAME",
+        help="whose client capabilities: pytest_lsp's newest snapshot of neovim (default: 0.11, "
+        "with CompletionList.itemDefaults) or visual-studio-code (1.65, without)",
+    )  # fmt: skip
     p.add_argument("--load-timeout", type=float, default=120.0, metavar="S", help="default 120")
     args = p.parse_args(argv)
     corpus = bc.corpus_dir(args.corpus)
@@ -331,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         catalog.name_order()
         with bc.cache_mode(bc.WARM):  # fill the warm server's cache: the same load, untimed
             load_catalog(list(map(str, paths)), load_plugins())
-        work = make_work(catalog, max(1, args.repeat))
+        work = make_work(catalog, max(1, args.repeat), args.editor)
         jiff = any(s.name[:n] == "jiff" for s, n in work.asks["completion", work.docs[1]])
         checks.agree("'jiff' is completed (it must offer 'jiffies' first)", jiff)
         print(header(corpus, paths, work, load_s), flush=True)

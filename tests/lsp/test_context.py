@@ -167,6 +167,15 @@ def test_complete_at(cat: Catalog) -> None:
     )
     for line, client in ((2, 50), (3, 30), (3, 45)):  # no prefix, a member, a comment
         assert complete_at(context(cat, UTF16, line, client)).items == []
+    # A client that applies the list's itemDefaults gets the range and the data once.
+    shared = complete_at(context(cat, UTF8, 2, 59), frozenset({"editRange", "data", "x"}))
+    assert shared.item_defaults == types.CompletionItemDefaults(
+        edit_range=item.text_edit.range, data={"uri": URI}
+    )
+    assert [(i.label, i.text_edit, i.data) for i in shared.items] == [
+        ("dma_buf_export", None, None)
+    ]
+    assert complete_at(context(cat, UTF8, 2, 59), frozenset({"editRange"})) == got
 
 
 def test_import_actions(cat: Catalog) -> None:
