@@ -33,6 +33,7 @@ from ksql.lsp import budget, config, transport
 from ksql.lsp.documents import Documents
 from ksql.lsp.facts import btf_modules, catalog_kernel_version, kernel_facts
 from ksql.lsp.membership import Membership, document_membership
+from ksql.memory import settle_long_lived, unsettle
 from ksql.source import RunningKernel
 
 WAIT = 2.0  # seconds a request waits for a loading catalog
@@ -153,6 +154,7 @@ class KsqlServer(LanguageServer):
 
         token = self._progress_begin()
         problems: list[str] = []
+        unsettle()  # the catalog this load replaces may be collected
         try:
             specs = [config.expand(s, self.kernel, self.root()) for s in sources]
             catalog = load_catalog(
@@ -166,6 +168,7 @@ class KsqlServer(LanguageServer):
             catalog.columns()
         self.catalog = catalog
         self._members.clear()
+        settle_long_lived()
         self.kernel_version = catalog_kernel_version(catalog, self.kernel.release)
         self.ready.set()
         self._progress_end(token, f"{len(catalog):,} symbols")
