@@ -39,6 +39,7 @@ from ksql.lsp.completion import complete
 from ksql.lsp.csource import analyze, parse
 from ksql.lsp.diagnostics import diagnose
 from ksql.lsp.hover import hover_markdown
+from ksql.lsp.server import DEBOUNCE
 from ksql.pluginmanager import load_plugins
 
 TARGET_MS = {"completion": 10.0, "hover": 2.0, "diagnostics": 100.0}
@@ -142,7 +143,8 @@ async def measure(server: Server, work: Work, res: Results) -> None:
     async def diagnosed(kind: str, doc: Doc, version: int, text: str, params: Any) -> None:
         notify = client.text_document_did_open if version == 1 else client.text_document_did_change
         t, got = await server.diagnosed(uri[doc], version, lambda: notify(params))
-        res.times[kind, doc].append(t)
+        # A change's diagnostics wait for the typing to stop, by design: the work is after.
+        res.times[kind, doc].append(t - DEBOUNCE if kind == "didChange" else t)
         res.counts[kind, doc].add(len(got))
         if problem := work.diagnostics_problem(text, got):
             res.wrong[kind, doc].append(f"version {version}: {problem}")
@@ -261,8 +263,9 @@ def report(results: list[Results], work: Work, targets: bc.Targets) -> None:
         *slow,
         "targets: p99 of completion <= 10 ms, of hover <= 2 ms; diagnostics of the 3,000-line",
         "file <= 100 ms. Round trip: request written -> answer decoded by the client; didOpen",
-        "and didChange: notification sent -> that version's publishDiagnostics. didChange",
-        "rewrites one line, an exported call and an unexported one by turns.",
+        "and didChange: notification sent -> that version's publishDiagnostics (didChange:",
+        f"less the server's {DEBOUNCE} s debounce). didChange rewrites one line, an exported",
+        "call and an unexported one by turns.",
         f"in this process, {large.filename}: parse + analyze {bc.ms(parse_s)}, "
         f"diagnose {bc.ms(diagnose_s)} (best of 3)",
     ]
