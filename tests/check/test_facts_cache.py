@@ -18,10 +18,10 @@ from ksql.loading import load_catalog
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SYMVERS = DATA / "Module.symvers-6.1-excerpt"
+# The command's own function, then what it imported (the ksql program itself ends the
+# process as soon as the command returns).
 PROBE = (
-    "import sys, runpy; sys.argv = ['ksql', *sys.argv[1:]]\n"
-    "try: runpy.run_module('ksql', run_name='__main__')\n"
-    "except SystemExit as e: code = e.code\n"
+    "import sys\nfrom ksql.cli import main\ncode = main(sys.argv[1:])\nsys.stdout.flush()\n"
     "print(sorted(m for m in sys.modules if m in ('numpy', 'pluggy', 'ksql.plugins.elf')),"
     " file=sys.stderr); sys.exit(code)\n"
 )
