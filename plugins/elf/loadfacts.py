@@ -16,8 +16,8 @@ import numpy as np
 
 from ksql.elf.magic import is_compressed
 from ksql.errors import SourceError
+from ksql.kernel.facts import Export, Import, ModuleFacts
 from ksql.kernel.loadchecks import SIG_TRAILER
-from ksql.kernel.loader import Export, Import, ModuleFacts
 from ksql.kernel.modinfo import modinfo_facts
 from ksql.kernel.modules import module_name_of_file
 

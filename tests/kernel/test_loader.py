@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ksql.check.run import load_errno
+from ksql.kernel.facts import Export, Finding, Import, KernelFacts, ModuleFacts
 from ksql.kernel.loadchecks import check_module, same_magic, vermagic_of
-from ksql.kernel.loader import Export, Finding, Import, KernelFacts, ModuleFacts
 from ksql.kernel.namespaces import module_matches
 
 CONFIG = {

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
-from ksql.kernel.loader import ModuleFacts
+from ksql.kernel.facts import ModuleFacts
 
 
 def read_many(paths: list[Path], *, probe: bool = False) -> Iterator[ModuleFacts | str]:

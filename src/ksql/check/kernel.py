@@ -17,8 +17,8 @@ from ksql.check.kfiles import load_config as load_config
 from ksql.check.kfiles import release_of as release_of
 from ksql.check.kfiles import struct_module_size as struct_module_size
 from ksql.check.kpart import CatalogPart, ExportTable, assemble
+from ksql.kernel.facts import Export, KernelFacts, ModuleFacts
 from ksql.kernel.licenses import license_is_gpl_compatible
-from ksql.kernel.loader import Export, KernelFacts, ModuleFacts
 from ksql.kernel.modinfo import modinfo_values
 from ksql.kernel.modules import VMLINUX
 from ksql.kernel.version import kernel_version

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ksql.kernel.facts import Export, KernelFacts, ModuleFacts
 from ksql.kernel.loadchecks import vermagic_of
-from ksql.kernel.loader import Export, KernelFacts, ModuleFacts
 from ksql.kernel.modules import VMLINUX
 
 

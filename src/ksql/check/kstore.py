@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ksql import __version__
 from ksql.check.kpart import CatalogPart, ExportTable
-from ksql.kernel.loader import Export
+from ksql.kernel.facts import Export
 from ksql.private import open_entry, private_folder
 
 FORMAT = 1

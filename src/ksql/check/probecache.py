@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ksql import __version__
-from ksql.kernel.loader import ModuleFacts
+from ksql.kernel.facts import ModuleFacts
 
 _FIELDS: dict[str, tuple[type, ...]] = {
     "path": (str,),

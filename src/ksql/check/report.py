@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from ksql import __version__
 from ksql.check.run import Verdict
-from ksql.kernel.loader import Finding
+from ksql.kernel.facts import Finding
 
 FORMATS = ("text", "json", "sarif")
 

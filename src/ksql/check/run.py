@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ksql.check.kpart import CatalogPart
 from ksql.errors import KsqlError, SourceError
+from ksql.kernel.facts import ERRNO, Finding, KernelFacts, ModuleFacts
 from ksql.kernel.loadchecks import check_module
-from ksql.kernel.loader import ERRNO, Finding, KernelFacts, ModuleFacts
 
 # Checks made inside simplify_symbols(): it walks every symbol and returns the last error.
 _SYMBOL_PHASE = frozenset(

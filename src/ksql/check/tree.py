@@ -15,7 +15,7 @@ import numpy as np
 
 from ksql.catalog import Catalog
 from ksql.check.kernel import take_names
-from ksql.kernel.loader import Export, Import, ModuleFacts
+from ksql.kernel.facts import Export, Import, ModuleFacts
 from ksql.kernel.modinfo import modinfo_facts
 from ksql.model import ExportKind
 from ksql.schema import INT_NONE

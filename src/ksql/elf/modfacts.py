@@ -13,8 +13,8 @@ from struct import error as struct_error
 from typing import Literal
 
 from ksql.errors import SourceError
+from ksql.kernel.facts import Export, Import, ModuleFacts
 from ksql.kernel.loadchecks import SIG_TRAILER
-from ksql.kernel.loader import Export, Import, ModuleFacts
 from ksql.kernel.modinfo import MODULE_NAME_LEN, extended_crcs, modinfo, modinfo_facts
 from ksql.kernel.modules import module_name_of_file
 

@@ -22,8 +22,9 @@ them (6.1; later changes cited where they apply), then the per-symbol verdicts o
 
 from __future__ import annotations
 
+from ksql.kernel.facts import Finding, KernelFacts, ModuleFacts
 from ksql.kernel.licenses import license_is_gpl_compatible
-from ksql.kernel.loader import Finding, KernelFacts, ModuleFacts, resolve_imports
+from ksql.kernel.loader import resolve_imports
 from ksql.kernel.modules import VMLINUX
 from ksql.kernel.namespaces import MODULE_PREFIX
 

@@ -23,7 +23,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
-from ksql.kernel.loader import Export, KernelFacts, ModuleFacts, gpl_hidden, verify_namespace
+from ksql.kernel.facts import Export, KernelFacts, ModuleFacts
+from ksql.kernel.loader import gpl_hidden, verify_namespace
 from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
