@@ -210,10 +210,68 @@ async def run_server(
     return res
 
 
+async def run_raw(argv: list[str], root: Path, work: Work, timeout: float) -> Results | None:
+    """The same completions and hovers through :mod:`_lsp_raw` (a warm server): the server
+    and the pipe, without a Python client's decoding."""
+    from _lsp_raw import RawServer
+    from pygls.protocol import default_converter
+    from pytest_lsp import client_capabilities
+
+    caps = default_converter().unstructure(client_capabilities(work.editor))
+    with bc.cache_mode(bc.WARM):
+        server = RawServer(argv, root, caps)
+        try:
+            if not await server.start(timeout):
+                return None
+            res = Results("raw JSON client, warm", Load(True), [])
+            gc.collect()
+            gc.disable()
+            try:
+                for doc in work.docs:
+                    item = {"uri": (root / doc.filename).as_uri(), "languageId": "c",
+                            "version": 1, "text": doc.text}  # fmt: skip
+                    server.notify("textDocument/didOpen", {"textDocument": item})
+                for (kind, doc), asks in work.asks.items():
+                    ident = {"uri": (root / doc.filename).as_uri()}
+                    method = f"textDocument/{kind}"
+                    for site, n in asks:
+                        pos = {"line": site.line, "character": site.col + n}
+                        params = {"textDocument": ident, "position": pos}
+                        t, answer = await server.timed(method, params)
+                        res.times[kind, doc].append(t)
+                        if not answer:
+                            res.wrong[kind, doc].append(f"{site.name[:n]!r}: no answer")
+            finally:
+                gc.enable()
+            return res
+        finally:
+            await server.stop()
+
+
 def percentile(samples: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile (``q`` in 0..100)."""
     s = sorted(samples)
     return s[max(0, math.ceil(q / 100 * len(s)) - 1)] if s else None
+
+
+def report_raw(res: Results) -> None:
+    rows = []
+    for (kind, doc), times in res.times.items():
+        cells = [bc.ms(percentile(times, q)) for q in (50, 90, 99, 100)]
+        target = TARGET_MS[kind]
+        p99 = percentile(times, 99)
+        verdict = "meets" if p99 is not None and p99 * 1000 <= target else "misses"
+        wrong = f"{len(res.wrong[kind, doc])} empty" if res.wrong[kind, doc] else ""
+        rows.append([kind, doc.filename, bc.num(len(times)), *cells, f"{target:g} ms: {verdict}",
+                     wrong])  # fmt: skip
+    head = ["request", "document", "n", "p50", "p90", "p99", "max", "target", ""]
+    body = [
+        bc.table(head, rows, left=2),
+        "the same requests as b. (warm server), written as bytes and answered when the",
+        "reply is read and parsed with json.loads: the server and the pipe, as an editor's",
+        "native JSON-RPC layer sees them, without the Python client's lsprotocol objects.",
+    ]
+    print(bc.section("c. Raw JSON client (for reference)", "\n".join(body)))
 
 
 def rows_for(catalog: Any, kind: str, key: str) -> int:
@@ -349,8 +407,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_server(server_argv, corpus, mode, work, checks, args.load_timeout))
             for mode in (bc.COLD, bc.WARM)
         ]
+        raw = asyncio.run(run_raw(server_argv, corpus, work, args.load_timeout))
         bc.check_cache_modes(checks)
     report(results, work, targets)
+    if raw is not None:
+        report_raw(raw)
     print(bc.section("Summary", f"{targets.summary()}\n{checks.summary()}"), flush=True)
     return 1 if args.strict and checks.failures else 0
 
