@@ -10,7 +10,6 @@ pyelftools and binutils. Every offset is bounds-checked: a bad file is a SourceE
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy.typing as npt
 from elftools.elf.constants import SH_FLAGS, SHN_INDICES
 from elftools.elf.enums import ENUM_E_TYPE, ENUM_SH_TYPE_BASE
 
-from ksql.elf.magic import ELF_MAGIC
+from ksql.elf.header import ElfHeader
 from ksql.errors import SourceError
 
 SHT_SYMTAB = ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
@@ -108,48 +107,13 @@ class ElfImage:
     def __init__(self, path: Path | str, data: bytes) -> None:
         self.path = str(path)
         self.data = data
-        if len(data) < 52 or data[:4] != ELF_MAGIC:
-            raise SourceError(path, "not an ELF file (no \\x7fELF magic)", offset=0)
-        ei_class, ei_data = data[4], data[5]
-        if ei_class not in (1, 2) or ei_data not in (1, 2):
-            raise SourceError(path, f"bad ELF class/encoding {ei_class}/{ei_data}", offset=4)
-        self.is64 = ei_class == 2
-        self.little = ei_data == 1
-        order = "<" if self.little else ">"
-        self._sh_dtype, self._sym_dtype, self._rela_dtype = _dtypes(self.is64, order)
-        if self.is64:
-            if len(data) < 64:
-                raise SourceError(path, "truncated ELF header", offset=len(data))
-            fields = struct.unpack_from(order + "HHIQQQIHHHHHH", data, 16)
-        else:
-            fields = struct.unpack_from(order + "HHIIIIIHHHHHH", data, 16)
-        self.e_type, self.machine = fields[0], fields[1]
-        shoff, shentsize, shnum, shstrndx = fields[5], fields[10], fields[11], fields[12]
-        if shoff == 0:
-            raise SourceError(path, "no section header table (stripped of sections?)")
-        if shnum == 0 and shoff + self._sh_dtype.itemsize <= len(data):
-            # More than 0xff00 sections: the real count is in section 0's sh_size.
-            shnum = int(np.frombuffer(data, self._sh_dtype, 1, shoff)["size"][0])
-        if shentsize != self._sh_dtype.itemsize:
-            raise SourceError(
-                path,
-                f"section header size {shentsize}, expected {self._sh_dtype.itemsize}",
-                offset=16,
-            )
-        end = shoff + shnum * shentsize
-        if end > len(data):
-            raise SourceError(
-                path,
-                f"truncated: section headers end at {end}, file has {len(data)} bytes",
-                offset=shoff,
-            )
-        self.sections = np.frombuffer(data, self._sh_dtype, shnum, shoff)
-        if shstrndx == SHN_XINDEX and shnum:
-            shstrndx = int(self.sections["link"][0])
-        if shstrndx >= shnum:
-            raise SourceError(path, f"section name table index {shstrndx} out of range")
+        h = ElfHeader(path, data)
+        self.is64, self.little = h.is64, h.little
+        self._sh_dtype, self._sym_dtype, self._rela_dtype = _dtypes(h.is64, h.order)
+        self.e_type, self.machine = h.e_type, h.machine
+        self.sections = np.frombuffer(data, self._sh_dtype, h.shnum, h.shoff)
         self.section_names = _names(
-            self.section_bytes(shstrndx), self.sections["name"], self.path, "section"
+            self.section_bytes(h.shstrndx), self.sections["name"], self.path, "section"
         )
         self._by_name = {n: i for i, n in reversed(list(enumerate(self.section_names)))}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ksql.errors import SourceError
 
-from .magic import ELF_MAGIC
+from .header import SECTION_FORMAT, ElfHeader
 
 # ELF constants, as in ksql.plugins.elf.reader (which takes them from pyelftools' tables)
 SHT_SYMTAB, SHT_RELA, SHT_NOBITS, SHT_SYMTAB_SHNDX = 2, 4, 8, 18
@@ -72,52 +72,22 @@ class LiteImage:
     def __init__(self, path: Path | str, data: bytes) -> None:
         self.path = str(path)
         self.data = data
-        if len(data) < 52 or data[:4] != ELF_MAGIC:
-            raise SourceError(path, "not an ELF file (no \\x7fELF magic)", offset=0)
-        ei_class, ei_data = data[4], data[5]
-        if ei_class not in (1, 2) or ei_data not in (1, 2):
-            raise SourceError(path, f"bad ELF class/encoding {ei_class}/{ei_data}", offset=4)
-        self.is64 = ei_class == 2
-        self.little = ei_data == 1
-        self.order = "<" if self.little else ">"
+        h = ElfHeader(path, data)
+        self.is64, self.little, self.order = h.is64, h.little, h.order
+        self.e_type, self.machine = h.e_type, h.machine
         o = self.order
+        self._sh = struct.Struct(o + SECTION_FORMAT[h.is64])
         if self.is64:
-            if len(data) < 64:
-                raise SourceError(path, "truncated ELF header", offset=len(data))
-            fields = struct.unpack_from(o + "HHIQQQIHHHHHH", data, 16)
-            self._sh = struct.Struct(o + "IIQQQQIIQQ")
             self._sym = struct.Struct(o + "IBBHQQ")
             self._rela = struct.Struct(o + "QQq")
         else:
-            fields = struct.unpack_from(o + "HHIIIIIHHHHHH", data, 16)
-            self._sh = struct.Struct(o + "IIIIIIIIII")
             self._sym = struct.Struct(o + "IIIBBH")
             self._rela = struct.Struct(o + "IIi")
-        self.e_type, self.machine = fields[0], fields[1]
-        shoff, shentsize, shnum, shstrndx = fields[5], fields[10], fields[11], fields[12]
-        if shoff == 0:
-            raise SourceError(path, "no section header table (stripped of sections?)")
-        if shnum == 0 and shoff + self._sh.size <= len(data):
-            shnum = Section(*self._sh.unpack_from(data, shoff)).size
-        if shentsize != self._sh.size:
-            raise SourceError(
-                path, f"section header size {shentsize}, expected {self._sh.size}", offset=16
-            )
-        end = shoff + shnum * shentsize
-        if end > len(data):
-            raise SourceError(
-                path,
-                f"truncated: section headers end at {end}, file has {len(data)} bytes",
-                offset=shoff,
-            )
-        self.sections = [Section(*f) for f in self._sh.iter_unpack(data[shoff:end])]
-        if shstrndx == SHN_XINDEX and shnum:
-            shstrndx = self.sections[0].link
-        if shstrndx >= shnum:
-            raise SourceError(path, f"section name table index {shstrndx} out of range")
+        end = h.shoff + h.shnum * h.shentsize
+        self.sections = [Section(*f) for f in self._sh.iter_unpack(data[h.shoff : end])]
         self.section_names: list[str] = []
         self.section_names = names_at(
-            self.section_bytes(shstrndx), [s.name for s in self.sections], self.path, "section"
+            self.section_bytes(h.shstrndx), [s.name for s in self.sections], self.path, "section"
         )
         self._by_name = {n: i for i, n in reversed(list(enumerate(self.section_names)))}
 
