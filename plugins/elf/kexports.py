@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ksql.kernel.ksymentries import KsymtabEntries
 from ksql.kernel.ksymtab import (
     CRC_PREFIX,
     EXPORT_SYMBOL_PREFIX,
     KSTRTABNS_PREFIX,
-    KSYM_FLAG_GPL_ONLY,
     KSYMTAB_PREFIX,
     SECTION_EXPORTS,
     export_targets,
@@ -186,129 +186,32 @@ def _crcs(image: ElfImage, syms: Symbols, crc_labels: dict[str, int]) -> dict[st
     return out
 
 
-class _Tables:
-    """The ksymtab entries behind the labels: flavour, namespace field, parallel CRC."""
+class _Tables(KsymtabEntries):
+    """The ksymtab entries behind the labels (:class:`KsymtabEntries`), with each
+    section's flavour as an :class:`ExportKind`."""
 
     def __init__(self, image: ElfImage, syms: Symbols, labels: dict[str, int]) -> None:
-        self.image = image
-        self.syms = syms
-        self.kinds: dict[int, ExportKind | None] = {}
-        self.entry: dict[int, int] = {}  # section -> entry size
-        flag_idx = image.index("__kflagstab")
-        self.flags = image.section_bytes(flag_idx) if flag_idx is not None else None
-        per_section: dict[int, int] = {}
-        for r in labels.values():
-            sec = _section_of(syms, r, image)
-            if sec is not None:
-                per_section[sec] = per_section.get(sec, 0) + 1
-        word = 8 if image.is64 else 4
-        for sec, count in per_section.items():
-            size = int(image.sections[sec]["size"])
-            self.kinds[sec] = export_section_kind(image.section_names[sec])
-            entry = size // count if count and size % count == 0 else 0
-            self.entry[sec] = entry if entry in (8, 12, 2 * word, 3 * word) else 0
-        self.relocs: dict[int, dict[int, tuple[int, int]]] = {}
+        super().__init__(image, syms, labels.values())
+        self.shndx = syms.shndx
+        self.kinds: dict[int, ExportKind | None] = {
+            sec: export_section_kind(image.section_names[sec]) for sec in self.entry
+        }
 
     def kinds_of(self, rows: npt.NDArray[np.intp]) -> list[ExportKind | None]:
         """:meth:`kind` of many labels: one lookup per section unless flags decide."""
         if self.flags is not None:
             return [self.kind(int(r)) for r in rows]
-        shndx = self.syms.shndx[rows].tolist()
+        shndx = self.shndx[rows].tolist()
         return [self.kinds.get(s) for s in shndx]
 
     def kind(self, row: int) -> ExportKind | None:
-        sec = _section_of(self.syms, row, self.image)
-        if sec is None:
-            return None
-        kind = self.kinds.get(sec)
-        if kind is not None and self.flags is not None:
-            i = self._entry_index(sec, row)
-            if i is not None and i < len(self.flags):
-                gpl = self.flags[i] & KSYM_FLAG_GPL_ONLY
+        sec = self.section_of(row)
+        kind = None if sec is None else self.kinds.get(sec)
+        if kind is not None:
+            gpl = self.flag_gpl(row)
+            if gpl is not None:
                 kind = ExportKind.EXPORT_SYMBOL_GPL if gpl else ExportKind.EXPORT_SYMBOL
         return kind
-
-    def _entry_index(self, sec: int, row: int) -> int | None:
-        entry = self.entry.get(sec, 0)
-        if not entry:
-            return None
-        base = 0 if self.image.e_type == ET_REL else int(self.image.sections[sec]["addr"])
-        rel = int(self.syms.value[row]) - base
-        return rel // entry if rel % entry == 0 else None
-
-    def namespace(self, row: int) -> str | None:
-        """The entry's namespace field: PREL32 (12-byte entries) or a pointer (3 words)."""
-        sec = _section_of(self.syms, row, self.image)
-        img = self.image
-        word = 8 if img.is64 else 4
-        entry = self.entry.get(sec or 0, 0)
-        prel32 = img.is64 and entry == 12
-        if sec is None or not (prel32 or entry == 3 * word):
-            return None
-        field_size = 4 if prel32 else word
-        field = int(self.syms.value[row]) + 2 * field_size
-        if img.e_type == ET_REL:
-            target = self._relocated(sec, field)
-            return None if target is None else img.cstring(*target)
-        raw = img.read(sec, field, field_size)
-        if raw is None:
-            return None
-        if prel32:  # place-relative: target = field address + signed offset
-            off = int.from_bytes(raw, "little" if img.little else "big", signed=True)
-            if off == 0:
-                return None
-            address = field + off
-        else:
-            address = img.word(raw)
-        return self._string_at_address(address)
-
-    def _string_at_address(self, address: int) -> str | None:
-        img = self.image
-        secs = img.sections
-        hit = np.flatnonzero(
-            (secs["addr"] <= address) & (address < secs["addr"] + secs["size"]) & (secs["addr"] > 0)
-        )
-        return img.cstring(int(hit[0]), address) if len(hit) else None
-
-    def _relocated(self, sec: int, offset: int) -> tuple[int, int] | None:
-        """(section, offset) a relocatable object's field at ``offset`` will point to."""
-        table = self.relocs.get(sec)
-        if table is None:
-            table = {}
-            rela = self.image.relocations_for(sec)
-            if rela is not None:
-                for off, info, addend in zip(
-                    rela["offset"].tolist(),
-                    rela["info"].tolist(),
-                    rela["addend"].tolist(),
-                    strict=True,
-                ):
-                    table[off] = (self.image.rela_symbol(info), addend)
-            self.relocs[sec] = table
-        hit = table.get(offset)
-        if hit is None:
-            return None
-        sym, addend = hit
-        if not 0 < sym < len(self.syms.shndx):
-            return None
-        target_sec = _section_of(self.syms, sym, self.image)
-        if target_sec is None:
-            return None
-        return target_sec, int(self.syms.value[sym]) + addend
-
-    def crc(self, row: int) -> int | None:
-        """The kcrctab entry parallel to this ksymtab entry (vmlinux without __crc_)."""
-        sec = _section_of(self.syms, row, self.image)
-        if sec is None:
-            return None
-        name = self.image.section_names[sec]
-        crc_sec = self.image.index(name.replace("__ksymtab", "__kcrctab", 1))
-        i = self._entry_index(sec, row)
-        if crc_sec is None or i is None:
-            return None
-        base = 0 if self.image.e_type == ET_REL else int(self.image.sections[crc_sec]["addr"])
-        raw = self.image.read(crc_sec, base + 4 * i, 4)
-        return None if raw is None else self.image.u32(raw)
 
 
 def mark(

@@ -186,6 +186,31 @@ class ElfImage:
     def rela_symbol(self, info: int) -> int:
         return info >> 32 if self.is64 else info >> 8
 
+    def relocation_targets(self, target: int) -> dict[int, tuple[int, int]]:
+        """Section ``target``'s relocations: offset -> (symbol index, addend)."""
+        rela = self.relocations_for(target)
+        if rela is None:
+            return {}
+        columns = (rela["offset"].tolist(), rela["info"].tolist(), rela["addend"].tolist())
+        return {
+            off: (self.rela_symbol(info), addend)
+            for off, info, addend in zip(*columns, strict=True)
+        }
+
+    def section_addr(self, index: int) -> int:
+        return int(self.sections[index]["addr"])
+
+    def section_size(self, index: int) -> int:
+        return int(self.sections[index]["size"])
+
+    def section_at(self, address: int) -> int | None:
+        """The first allocated section (address above 0) that holds ``address``."""
+        secs = self.sections
+        hit = np.flatnonzero(
+            (secs["addr"] <= address) & (address < secs["addr"] + secs["size"]) & (secs["addr"] > 0)
+        )
+        return int(hit[0]) if len(hit) else None
+
     def file_offset(self, index: int, address: int) -> int | None:
         """File offset of ``address`` inside section ``index`` (an address for linked
         images, a section offset for relocatable objects), or None when outside it."""

@@ -1,18 +1,18 @@
 """A module's own exports, found with the plain-Python reader (:mod:`.reader`) by the
 rules of the ``elf`` plugin's :mod:`ksql.plugins.elf.kexports`: ``__ksymtab_`` labels and
-their sections, ``__kstrtabns_`` namespaces or the entry's relocated namespace field,
-``__crc_`` labels or the parallel ``__kcrctab`` entry, ``__kflagstab`` bits and
-``.export_symbol`` records -- one symbol at a time instead of in numpy bulk, since a module
-has tens of exports.
+their sections, ``__kstrtabns_`` namespaces, ``__crc_`` labels and ``.export_symbol``
+records -- one symbol at a time instead of in numpy bulk, since a module has tens of
+exports. The ksymtab entries themselves (namespace field, parallel ``__kcrctab``,
+``__kflagstab`` bits) are read by :mod:`ksql.kernel.ksymentries`, as the plugin reads them.
 """
 
 from __future__ import annotations
 
+from ksql.kernel.ksymentries import KsymtabEntries
 from ksql.kernel.ksymnames import (
     CRC_PREFIX,
     EXPORT_SYMBOL_PREFIX,
     KSTRTABNS_PREFIX,
-    KSYM_FLAG_GPL_ONLY,
     KSYMTAB_PREFIX,
     section_gpl,
 )
@@ -40,11 +40,19 @@ def find_exports(image: LiteImage, syms: LiteSymbols) -> Found:
             for n, r in found[KSTRTABNS_PREFIX].items()
             if (s := _ns(image, syms, r)) is not None
         }
-        tables = _Tables(image, syms, labels)
+        tables = KsymtabEntries(image, syms, labels.values())
+        flavour: dict[int, bool | None] = {}  # section -> GPL-only, by its name
         for name, r in labels.items():
-            gpl = tables.gpl(r)
+            sec = tables.section_of(r)
+            if sec is None:
+                continue
+            if sec not in flavour:
+                flavour[sec] = section_gpl(image.section_names[sec])
+            gpl = flavour[sec]
             if gpl is None:
                 continue
+            flag = tables.flag_gpl(r)
+            gpl = gpl if flag is None else flag
             ns = spaces.get(name)
             crc = crcs.get(name)
             ns = tables.namespace(r) if ns is None else ns
@@ -100,108 +108,3 @@ def _export_symbol(image: LiteImage, syms: LiteSymbols, row: int) -> tuple[str, 
     license = image.cstring(sec, syms.value[row]) or ""
     skip = len(license.encode("utf-8", "surrogateescape")) + 1
     return license, image.cstring(sec, syms.value[row] + skip) or ""
-
-
-class _Tables:
-    """The ksymtab entries behind the labels: flavour, namespace field, parallel CRC."""
-
-    def __init__(self, image: LiteImage, syms: LiteSymbols, labels: dict[str, int]) -> None:
-        self.image = image
-        self.syms = syms
-        flag_idx = image.index("__kflagstab")
-        self.flags = image.section_bytes(flag_idx) if flag_idx is not None else None
-        per_section: dict[int, int] = {}
-        for r in labels.values():
-            sec = _section_of(image, syms, r)
-            if sec is not None:
-                per_section[sec] = per_section.get(sec, 0) + 1
-        word = 8 if image.is64 else 4
-        self.kinds: dict[int, bool | None] = {}
-        self.entry: dict[int, int] = {}
-        for sec, count in per_section.items():
-            size = image.sections[sec].size
-            self.kinds[sec] = section_gpl(image.section_names[sec])
-            entry = size // count if count and size % count == 0 else 0
-            self.entry[sec] = entry if entry in (8, 12, 2 * word, 3 * word) else 0
-        self.relocs: dict[int, dict[int, tuple[int, int]]] = {}
-
-    def gpl(self, row: int) -> bool | None:
-        sec = _section_of(self.image, self.syms, row)
-        if sec is None:
-            return None
-        gpl = self.kinds.get(sec)
-        if gpl is not None and self.flags is not None:
-            i = self._entry_index(sec, row)
-            if i is not None and i < len(self.flags):
-                gpl = bool(self.flags[i] & KSYM_FLAG_GPL_ONLY)
-        return gpl
-
-    def _entry_index(self, sec: int, row: int) -> int | None:
-        entry = self.entry.get(sec, 0)
-        if not entry:
-            return None
-        base = 0 if self.image.e_type == ET_REL else self.image.sections[sec].addr
-        rel = self.syms.value[row] - base
-        return rel // entry if rel % entry == 0 else None
-
-    def namespace(self, row: int) -> str | None:
-        """The entry's namespace field: PREL32 (12-byte entries) or a pointer (3 words)."""
-        sec = _section_of(self.image, self.syms, row)
-        img = self.image
-        word = 8 if img.is64 else 4
-        entry = self.entry.get(sec or 0, 0)
-        prel32 = img.is64 and entry == 12
-        if sec is None or not (prel32 or entry == 3 * word):
-            return None
-        field_size = 4 if prel32 else word
-        field = self.syms.value[row] + 2 * field_size
-        if img.e_type == ET_REL:
-            target = self._relocated(sec, field)
-            return None if target is None else img.cstring(*target)
-        raw = img.read(sec, field, field_size)
-        if raw is None:
-            return None
-        if prel32:  # place-relative: target = field address + signed offset
-            off = int.from_bytes(raw, "little" if img.little else "big", signed=True)
-            if off == 0:
-                return None
-            address = field + off
-        else:
-            address = img.word(raw)
-        for i, s in enumerate(img.sections):
-            if s.addr <= address < s.addr + s.size and s.addr > 0:
-                return img.cstring(i, address)
-        return None
-
-    def _relocated(self, sec: int, offset: int) -> tuple[int, int] | None:
-        """(section, offset) a relocatable object's field at ``offset`` will point to."""
-        table = self.relocs.get(sec)
-        if table is None:
-            table = {}
-            for off, info, addend in self.image.relocations_for(sec) or ():
-                table[off] = (self.image.rela_symbol(info), addend)
-            self.relocs[sec] = table
-        hit = table.get(offset)
-        if hit is None:
-            return None
-        sym, addend = hit
-        if not 0 < sym < len(self.syms.shndx):
-            return None
-        target_sec = _section_of(self.image, self.syms, sym)
-        if target_sec is None:
-            return None
-        return target_sec, self.syms.value[sym] + addend
-
-    def crc(self, row: int) -> int | None:
-        """The kcrctab entry parallel to this ksymtab entry (vmlinux without __crc_)."""
-        sec = _section_of(self.image, self.syms, row)
-        if sec is None:
-            return None
-        name = self.image.section_names[sec]
-        crc_sec = self.image.index(name.replace("__ksymtab", "__kcrctab", 1))
-        i = self._entry_index(sec, row)
-        if crc_sec is None or i is None:
-            return None
-        base = 0 if self.image.e_type == ET_REL else self.image.sections[crc_sec].addr
-        raw = self.image.read(crc_sec, base + 4 * i, 4)
-        return None if raw is None else self.image.u32(raw)

@@ -159,6 +159,24 @@ class LiteImage:
     def rela_symbol(self, info: int) -> int:
         return info >> 32 if self.is64 else info >> 8
 
+    def relocation_targets(self, target: int) -> dict[int, tuple[int, int]]:
+        """Section ``target``'s relocations: offset -> (symbol index, addend)."""
+        rela = self.relocations_for(target) or ()
+        return {off: (self.rela_symbol(info), addend) for off, info, addend in rela}
+
+    def section_addr(self, index: int) -> int:
+        return self.sections[index].addr
+
+    def section_size(self, index: int) -> int:
+        return self.sections[index].size
+
+    def section_at(self, address: int) -> int | None:
+        """The first allocated section (address above 0) that holds ``address``."""
+        for i, s in enumerate(self.sections):
+            if s.addr <= address < s.addr + s.size and s.addr > 0:
+                return i
+        return None
+
     def file_offset(self, index: int, address: int) -> int | None:
         sh = self.sections[index]
         rel = address - (0 if self.e_type == ET_REL else sh.addr)
