@@ -15,15 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ksql.elf.magic import is_compressed
+from ksql.elf.modfacts import assemble
 from ksql.errors import SourceError
 from ksql.kernel.facts import Export, Import, ModuleFacts
-from ksql.kernel.loadchecks import SIG_TRAILER
-from ksql.kernel.modinfo import modinfo_facts
 from ksql.kernel.modules import module_name_of_file
 
 from . import kexports, modinfo
 from .files import MMAP_FROM, decompress
-from .reader import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_COMMON, SHN_UNDEF, SHT_NOBITS, ElfImage
+from .reader import SHF_EXECINSTR, SHF_WRITE, SHN_COMMON, SHN_UNDEF, ElfImage
 
 STB_WEAK = 2
 _THIS_MODULE = ".gnu.linkonce.this_module"
@@ -83,33 +82,9 @@ def facts_of(path: Path, data: bytes, *, symbols: bool = True) -> ModuleFacts:
             exports.append(Export(n, name, e.kind.gpl_only, e.namespace, e.crc))
     flags = image.sections["flags"]
     wx = np.flatnonzero((flags & (SHF_WRITE | SHF_EXECINSTR)) == (SHF_WRITE | SHF_EXECINSTR))
-    this = image.index(_THIS_MODULE)
-    this_size = None
-    alloc = True
-    if this is not None:
-        sh = image.sections[this]
-        this_size = 0 if sh["type"] == SHT_NOBITS else int(sh["size"])
-        alloc = bool(int(sh["flags"]) & SHF_ALLOC)
-    versions = any(image.index(s) is not None for s in ("__versions", "__version_ext_crcs"))
-    return ModuleFacts(
-        path=str(path),
-        name=name,
-        **modinfo_facts(info),
-        imports=tuple(imports),
-        exports=tuple(exports),
-        common=tuple(common),
-        versions=versions,
-        # modpost lists module_layout in __versions without an undefined symbol for it
-        # (sym_add_unresolved("module_layout", ...)): check_modstruct_version() reads it.
-        layout_crc=expected.get("module_layout"),
-        this_module=this_size,
-        this_module_alloc=alloc,
-        machine=image.machine,
-        is64=image.is64,
-        e_type=image.e_type,
-        wx_sections=tuple((int(i), image.section_names[int(i)]) for i in wx.tolist()),
-        signed=bytes(data[-len(SIG_TRAILER) :]) == SIG_TRAILER,
-    )
+    wx_sections = [(int(i), image.section_names[int(i)]) for i in wx.tolist()]
+    return assemble(image, path, data, name, info, expected, (imports, exports, common),
+                    wx_sections)  # fmt: skip
 
 
 def _name_only(image: ElfImage) -> dict[str, list[str]]:

@@ -200,6 +200,12 @@ class ElfImage:
     def section_addr(self, index: int) -> int:
         return int(self.sections[index]["addr"])
 
+    def section_type(self, index: int) -> int:
+        return int(self.sections[index]["type"])
+
+    def section_flags(self, index: int) -> int:
+        return int(self.sections[index]["flags"])
+
     def section_size(self, index: int) -> int:
         return int(self.sections[index]["size"])
 

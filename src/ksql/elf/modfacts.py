@@ -1,8 +1,9 @@
-"""What the module loader reads from a ``.ko`` (:class:`~ksql.kernel.loader.ModuleFacts`),
+"""What the module loader reads from a ``.ko`` (:class:`~ksql.kernel.facts.ModuleFacts`),
 decoded with the plain-Python reader (:mod:`.reader`): ``.modinfo``, the ``__versions``
 CRCs, imports, COMMON symbols, exports (:mod:`.exports`), sections and the signature
 trailer -- the same facts :func:`ksql.plugins.elf.loadfacts.facts_of` finds, for ``ksql
-check`` of a few modules without numpy. The tests hold the two equal on every module of the corpus.
+check`` of a few modules without numpy. The tests hold the two equal on every module of the
+corpus; :func:`assemble`, the part that reads no symbols, is both readers'.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from struct import error as struct_error
-from typing import Literal
+from typing import Literal, Protocol
 
 from ksql.errors import SourceError
 from ksql.kernel.facts import Export, Import, ModuleFacts
@@ -88,15 +89,44 @@ def facts_of(path: Path, data: bytes) -> ModuleFacts:
                 common.append(n)
         for n, (gpl, ns, crc) in find_exports(image, syms).items():
             exports.append(Export(n, name, gpl, ns, crc))
+    wx = [(i, image.section_names[i]) for i, s in enumerate(image.sections) if s.flags & _WX == _WX]
+    return assemble(image, path, data, name, info, expected, (imports, exports, common), wx)
+
+
+class LoaderImage(Protocol):
+    """What :func:`assemble` reads of an ELF image (both readers provide it)."""
+
+    is64: bool
+    e_type: int
+    machine: int
+
+    def index(self, name: str) -> int | None: ...
+    def section_type(self, index: int) -> int: ...
+    def section_size(self, index: int) -> int: ...
+    def section_flags(self, index: int) -> int: ...
+
+
+def assemble(
+    image: LoaderImage,
+    path: Path,
+    data: bytes,
+    name: str,
+    info: dict[str, list[str]],
+    expected: dict[str, int],
+    symbols: tuple[list[Import], list[Export], list[str]],
+    wx: list[tuple[int, str]],
+) -> ModuleFacts:
+    """The :class:`ModuleFacts` of a module image from what each reader decoded its own way
+    (``.modinfo``, the ``__versions`` CRCs, imports, exports, COMMON symbols and the
+    writable-and-executable sections): the rest the loader reads is looked up here."""
+    imports, exports, common = symbols
     this = image.index(_THIS_MODULE)
     this_size = None
     alloc = True
     if this is not None:
-        sh = image.sections[this]
-        this_size = 0 if sh.type == SHT_NOBITS else sh.size
-        alloc = bool(sh.flags & SHF_ALLOC)
+        this_size = 0 if image.section_type(this) == SHT_NOBITS else image.section_size(this)
+        alloc = bool(image.section_flags(this) & SHF_ALLOC)
     versions = any(image.index(s) is not None for s in ("__versions", "__version_ext_crcs"))
-    wx = [(i, image.section_names[i]) for i, s in enumerate(image.sections) if s.flags & _WX == _WX]
     return ModuleFacts(
         path=str(path),
         name=name,
@@ -105,7 +135,8 @@ def facts_of(path: Path, data: bytes) -> ModuleFacts:
         exports=tuple(exports),
         common=tuple(common),
         versions=versions,
-        # modpost lists module_layout in __versions without an undefined symbol for it.
+        # modpost lists module_layout in __versions without an undefined symbol for it
+        # (sym_add_unresolved("module_layout", ...)): check_modstruct_version() reads it.
         layout_crc=expected.get("module_layout"),
         this_module=this_size,
         this_module_alloc=alloc,

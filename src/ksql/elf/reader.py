@@ -167,6 +167,12 @@ class LiteImage:
     def section_addr(self, index: int) -> int:
         return self.sections[index].addr
 
+    def section_type(self, index: int) -> int:
+        return self.sections[index].type
+
+    def section_flags(self, index: int) -> int:
+        return self.sections[index].flags
+
     def section_size(self, index: int) -> int:
         return self.sections[index].size
 
