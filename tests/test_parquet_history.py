@@ -239,10 +239,18 @@ def test_saved_table_is_every_row_in_name_order(
     assert sorted(map(repr, rows)) == sorted(map(repr, want))
 
 
-def test_save_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_save_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history", str(tmp_path / "nope"), "--save", str(tmp_path / "x.db")]) == 2
     assert "dataset directory written by ksql export" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
+    (tmp_path / "a-dir").mkdir()
+    assert main(["history", str(dataset), "--save", str(tmp_path / "a-dir")]) == 2
+    assert capsys.readouterr().err == (
+        f"ksql: {tmp_path / 'a-dir'}: cannot write the table there: Is a directory\n"
+    )
+    assert main(["history", str(dataset), "--save", str(tmp_path / "no" / "x.db")]) == 2
+    assert "cannot build the table: IO Error" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-dir"]  # no temporary files left
 
 
 def test_name_ranges_cover_every_string() -> None:

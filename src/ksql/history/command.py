@@ -59,7 +59,8 @@ def _history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         stats = build_table(source, Path(args.save))
         err.write(
-            f"{args.save}: {stats.rows:,} rows of {stats.kernels} kernels, sorted by name"
+            f"{args.save}: {stats.rows:,} rows of {stats.kernels} "
+            f"kernel{'s' if stats.kernels != 1 else ''}, sorted by name"
             f" ({stats.ranges} name ranges)\n"
         )
         if not args.query:

@@ -94,6 +94,8 @@ def build_table(dataset: Path, db: Path, rows_per_range: int = ROWS_PER_RANGE) -
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0]
         raise KsqlError(f"{db}: cannot build the table: {first_line}") from None
+    except OSError as exc:  # the place is a directory, or not ours to write
+        raise KsqlError(f"{db}: cannot write the table there: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
