@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ksql.kernel.ksymentries import KsymtabEntries
+from ksql.kernel.ksymentries import KsymtabEntries, export_symbol_record, section_index
 from ksql.kernel.ksymtab import (
     CRC_PREFIX,
     EXPORT_SYMBOL_PREFIX,
@@ -40,7 +40,6 @@ from ksql.storage import rows_by_prefix
 from .reader import (
     ET_REL,
     SHN_ABS,
-    SHN_LORESERVE,
     SHT_NOBITS,
     ElfImage,
     Symbols,
@@ -96,7 +95,7 @@ def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
             out[name] = Export(kind, ns or "", crc)
     for name, r in export_symbols.items():
         if name not in out:
-            license, ns = _export_symbol(image, syms, r)
+            license, ns = export_symbol_record(image, syms, r)
             kind = ExportKind.EXPORT_SYMBOL_GPL if license == "GPL" else ExportKind.EXPORT_SYMBOL
             out[name] = Export(kind, ns, crcs_or_none(image, syms, crc_labels, name))
     return out
@@ -111,7 +110,7 @@ def _file_offsets(
     shndx = syms.shndx[rows]
     values = syms.value[rows]
     for sec in np.unique(shndx).tolist():
-        if not 0 < sec < len(image.sections) or sec >= SHN_LORESERVE:
+        if section_index(sec, len(image.sections)) is None:
             continue
         sh = image.sections[sec]
         start, size = int(sh["offset"]), int(sh["size"])
@@ -148,21 +147,6 @@ def crcs_or_none(
     image: ElfImage, syms: Symbols, crc_labels: dict[str, int], name: str
 ) -> int | None:
     return _crcs(image, syms, {name: crc_labels[name]}).get(name) if name in crc_labels else None
-
-
-def _section_of(syms: Symbols, row: int, image: ElfImage) -> int | None:
-    idx = int(syms.shndx[row])
-    return idx if 0 < idx < len(image.sections) and idx < SHN_LORESERVE else None
-
-
-def _export_symbol(image: ElfImage, syms: Symbols, row: int) -> tuple[str, str]:
-    sec = _section_of(syms, row, image)
-    if sec is None:
-        return "", ""
-    license = image.cstring(sec, int(syms.value[row])) or ""
-    skip = len(license.encode("utf-8", "surrogateescape")) + 1
-    ns = image.cstring(sec, int(syms.value[row]) + skip) or ""
-    return license, ns
 
 
 def _crcs(image: ElfImage, syms: Symbols, crc_labels: dict[str, int]) -> dict[str, int]:

@@ -25,7 +25,6 @@ from .files import MMAP_FROM, decompress
 from .reader import SHF_EXECINSTR, SHF_WRITE, SHN_COMMON, SHN_UNDEF, ElfImage
 
 STB_WEAK = 2
-_THIS_MODULE = ".gnu.linkonce.this_module"
 
 
 def _elf_bytes(path: Path, whole: bool) -> bytes:

@@ -8,7 +8,7 @@ exports. The ksymtab entries themselves (namespace field, parallel ``__kcrctab``
 
 from __future__ import annotations
 
-from ksql.kernel.ksymentries import KsymtabEntries
+from ksql.kernel.ksymentries import KsymtabEntries, export_symbol_record, section_index
 from ksql.kernel.ksymnames import (
     CRC_PREFIX,
     EXPORT_SYMBOL_PREFIX,
@@ -17,7 +17,7 @@ from ksql.kernel.ksymnames import (
     section_gpl,
 )
 
-from .reader import ET_REL, SHN_ABS, SHN_LORESERVE, SHT_NOBITS, LiteImage, LiteSymbols
+from .reader import ET_REL, SHN_ABS, SHT_NOBITS, LiteImage, LiteSymbols
 
 # name -> (GPL-only, namespace, CRC)
 Found = dict[str, tuple[bool, str, int | None]]
@@ -60,15 +60,14 @@ def find_exports(image: LiteImage, syms: LiteSymbols) -> Found:
             out[name] = (gpl, ns or "", crc)
     for name, r in found[EXPORT_SYMBOL_PREFIX].items():
         if name not in out:
-            license, ns = _export_symbol(image, syms, r)
+            license, ns = export_symbol_record(image, syms, r)
             crc = _crc(image, syms, crc_labels[name]) if name in crc_labels else None
             out[name] = (license == "GPL", ns, crc)
     return out
 
 
 def _section_of(image: LiteImage, syms: LiteSymbols, row: int) -> int | None:
-    idx = syms.shndx[row]
-    return idx if 0 < idx < len(image.sections) and idx < SHN_LORESERVE else None
+    return section_index(syms.shndx[row], len(image.sections))
 
 
 def _file_offset(image: LiteImage, syms: LiteSymbols, row: int, width: int) -> int | None:
@@ -99,12 +98,3 @@ def _ns(image: LiteImage, syms: LiteSymbols, row: int) -> str | None:
         return ""
     end = image.data.find(b"\0", off)
     return image.data[off:end].decode("utf-8", "surrogateescape") if end > 0 else ""
-
-
-def _export_symbol(image: LiteImage, syms: LiteSymbols, row: int) -> tuple[str, str]:
-    sec = _section_of(image, syms, row)
-    if sec is None:
-        return "", ""
-    license = image.cstring(sec, syms.value[row]) or ""
-    skip = len(license.encode("utf-8", "surrogateescape")) + 1
-    return license, image.cstring(sec, syms.value[row] + skip) or ""

@@ -75,11 +75,11 @@ def build_table(dataset: Path, db: Path, rows_per_range: int = ROWS_PER_RANGE) -
             con.execute("SET enable_progress_bar = false")
             first = con.execute(f"SELECT count(*), count(DISTINCT release) FROM {source}")
             total, kernels = first.fetchone() or (0, 0)
-            newest = sorted(dataset.glob("*/*/symbols.parquet"))[-1]
+            one = sorted(dataset.glob("*/*/symbols.parquet"))[-1]  # any kernel's names do
             names = [
                 r[0]
                 for r in con.execute(
-                    "SELECT DISTINCT name FROM read_parquet(?) ORDER BY name", [str(newest)]
+                    "SELECT DISTINCT name FROM read_parquet(?) ORDER BY name", [str(one)]
                 ).fetchall()
             ]
             ranges = name_ranges(names, max(1, -(-total // rows_per_range)))

@@ -62,6 +62,24 @@ class EntrySymbols(Protocol):
     def value(self) -> _Column: ...
 
 
+def section_index(shndx: int, sections: int) -> int | None:
+    """A symbol's section, when it is one of the image's ``sections`` (not undefined, not
+    one of the reserved indexes: absolute, COMMON, ...)."""
+    return shndx if 0 < shndx < sections and shndx < SHN_LORESERVE else None
+
+
+def export_symbol_record(image: EntryImage, syms: EntrySymbols, row: int) -> tuple[str, str]:
+    """The licence ("GPL" or "") and namespace strings of the ``.export_symbol`` record an
+    ``__export_symbol_<name>`` label points at (6.5+ objects; scripts/mod/modpost.c)."""
+    sec = section_index(int(syms.shndx[row]), len(image.section_names))
+    if sec is None:
+        return "", ""
+    value = int(syms.value[row])
+    license = image.cstring(sec, value) or ""
+    skip = len(license.encode("utf-8", "surrogateescape")) + 1
+    return license, image.cstring(sec, value + skip) or ""
+
+
 class KsymtabEntries:
     """The entries of the ksymtab sections that hold the labels at ``label_rows``."""
 
@@ -85,8 +103,7 @@ class KsymtabEntries:
         self._relocs: dict[int, dict[int, tuple[int, int]]] = {}
 
     def section_of(self, row: int) -> int | None:
-        idx = int(self.syms.shndx[row])
-        return idx if 0 < idx < self.sections and idx < SHN_LORESERVE else None
+        return section_index(int(self.syms.shndx[row]), self.sections)
 
     def _base(self, sec: int) -> int:
         return 0 if self.image.e_type == ET_REL else self.image.section_addr(sec)
