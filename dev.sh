@@ -74,7 +74,7 @@ test)
     fi
     "$venv/bin/ruff" check .
     "$venv/bin/ruff" format --check .
-    "$venv/bin/mypy" --strict src plugins
+    "$venv/bin/mypy" --strict src  # plugins/ too, through src/ksql/plugins
     "$venv/bin/python" -m pytest "$@"
     # The VS Code extension: npm ci from the lockfile, lint, type-check, bundle, its unit and
     # smoke tests against this ksql, and the .vsix.

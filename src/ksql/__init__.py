@@ -19,27 +19,13 @@ for a plugin's tests.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-
-def _checkout_packages() -> None:
-    """Run from a source checkout that is not installed (``PYTHONPATH=src``), the built-in
-    plugins and the grammar live beside ``src/``, not inside the package: look there too."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "plugins" / "__init__.py").is_file() and (root / "grammar" / "ksql.lark").is_file():
-        try:
-            found = importlib.util.find_spec("ksql.plugins") is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            __path__.append(str(root))
-
-
-_checkout_packages()
+# The built-in plugins and the grammar live at the top of the source tree (plugins/,
+# grammar/); src/ksql/plugins and src/ksql/grammar are symlinks to them, so a checkout run
+# with PYTHONPATH=src and an editable install see the same package.
 
 # public name -> the module that defines it
 _EXPORTS = {
