@@ -42,8 +42,7 @@ class CatalogExports(ExportTable):
     """The export ``find_symbol()`` would find for each name: vmlinux's first (it searches
     the core kernel's tables before the module list), else the first module's. Built lazily:
     one dictionary of names, an :class:`Export` only for the names asked about (a module
-    imports tens of the ~25,000 exports). ``extra`` (modules checked against each other)
-    overrides."""
+    imports tens of the ~25,000 exports)."""
 
     def __init__(self, catalog: Catalog) -> None:
         cols = catalog.columns()
@@ -56,10 +55,9 @@ class CatalogExports(ExportTable):
         self._rows = rows
         self._catalog = catalog
         self._made: dict[str, Export] = {}
-        self.extra: dict[str, Export] = {}
 
     def __getitem__(self, name: str) -> Export:
-        found = self.extra.get(name) or self._made.get(name)
+        found = self._made.get(name)
         if found is not None:
             return found
         i = self._at[name]
@@ -94,12 +92,9 @@ class CatalogExports(ExportTable):
                 out[name] = Export(
                     name, modules[owners[i]], gpl[i], spaces[nss[i]], None if c == INT_NONE else c
                 )
-        out.update(self.extra)
         return out
 
     def get(self, name: str, default: Export | None = None) -> Export | None:  # type: ignore[override]
-        if name in self.extra:
-            return self.extra[name]
         if name in self._made:
             return self._made[name]
         if name not in self._at:
@@ -107,14 +102,13 @@ class CatalogExports(ExportTable):
         return self[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self.extra or name in self._at
+        return name in self._at
 
     def __iter__(self) -> Iterator[str]:
-        yield from self.extra
-        yield from (n for n in self._at if n not in self.extra)
+        yield from self._at
 
     def __len__(self) -> int:
-        return len(self._at) + sum(1 for n in self.extra if n not in self._at)
+        return len(self._at)
 
 
 def catalog_part(catalog: Catalog) -> CatalogPart:

@@ -20,10 +20,8 @@ from ksql.kernel.modules import VMLINUX
 
 
 class ExportTable(Mapping[str, Export]):
-    """The export ``find_symbol()`` would find for each name, with ``extra`` (exports of
-    modules checked against each other) overriding; ``materialize()``: a plain dict."""
-
-    extra: dict[str, Export]
+    """The export ``find_symbol()`` would find for each name; ``materialize()``: all of
+    them as a plain dict (for a tree, whose imports ask about most names)."""
 
     @abstractmethod
     def materialize(self) -> dict[str, Export]: ...
@@ -51,14 +49,14 @@ def assemble(
 ) -> KernelFacts:
     """K from its sources plus module files that are part of K (a tree checked against
     itself: their exports, licences, ``depends`` and vermagic count)."""
-    exports = part.exports
+    tree = list(tree)
+    exports: Mapping[str, Export] = part.exports.materialize() if tree else part.exports
+    extra: dict[str, Export] = {}
     proprietary = set(part.proprietary)
     depends = dict(part.depends)
     magics = Counter(part.magics)
     modules = set(part.modules)
-    tree_given = False
     for mod in tree:
-        tree_given = True
         modules.add(mod.name)
         depends[mod.name] = mod.depends
         if not mod.gpl_ok:
@@ -68,12 +66,16 @@ def assemble(
         for e in mod.exports:
             # A module file of K is the truth about its own exports (depmod -E, too, takes
             # only vmlinux's CRCs from Module.symvers); of two modules, the first by name.
-            have = exports.extra.get(e.name)
-            core = e.name in exports and exports[e.name].owner == VMLINUX and have is None
-            if (have is None or have.owner > mod.name) and not core:
-                exports.extra[e.name] = e
+            have = extra.get(e.name)
+            if have is None:
+                base = exports.get(e.name)
+                if base is not None and base.owner == VMLINUX:
+                    continue
+            elif have.owner <= mod.name:
+                continue
+            extra[e.name] = e
     config = config or {}
-    table: Mapping[str, Export] = exports.materialize() if tree_given else exports
+    table = {**exports, **extra} if tree else exports
     vermagic = magics.most_common(1)[0][0] if magics else None
     if vermagic is None and config and release:
         vermagic = vermagic_of(config, release)

@@ -113,7 +113,6 @@ class StoredExports(ExportTable):
     def __init__(self, blob: bytes, starts: Sequence[int]) -> None:
         self._blob = blob
         self._starts = starts
-        self.extra: dict[str, Export] = {}
 
     def _name(self, i: int) -> bytes:
         at = self._starts[i]
@@ -134,8 +133,6 @@ class StoredExports(ExportTable):
         return i if i < len(self._starts) and self._name(i) == key else None
 
     def get(self, name: str, default: Export | None = None) -> Export | None:  # type: ignore[override]
-        if name in self.extra:
-            return self.extra[name]
         i = self._find(name)
         return default if i is None else self._line(i)
 
@@ -146,22 +143,17 @@ class StoredExports(ExportTable):
         return found
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in self.extra or self._find(name) is not None)
+        return isinstance(name, str) and self._find(name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        yield from self.extra
         for i in range(len(self._starts)):
-            name = self._name(i).decode("ascii")
-            if name not in self.extra:
-                yield name
+            yield self._name(i).decode("ascii")
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._starts)
 
     def materialize(self) -> dict[str, Export]:
-        out = {e.name: e for e in map(self._line, range(len(self._starts)))}
-        out.update(self.extra)
-        return out
+        return {e.name: e for e in map(self._line, range(len(self._starts)))}
 
 
 def load(key: str) -> CatalogPart | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ksql.kernel.licenses import license_is_gpl_compatible
 from ksql.kernel.modules import VMLINUX
@@ -48,8 +49,10 @@ class Finding:
         return ERRNO.get(self.errno, ("", ""))[1]
 
 
-@dataclass(frozen=True, slots=True)
-class Import:
+# Import and Export are named tuples, not frozen dataclasses: a module tree checked against
+# itself builds ~185,000 of them, and a tuple is made in 0.2 us where a frozen dataclass's
+# __init__ takes 0.7 us.
+class Import(NamedTuple):
     """An undefined symbol of the module: ``crc`` is the CRC its ``__versions`` records
     (None: no entry)."""
 
@@ -58,8 +61,7 @@ class Import:
     crc: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Export:
+class Export(NamedTuple):
     """A symbol K exports: ``owner`` is ``vmlinux`` or a module name."""
 
     name: str

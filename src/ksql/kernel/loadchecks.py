@@ -22,6 +22,8 @@ them (6.1; later changes cited where they apply), then the per-symbol verdicts o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ksql.kernel.facts import Finding, KernelFacts, ModuleFacts
 from ksql.kernel.licenses import license_is_gpl_compatible
 from ksql.kernel.loader import resolve_imports
@@ -47,7 +49,7 @@ _MACHINES = (
 SIG_TRAILER = b"~Module signature appended~\n"  # include/linux/module_signature.h
 
 
-def config_machine(config: dict[str, str] | None) -> int | None:
+def config_machine(config: Mapping[str, str] | None) -> int | None:
     for option, machine in _MACHINES:
         if config and config.get(option) == "y":
             return machine
@@ -205,7 +207,7 @@ def _elf(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
                 f"Invalid ELF header type: {mod.e_type} != {ET_REL}",
             )
         )
-    machine = config_machine(dict(k.config))
+    machine = config_machine(k.config)
     if machine is not None and mod.machine is not None and mod.machine != machine:
         out.append(
             _enoexec(

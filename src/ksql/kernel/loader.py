@@ -55,16 +55,20 @@ def resolve_imports(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
     exports = k.exports
     for imp in mod.imports:
         exp = exports.get(imp.name)
-        clean = exp is not None and not exp.namespace and exp.crc == imp.crc and not exp.gpl
         if (
-            clean
-            and exp is not None
+            exp is not None
+            and exp.crc == imp.crc
+            and not exp.namespace
+            and (gpl_ok or not exp.gpl)
             and (
                 exp.owner == VMLINUX
                 or (exp.owner not in k.proprietary and not _chain_missing(exp.owner, k))
             )
         ):
-            continue  # the common case, cleanly resolved: skip the full walk
+            # The common case, cleanly resolved (resolve_symbol would say None): skip the
+            # full walk.
+            using_gplonly = using_gplonly or exp.gpl
+            continue
         found = resolve_symbol(mod, imp, k, using_gplonly)
         if exp is not None and exp.gpl and gpl_ok:
             using_gplonly = True
