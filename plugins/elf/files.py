@@ -10,6 +10,7 @@ import mmap
 import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ksql.elf.magic import is_compressed
@@ -71,8 +72,34 @@ def module_files(root: Path) -> list[Path]:
     return [Path(e.path) for e in _module_entries(root)]
 
 
+_held: dict[str, str] | None = None  # fingerprints while one_look() is open
+
+
+@contextmanager
+def one_look() -> Iterator[None]:
+    """Inside, each tree's fingerprint is taken once and reused: one command's run, which
+    keys two caches on it (the load cache and ``ksql check``'s probes) and takes the tree as
+    unchanging meanwhile. A walk and 4,022 stats cost ~45 ms."""
+    global _held
+    outer = _held
+    _held = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _held = outer
+
+
 def tree_fingerprint(root: Path) -> str:
     """Every module file's path, size and modification time, hashed: a tree's cache key."""
+    if _held is not None:
+        key = os.path.abspath(root)
+        if key not in _held:
+            _held[key] = _fingerprint(root)
+        return _held[key]
+    return _fingerprint(root)
+
+
+def _fingerprint(root: Path) -> str:
     digest = hashlib.sha1()
     for entry in _module_entries(root):
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import cast
 
@@ -33,6 +34,12 @@ def module_files(root: Path) -> list[Path]:
 def tree_fingerprint(root: Path) -> str:
     fn = importlib.import_module("ksql.plugins.elf.files").tree_fingerprint
     return cast(Callable[[Path], str], fn)(root)
+
+
+def one_look() -> AbstractContextManager[None]:
+    """A tree's fingerprint taken once for the whole block (``ksql.plugins.elf.files``)."""
+    fn = importlib.import_module("ksql.plugins.elf.files").one_look
+    return cast(Callable[[], AbstractContextManager[None]], fn)()
 
 
 def struct_size(path: Path, name: str) -> int | None:

@@ -5,14 +5,19 @@ insmod/modprobe would print.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ksql.check.kpart import CatalogPart
 from ksql.errors import KsqlError, SourceError
 from ksql.kernel.facts import ERRNO, Finding, KernelFacts, ModuleFacts
 from ksql.kernel.loadchecks import check_module
+
+if TYPE_CHECKING:
+    from ksql.check.bulk import TreeImports  # numpy: only a tree's check needs it
 
 # Checks made inside simplify_symbols(): it walks every symbol and returns the last error.
 _SYMBOL_PHASE = frozenset(
@@ -75,8 +80,10 @@ def load_errno(findings: Sequence[Finding]) -> int:
     return phase[-1].errno
 
 
-def judge(mod: ModuleFacts, k: KernelFacts) -> Verdict:
-    findings = check_module(mod, k)
+def judge(
+    mod: ModuleFacts, k: KernelFacts, import_findings: list[Finding] | None = None
+) -> Verdict:
+    findings = check_module(mod, k, import_findings)
     errno = load_errno(findings)
     if not errno and any(f.severity == "error" for f in findings):
         errno = 8  # modpost-only errors (name length): the build stops, nothing to load
@@ -112,25 +119,29 @@ def read_modules(files: list[Path], *, probe: bool = False) -> tuple[list[Module
     return facts, problems
 
 
-def read_tree(tree: Path, plugins: object, use_cache: bool) -> tuple[list[ModuleFacts], list[str]]:
-    """Every module below ``tree``: rows from its (cached) catalog, headers from a probe."""
+def read_tree(
+    tree: Path, plugins: object, use_cache: bool
+) -> tuple[list[ModuleFacts], TreeImports, list[str]]:
+    """Every module below ``tree`` (rows from its cached catalog, headers from a probe),
+    their imports apart, and the files that could not be read."""
     from ksql.check import probecache
-    from ksql.check.elfio import module_files, tree_fingerprint
+    from ksql.check.elfio import module_files, one_look, tree_fingerprint
     from ksql.check.tree import facts_from_catalog
     from ksql.loading import load_catalog
 
-    catalog = load_catalog([f"elf:{tree}"], plugins, use_cache=use_cache)  # type: ignore[arg-type]
-    fingerprint = tree_fingerprint(tree)
+    with one_look():
+        catalog = load_catalog([f"elf:{tree}"], plugins, use_cache=use_cache)  # type: ignore[arg-type]
+        fingerprint = tree_fingerprint(tree)
     cached = probecache.load(tree, fingerprint) if use_cache else None
     if cached is not None:
-        return facts_from_catalog(catalog, cached), []
+        return (*facts_from_catalog(catalog, cached), [])
     files = module_files(tree)
     if not files:
         raise SourceError(tree, "no kernel modules (*.ko, *.ko.xz, ...) below it")
     probes, problems = read_modules(files, probe=True)
     if use_cache and not problems:
         probecache.store(tree, fingerprint, probes)
-    return facts_from_catalog(catalog, probes), problems
+    return (*facts_from_catalog(catalog, probes), problems)
 
 
 def run_check(
@@ -153,11 +164,13 @@ def run_check(
     files, trees = module_paths(targets)
     facts, problems = read_modules(files)
     tree_facts: list[ModuleFacts] = []
+    tree_imports: list[tuple[list[ModuleFacts], TreeImports]] = []
     if trees and plugins is None:
         plugins = _plugins(extra, blocked)
     for tree in trees:
-        found, failed = read_tree(tree, plugins, use_cache)
+        found, imports, failed = read_tree(tree, plugins, use_cache)
         tree_facts += found
+        tree_imports.append((found, imports))
         problems += failed
     if not facts and not tree_facts and problems:
         raise KsqlError(problems[0])
@@ -173,7 +186,15 @@ def run_check(
         release=release,
         struct_size=struct_module_size(specs, btf),
     )
-    return [judge(m, k) for m in facts + tree_facts], problems, k
+    verdicts = [judge(m, k) for m in facts]
+    for found, imports in tree_imports:
+        to_walk = imports.to_walk(found, k)
+        for m in found:
+            if m.name in to_walk:
+                verdicts.append(judge(dataclasses.replace(m, imports=imports.of(m.name)), k))
+            else:
+                verdicts.append(judge(m, k, []))  # every import resolves cleanly
+    return verdicts, problems, k
 
 
 def _plugins(extra: Sequence[str], blocked: Sequence[str]) -> object:

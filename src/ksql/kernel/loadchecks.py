@@ -93,8 +93,12 @@ def _enoexec(check: str, message: str, dmesg: str, fix: str = "", modpost: str =
 REBUILD = "rebuild against K's headers (make -C /lib/modules/<K>/build M=$PWD)"
 
 
-def check_module(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
-    """Every finding for ``mod`` on K, in the loader's order."""
+def check_module(
+    mod: ModuleFacts, k: KernelFacts, import_findings: list[Finding] | None = None
+) -> list[Finding]:
+    """Every finding for ``mod`` on K, in the loader's order. ``import_findings``: the
+    verdicts on its undefined symbols when the caller already has them (a tree resolves
+    its imports in bulk, :mod:`ksql.check.bulk`); else :func:`resolve_imports`'."""
     out: list[Finding] = []
     out += _signature(mod, k)
     out += _elf(mod, k)
@@ -148,7 +152,7 @@ def check_module(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
                     modpost=f'WARNING: modpost: "{name}" [{mod.label}] is COMMON symbol',
                 )
             )
-    out += resolve_imports(mod, k)
+    out += resolve_imports(mod, k) if import_findings is None else import_findings
     out += _duplicates(mod, k)
     out += _import_module_ns(mod, k)
     if len(mod.name) >= module_name_len(mod.is64):

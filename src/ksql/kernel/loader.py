@@ -30,6 +30,7 @@ from ksql.kernel.namespaces import MODULE_PREFIX, module_matches
 
 __all__ = [
     "gpl_hidden",
+    "owner_ready",
     "resolve_imports",
     "resolve_symbol",
     "verify_namespace",
@@ -60,10 +61,7 @@ def resolve_imports(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
             and exp.crc == imp.crc
             and not exp.namespace
             and (gpl_ok or not exp.gpl)
-            and (
-                exp.owner == VMLINUX
-                or (exp.owner not in k.proprietary and not _chain_missing(exp.owner, k))
-            )
+            and owner_ready(exp.owner, k)
         ):
             # The common case, cleanly resolved (resolve_symbol would say None): skip the
             # full walk.
@@ -75,6 +73,12 @@ def resolve_imports(mod: ModuleFacts, k: KernelFacts) -> list[Finding]:
         if found is not None:
             out.append(found)
     return out
+
+
+def owner_ready(owner: str, k: KernelFacts) -> bool:
+    """Nothing about the export's owner that resolve_symbol() objects to: vmlinux, or a
+    module that is not proprietary and whose whole ``depends`` chain K has."""
+    return owner == VMLINUX or (owner not in k.proprietary and not _chain_missing(owner, k))
 
 
 def _chain_missing(owner: str, k: KernelFacts) -> bool:
