@@ -18,8 +18,6 @@ from ksql.elf.unpack import decompress as decompress
 from ksql.errors import SourceError
 from ksql.sink import Batch
 
-from .image import read_image
-
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 CHUNK = 48  # files per task: enough to amortize a task, small enough to balance two cores
 
@@ -28,6 +26,8 @@ MMAP_FROM = 1 << 20  # map big files: a vmlinux with debug info is 600 MB, ksql 
 
 
 def read_file(path: Path) -> Batch:
+    from .image import read_image  # pyelftools: not for a fingerprint or a file list (~27 ms)
+
     try:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
