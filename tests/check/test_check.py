@@ -222,10 +222,13 @@ def test_main_is_callable_with_a_stream() -> None:
 def test_a_directory_is_checked_against_itself_and_cached(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A tree: its modules are part of K; the header probes are cached as JSON, and a
-    damaged cache file is a miss, never a different answer."""
+    """A tree: its modules are part of K; its facts are cached (ksql.check.treestore), and
+    a damaged entry -- garbage, or a well-formed one with a value of the wrong type -- is a
+    miss, never a different answer."""
+    import json
     import os
     import shutil
+    import zlib
 
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -234,12 +237,23 @@ def test_a_directory_is_checked_against_itself_and_cached(
     argv = (tree, "-s", ABI50, "--config", CONFIG, "-q")
     first = run(capsys, *argv)
     cache = Path(os.environ["KSQL_CACHE_DIR"])
-    entries = sorted(cache.glob("probes-*.json"))
-    assert entries
+    entries = sorted(cache.glob("*.tfacts"))
+    assert len(entries) == 1
     assert run(capsys, *argv) == first
-    for entry in entries:
-        entry.write_text('[{"path": 1}]')
+    good = entries[0].read_bytes()
+    entries[0].write_bytes(b"ksql-tfacts\n" + b"\0" * 40)
     assert run(capsys, *argv) == first
+    assert entries[0].read_bytes() == good  # removed as a miss, then written again
+    head = len(b"ksql-tfacts\n") + 8
+    meta_len = int.from_bytes(good[16:20], "little")
+    meta = json.loads(good[head : head + meta_len])
+    meta["modules"]["this_module"][0] = "896"
+    encoded = json.dumps(meta).encode()
+    body = encoded + good[head + meta_len :]
+    header = zlib.crc32(body).to_bytes(4, "little") + len(encoded).to_bytes(4, "little")
+    entries[0].write_bytes(good[:12] + header + body)
+    assert run(capsys, *argv) == first
+    assert entries[0].read_bytes() == good
     code, out, _ = first
     assert code == 1
     assert "namespace_imported.ko: would not load" not in out

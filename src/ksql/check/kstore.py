@@ -20,8 +20,9 @@ import os
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ksql import __version__
 from ksql.check.kpart import CatalogPart, ExportTable
@@ -33,6 +34,7 @@ SUFFIX = ".kfacts"
 KEEP = 32  # entries; the least recently written go first
 _MAGIC = b"ksql-kfacts\n"
 _SKIP_ENV = ("KSQL_CACHE_DIR", "KSQL_NO_CACHE")
+T = TypeVar("T")
 
 
 def key_for(specs: Sequence[str], blocked: Sequence[str] = ()) -> str | None:
@@ -56,15 +58,15 @@ def key_for(specs: Sequence[str], blocked: Sequence[str] = ()) -> str | None:
         return None  # third-party plugins: their code is known only once loaded
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("KSQL_"))
     env = [kv for kv in env if kv[0] not in _SKIP_ENV]
-    identity = [FORMAT, __version__, sys.byteorder, files, sorted(blocked), env, _code_stamp()]
+    identity = [FORMAT, __version__, sys.byteorder, files, sorted(blocked), env, code_stamp()]
     return json.dumps(identity)
 
 
-def _file_name(key: str) -> str:
+def _file_name(key: str, suffix: str) -> str:
     """The entry's file name: two checksums of the key (the key itself is checked inside,
     so a collision is only a miss)."""
     data = key.encode()
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}{SUFFIX}"
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}{suffix}"
 
 
 def _file_of(spec: str) -> str | None:
@@ -77,7 +79,7 @@ def _file_of(spec: str) -> str | None:
     return None
 
 
-def _code_stamp() -> list[list[object]]:
+def code_stamp() -> list[list[object]]:
     """Every ``.py`` file of ksql and of its built-in plugins, with size and mtime."""
     import importlib.util
 
@@ -153,21 +155,34 @@ class StoredExports(ExportTable):
         return len(self._starts)
 
     def materialize(self) -> dict[str, Export]:
-        return {e.name: e for e in map(self._line, range(len(self._starts)))}
+        # One split of the whole table: 25,000 lines in ~25 ms, where a lookup of each
+        # line's bounds took three times as long.
+        make = tuple.__new__  # Export's own __new__ is Python code, with defaults
+        out = {}
+        for line in self._blob.decode("ascii").splitlines():
+            name, owner, gpl, ns, crc = line.split("\t")
+            out[name] = make(Export, (name, owner, gpl == "1", ns, int(crc) if crc else None))
+        return out
 
 
 def load(key: str) -> CatalogPart | None:
     """The part stored under ``key``; a miss (None) for anything missing, odd or not ours."""
+    return read_entry(key, SUFFIX, _decode)
+
+
+def read_entry(key: str, suffix: str, decode: Callable[[bytes, str], T]) -> T | None:
+    """The entry of ``key`` decoded; None when there is none, and when it cannot be trusted
+    or decoded (then it is removed): every failure of ``decode`` is a miss."""
     folder = private_folder(create=False)
     if folder is None:
         return None
-    path = folder / _file_name(key)
+    path = folder / _file_name(key, suffix)
     try:
         opened = open_entry(path)
         if opened is None:
             return None
         with opened[0] as f:
-            return _decode(f.read(), key)
+            return decode(f.read(), key)
     except Exception:
         path.unlink(missing_ok=True)
         return None
@@ -228,10 +243,12 @@ def store(key: str, part: CatalogPart) -> None:
     ).encode()
     body = meta + starts.tobytes() + b"".join(lines)
     header = b"".join(n.to_bytes(4, "little") for n in (zlib.crc32(body), len(meta), len(lines)))
-    _write(key, _MAGIC + header + body)
+    write_entry(key, SUFFIX, _MAGIC + header + body, KEEP)
 
 
-def _write(key: str, data: bytes) -> None:
+def write_entry(key: str, suffix: str, data: bytes, keep: int) -> None:
+    """Write the entry of ``key`` atomically; of the entries with ``suffix``, the ``keep``
+    most recently written stay."""
     folder = private_folder(create=True)
     if folder is None:
         return
@@ -240,12 +257,12 @@ def _write(key: str, data: bytes) -> None:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(tmp, folder / _file_name(key))
+            os.replace(tmp, folder / _file_name(key, suffix))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[KEEP:]:
+        entries = sorted(folder.glob(f"*{suffix}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[keep:]:
             old.unlink(missing_ok=True)
     except OSError:
         return  # a read-only or full cache folder only costs speed

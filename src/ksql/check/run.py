@@ -6,7 +6,7 @@ insmod/modprobe would print.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,28 +120,30 @@ def read_modules(files: list[Path], *, probe: bool = False) -> tuple[list[Module
 
 
 def read_tree(
-    tree: Path, plugins: object, use_cache: bool
+    tree: Path, plugins: Callable[[], object], use_cache: bool, stored: bool, blocked: Sequence[str]
 ) -> tuple[list[ModuleFacts], TreeImports, list[str]]:
-    """Every module below ``tree`` (rows from its cached catalog, headers from a probe),
-    their imports apart, and the files that could not be read."""
-    from ksql.check import probecache
+    """Every module below ``tree``, their imports apart, and the files that could not be
+    read: from the tree facts cache (``stored``: it may be used, :mod:`ksql.check.treestore`)
+    or from the tree's catalog (the load cache) and a probe of each file's headers."""
+    from ksql.check import treestore
     from ksql.check.elfio import module_files, one_look, tree_fingerprint
     from ksql.check.tree import facts_from_catalog
     from ksql.loading import load_catalog
 
     with one_look():
-        catalog = load_catalog([f"elf:{tree}"], plugins, use_cache=use_cache)  # type: ignore[arg-type]
-        fingerprint = tree_fingerprint(tree)
-    cached = probecache.load(tree, fingerprint) if use_cache else None
-    if cached is not None:
-        return (*facts_from_catalog(catalog, cached), [])
+        key = treestore.key_for(tree, tree_fingerprint(tree), blocked) if stored else None
+        found = treestore.load(key) if key is not None else None
+        if found is not None:
+            return (*found, [])
+        catalog = load_catalog([f"elf:{tree}"], plugins(), use_cache=use_cache)  # type: ignore[arg-type]
     files = module_files(tree)
     if not files:
         raise SourceError(tree, "no kernel modules (*.ko, *.ko.xz, ...) below it")
     probes, problems = read_modules(files, probe=True)
-    if use_cache and not problems:
-        probecache.store(tree, fingerprint, probes)
-    return (*facts_from_catalog(catalog, probes), problems)
+    facts, imports = facts_from_catalog(catalog, probes)
+    if key is not None and not problems:
+        treestore.store(key, facts, imports)
+    return facts, imports, problems
 
 
 def run_check(
@@ -157,25 +159,31 @@ def run_check(
 ) -> tuple[list[Verdict], list[str], KernelFacts]:
     """Every module's verdict on K, the files that could not be read, and K. Without
     ``plugins``, they are loaded (``extra``, ``blocked``: ``--plugin``, ``--block``) only
-    when the facts cache (:mod:`ksql.check.kstore`) cannot answer."""
+    when the facts caches (:mod:`ksql.check.kstore`, :mod:`ksql.check.treestore`) cannot
+    answer."""
     from ksql.check.kfiles import find_config, load_config, release_of, struct_module_size
     from ksql.check.kpart import assemble
+
+    stored = use_cache and plugins is None and not extra
+    loaded: list[object] = [] if plugins is None else [plugins]
+
+    def plugins_now() -> object:
+        if not loaded:
+            loaded.append(_plugins(extra, blocked))
+        return loaded[0]
 
     files, trees = module_paths(targets)
     facts, problems = read_modules(files)
     tree_facts: list[ModuleFacts] = []
     tree_imports: list[tuple[list[ModuleFacts], TreeImports]] = []
-    if trees and plugins is None:
-        plugins = _plugins(extra, blocked)
     for tree in trees:
-        found, imports, failed = read_tree(tree, plugins, use_cache)
+        found, imports, failed = read_tree(tree, plugins_now, use_cache, stored, blocked)
         tree_facts += found
         tree_imports.append((found, imports))
         problems += failed
     if not facts and not tree_facts and problems:
         raise KsqlError(problems[0])
-    facts_cache = use_cache and not trees and plugins is None and not extra
-    part = _catalog_part(specs, plugins, use_cache, facts_cache, extra, blocked)
+    part = _catalog_part(specs, loaded[0] if loaded else None, use_cache, stored, extra, blocked)
     all_specs = [*specs, *(str(t) for t in trees)]
     config_path = find_config(all_specs, config)
     release = release_of(config_path, all_specs)
