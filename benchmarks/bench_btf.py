@@ -28,11 +28,10 @@ from pathlib import Path
 
 os.environ["KSQL_NO_CACHE"] = "1"
 
+from ksql.loading import load_catalog
 from ksql.plugins.btf.blob import read_blob
 from ksql.plugins.btf.reader import Btf
 from ksql.plugins.btf.rows import rows
-
-from ksql.loading import load_catalog
 
 TARGET = 0.3  # seconds, the cold load of a whole vmlinux BTF
 

@@ -161,10 +161,9 @@ def timed_row(
 def bench_decode(vmlinux: Path, repeat: int, checks: Checks, targets: Targets) -> tuple[str, float]:
     """Decoding vmlinux in-process against an ``nm -p vmlinux > /dev/null`` process; the
     load cold and warm."""
-    from ksql.plugins.elf.files import read_file
-
     from ksql.loading import load_catalog
     from ksql.pluginmanager import load_plugins
+    from ksql.plugins.elf.files import read_file
 
     plugins_s, plugins = best_of(repeat, load_plugins)
     nm_s, nm_proc = best_of(repeat, lambda: quiet(["nm", "-p", str(vmlinux)]))
@@ -260,10 +259,9 @@ def bench_process(
 def bench_tree(root: Path, repeat: int, checks: Checks, targets: Targets) -> str:
     """Loading every module in-process and as a process against ``find | xargs nm -p``;
     the loads cold and warm."""
-    from ksql.plugins.elf.files import module_files, read_tree
-
     from ksql.loading import load_catalog
     from ksql.pluginmanager import load_plugins
+    from ksql.plugins.elf.files import module_files, read_tree
 
     plugins = load_plugins()
     nm_s, nm_proc = best_of(repeat, lambda: shell(nm_tree(root)))

@@ -40,11 +40,11 @@ from _common import (
     section,
     table,
 )
-from ksql.plugins.tree.live import TreeIndex
 
 from ksql import cache
 from ksql.loading import load_catalog
 from ksql.pluginmanager import load_plugins
+from ksql.plugins.tree.live import TreeIndex
 
 TARGET_COLD = 10.0  # seconds for the whole tree
 TARGET_WARM = 0.3

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ksql.plugins.elf.reader import ElfImage
 
 from ksql.elf.header import ElfHeader
 from ksql.elf.reader import LiteImage
 from ksql.errors import SourceError
+from ksql.plugins.elf.reader import ElfImage
 
 M1 = (Path(__file__).resolve().parent.parent / "data" / "m1.ko").read_bytes()
 # Elf64_Ehdr offsets: e_shoff 40, e_shentsize 58, e_shnum 60, e_shstrndx 62.

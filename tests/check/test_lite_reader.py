@@ -9,11 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
-from ksql.plugins.elf import loadfacts
-from ksql.plugins.elf.files import module_files
 
 from ksql.elf import modfacts
 from ksql.errors import SourceError
+from ksql.plugins.elf import loadfacts
+from ksql.plugins.elf.files import module_files
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ksql.plugins.btf import bases
-from ksql.plugins.btf.reader import Btf, is_split
-from ksql.plugins.btf.rows import rows
 
 from ksql.catalog import Catalog
 from ksql.errors import SourceError
+from ksql.plugins.btf import bases
+from ksql.plugins.btf.reader import Btf, is_split
+from ksql.plugins.btf.rows import rows
 from ksql.sink import Batch
 from tests.conftest import names
 
@@ -170,7 +170,6 @@ def test_split_btf_continues_its_base(tmp_path: Path, no_bases: None) -> None:
     module = tmp_path / "my-mod"
     module.write_bytes(data)
     from ksql.plugins.btf.load import load_btf
-
     from ksql.sink import RowSink
 
     sink = RowSink("btf")
@@ -289,7 +288,6 @@ def test_decoded_rows_are_kept_between_runs(
 ) -> None:
     from ksql.plugins.btf import store
     from ksql.plugins.btf.load import load_btf
-
     from ksql.sink import RowSink
 
     cache = tmp_path / "cache"

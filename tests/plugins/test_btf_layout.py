@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from ksql.cli import main
 from ksql.plugins.btf.layout import size_of
 from ksql.plugins.btf.pahole import Printer
 from ksql.plugins.btf.reader import Btf
-
-from ksql.cli import main
 from tests.plugins.test_btf import FUNC, FUNC_PROTO, INT, PTR, STRUCT, Blob
 
 CORPUS = Path(os.environ.get("KSQL_CORPUS", "/nonexistent"))

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zstandard
-from ksql.plugins.elf import kexports
-from ksql.plugins.elf.reader import ElfImage
 
 from ksql.catalog import Catalog
 from ksql.errors import SourceError
 from ksql.model import ExportKind
+from ksql.plugins.elf import kexports
+from ksql.plugins.elf.reader import ElfImage
 from tests.conftest import DATA, names, nm_lines
 
 Load = Callable[..., Catalog]

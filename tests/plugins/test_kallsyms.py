@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ksql.plugins.kallsyms import NmText
 
 from ksql.catalog import Catalog
 from ksql.errors import SourceError
 from ksql.model import Bind, ExportKind
+from ksql.plugins.kallsyms import NmText
 from tests.conftest import DATA, names
 
 Load = Callable[..., Catalog]

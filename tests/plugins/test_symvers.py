@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ksql.plugins.symvers import ModuleSymvers
 
 from ksql.catalog import Catalog
 from ksql.errors import SourceError
 from ksql.model import ExportKind
+from ksql.plugins.symvers import ModuleSymvers
 from tests.conftest import DATA
 
 Load = Callable[..., Catalog]

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ksql.plugins.tree import is_headers_tree, is_source_tree
-from ksql.plugins.tree.scan import scan
 
 from ksql.catalog import Catalog
 from ksql.kernel.kbuild import module_of_file, read_config
+from ksql.plugins.tree import is_headers_tree, is_source_tree
+from ksql.plugins.tree.scan import scan
 from ksql.testing import load, names, query
 
 TREE = Path(__file__).parent.parent / "data" / "tree-6.1"

@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from ksql.model import ExportKind
 from ksql.plugins.tree import index as tree_index
 from ksql.plugins.tree.live import FileSite, TreeIndex
 from ksql.plugins.tree.store import listing
-
-from ksql.model import ExportKind
 from ksql.testing import load, query
 
 TREE = Path(__file__).parent.parent / "data" / "tree-6.1"

@@ -7,15 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ksql.kernel.exportmacros import exports_of
+from ksql.kernel.kbuild import Kbuild, scan_kbuild
+from ksql.model import ExportKind
 from ksql.plugins.tree.index import TreeConfig
 from ksql.plugins.tree.live import TreeIndex
 from ksql.plugins.tree.macros import active, renames
 from ksql.plugins.tree.rows import RowBuilder, expand_xmacros
 from ksql.plugins.tree.scan import scan
-
-from ksql.kernel.exportmacros import exports_of
-from ksql.kernel.kbuild import Kbuild, scan_kbuild
-from ksql.model import ExportKind
 from ksql.sink import RowSink
 
 
