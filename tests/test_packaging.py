@@ -1,5 +1,6 @@
 """grammar/ and plugins/ ship as ksql.grammar and ksql.plugins in the wheel, the sdist and
-an editable install (the setuptools package-dir mapping in pyproject.toml)."""
+an editable install (src/ksql/grammar and src/ksql/plugins are symlinks to them; MANIFEST.in
+puts the folders themselves in the sdist)."""
 
 from __future__ import annotations
 
@@ -76,8 +77,8 @@ def test_sdist_contents(dist: Path) -> None:
 
 
 def test_a_source_checkout_runs_without_installing(tmp_path: Path) -> None:
-    # python -S skips site-packages' .pth files, so the editable install's finder (which maps
-    # ksql.plugins and ksql.grammar) is absent; the dependencies stay importable by path.
+    # python -S skips site-packages' .pth files, so the editable install's path entry is
+    # absent; the dependencies stay importable by path.
     import numpy
 
     site = Path(numpy.__file__).parent.parent
