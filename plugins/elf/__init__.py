@@ -17,7 +17,7 @@ from ksql.kernel.modules import VMLINUX
 from ksql.sink import RowSink
 from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType
 
-# Every ksql run imports every plugin: the decoder (with pyelftools and multiprocessing) is
+# Every ksql run imports every plugin: the decoder (with numpy and multiprocessing) is
 # imported only when an ELF source is read.
 
 

@@ -4,8 +4,8 @@ with numpy structured dtypes straight from the file's bytes.
 pyelftools' ``ELFFile`` builds one Python object per section and per symbol: 0.72 ms per
 Debian module just to list the sections (2.9 s for the 4,023 modules of 6.1, where
 ``nm -p`` needs 0.6 s for everything). Here one ``np.frombuffer`` call decodes a whole table;
-pyelftools' documented constants name the fields, and the tests check the decoding against
-pyelftools and binutils. Every offset is bounds-checked: a bad file is a SourceError.
+the tests check the decoding (and the constants) against pyelftools and binutils. Every
+offset is bounds-checked: a bad file is a SourceError.
 """
 
 from __future__ import annotations
@@ -15,26 +15,24 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from elftools.elf.constants import SH_FLAGS, SHN_INDICES
-from elftools.elf.enums import ENUM_E_TYPE, ENUM_SH_TYPE_BASE
 
 from ksql.elf.header import ElfHeader
 from ksql.errors import SourceError
 
-SHT_SYMTAB = ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
-SHT_NOBITS = ENUM_SH_TYPE_BASE["SHT_NOBITS"]
-SHT_RELA = ENUM_SH_TYPE_BASE["SHT_RELA"]
-SHT_SYMTAB_SHNDX = ENUM_SH_TYPE_BASE["SHT_SYMTAB_SHNDX"]
-SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = SH_FLAGS.SHF_WRITE, SH_FLAGS.SHF_ALLOC, SH_FLAGS.SHF_EXECINSTR
+# include/uapi/linux/elf.h. Written out, not taken from pyelftools' tables: importing those
+# (elftools.elf.enums pulls in its bundled construct, and that pdb) cost every cold load
+# ~23 ms (python -X importtime); tests/plugins/test_elf.py checks them against pyelftools.
+SHT_SYMTAB = 2
+SHT_RELA = 4
+SHT_NOBITS = 8
+SHT_SYMTAB_SHNDX = 18
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
 SHN_UNDEF = 0
 SHN_LORESERVE = 0xFF00
 SHN_ABS = 0xFFF1
 SHN_COMMON = 0xFFF2
 SHN_XINDEX = 0xFFFF
-assert SHN_INDICES.SHN_ABS == SHN_ABS and SHN_INDICES.SHN_COMMON == SHN_COMMON
-ET_REL = ENUM_E_TYPE["ET_REL"]
-ET_EXEC = ENUM_E_TYPE["ET_EXEC"]
-ET_DYN = ENUM_E_TYPE["ET_DYN"]
+ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
 
 
 def _dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:

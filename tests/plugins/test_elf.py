@@ -223,3 +223,21 @@ def test_name_heads_stop_at_each_name_s_end() -> None:
         [ord("L"), ord("x"), 0, 0],  # an offset into the middle of a name (shared tails)
         [ord("_"), ord("."), ord("L"), ord("_")],  # the last name: padding, no overrun
     ]
+
+
+def test_the_readers_elf_constants_are_pyelftools() -> None:
+    """The numpy reader spells include/uapi/linux/elf.h's values out (pyelftools' tables
+    cost ~23 ms to import); they are pyelftools' own."""
+    from elftools.elf.constants import SH_FLAGS, SHN_INDICES
+    from elftools.elf.enums import ENUM_E_TYPE, ENUM_SH_TYPE_BASE
+
+    from ksql.plugins.elf import reader
+
+    for name in ("SHT_SYMTAB", "SHT_RELA", "SHT_NOBITS", "SHT_SYMTAB_SHNDX"):
+        assert getattr(reader, name) == ENUM_SH_TYPE_BASE[name]
+    for name in ("SHF_WRITE", "SHF_ALLOC", "SHF_EXECINSTR"):
+        assert getattr(reader, name) == getattr(SH_FLAGS, name)
+    for name in ("SHN_UNDEF", "SHN_LORESERVE", "SHN_ABS", "SHN_COMMON", "SHN_XINDEX"):
+        assert getattr(reader, name) == getattr(SHN_INDICES, name)
+    for name in ("ET_REL", "ET_EXEC", "ET_DYN"):
+        assert getattr(reader, name) == ENUM_E_TYPE[name]
