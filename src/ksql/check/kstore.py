@@ -18,7 +18,6 @@ import bisect
 import json
 import os
 import sys
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -249,6 +248,8 @@ def store(key: str, part: CatalogPart) -> None:
 def write_entry(key: str, suffix: str, data: bytes, keep: int) -> None:
     """Write the entry of ``key`` atomically; of the entries with ``suffix``, the ``keep``
     most recently written stay."""
+    import tempfile  # with shutil and random: ~7 ms a warm check that only reads skips
+
     folder = private_folder(create=True)
     if folder is None:
         return
