@@ -6,7 +6,7 @@ checked against each other), its configuration, its release and vermagic, and
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -136,7 +136,7 @@ def kernel_facts(
     catalog: Catalog,
     tree: Iterable[ModuleFacts] = (),
     *,
-    config: dict[str, str] | None = None,
+    config: Mapping[str, str] | None = None,
     release: str | None = None,
     struct_size: int | None = None,
 ) -> KernelFacts:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _RELEASE = re.compile(r"(?:/lib/modules/|config-|System\.map-|vmlinux-|linux-headers-)([^/\s]+)")
@@ -80,9 +80,10 @@ def struct_module_size(specs: Sequence[str], btf: str | None) -> int | None:
     return None
 
 
-def load_config(path: Path | None) -> dict[str, str]:
+def load_config(path: Path | None) -> Mapping[str, str]:
+    """K's configuration, each option read when asked (:class:`ConfigText`)."""
     if path is None:
         return {}
-    from ksql.kernel.kconfig import read_config
+    from ksql.kernel.kconfig import ConfigText
 
-    return read_config(path)
+    return ConfigText(path.read_text(errors="replace"))

@@ -43,7 +43,7 @@ def assemble(
     part: CatalogPart,
     tree: Iterable[ModuleFacts] = (),
     *,
-    config: dict[str, str] | None = None,
+    config: Mapping[str, str] | None = None,
     release: str | None = None,
     struct_size: int | None = None,
 ) -> KernelFacts:

@@ -56,7 +56,7 @@ def config_machine(config: Mapping[str, str] | None) -> int | None:
     return None
 
 
-def vermagic_of(config: dict[str, str], release: str) -> str | None:
+def vermagic_of(config: Mapping[str, str], release: str) -> str | None:
     """K's VERMAGIC_STRING (include/linux/vermagic.h, 6.1): release, then ``SMP``,
     ``preempt``/``preempt_rt``, ``mod_unload``, ``modversions``, MODULE_ARCH_VERMAGIC (empty
     on x86_64: arch/x86/include/asm/vermagic.h defines no MODULE_PROC_FAMILY for it) and the
