@@ -6,7 +6,10 @@ each command's own. :func:`build_parser` can build one command's parser alone: p
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 from ksql import __version__
 
@@ -63,6 +66,45 @@ COMMANDS = frozenset(
 )
 
 
+def _columns() -> int:
+    """shutil.get_terminal_size()'s width: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own, given its width: without one it imports shutil (and shutil bz2 and
+    lzma, ~4 ms of every run) to measure the terminal, as each add_argument() makes one."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+class _RawFormatter(_Formatter, argparse.RawDescriptionHelpFormatter):
+    """The same, with the description and epilog kept as written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(full_help: bool = False, command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; ``full_help`` adds the query language summary (it reads the
     field table, which imports numpy: only for ``--help`` and the man page). ``command``:
@@ -71,7 +113,7 @@ def build_parser(full_help: bool = False, command: str | None = None) -> argpars
     def want(*names: str) -> bool:
         return command is None or command in names
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "-s",
         "--source",
@@ -102,11 +144,11 @@ def build_parser(full_help: bool = False, command: str | None = None) -> argpars
         help="keep the target-special symbols nm hides (ARM/AArch64 mapping symbols $x $d, "
         "RISC-V local labels .L*); same as KSQL_SPECIAL_SYMS=1",
     )
-    p = argparse.ArgumentParser(
-        prog="ksql", description="Ask questions about Linux kernel symbols."
-    )
+    p = _Parser(prog="ksql", description="Ask questions about Linux kernel symbols.")
     p.add_argument("--version", action="version", version=f"ksql {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = p.add_subparsers(  # type: ignore[assignment]
+        dest="command", required=True, metavar="COMMAND"
+    )
     if want("query"):
         _add_query_parser(sub, common, full_help)
     if want("check"):
@@ -163,7 +205,7 @@ def _add_query_parser(
         parents=[common],
         help="run a query, print matching symbols",
         epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawFormatter,
     )
     q.add_argument("query", help="e.g. 'exported and module=m2 and type=D'")
     q.add_argument(
