@@ -1,15 +1,13 @@
-"""The built-in ``elf`` and ``btf`` sources' readers that ``ksql check`` uses, reached
-through the ``ksql.plugins`` package (installed from ``plugins/``) with their types spelled
-here: a module file's loader facts, a tree's module files and fingerprint, a BTF struct size.
+"""The built-in ``elf`` and ``btf`` sources' readers that ``ksql check`` uses, each imported
+when first needed: a module file's loader facts, a tree's module files and fingerprint, a BTF
+struct size.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import cast
 
 from ksql.kernel.facts import ModuleFacts
 
@@ -22,26 +20,31 @@ def read_many(paths: list[Path], *, probe: bool = False) -> Iterator[ModuleFacts
 
         if modfacts.small(paths):
             return iter(modfacts.read_many(paths))
-    fn = importlib.import_module("ksql.plugins.elf.loadfacts").read_many
-    return cast(Callable[..., Iterator[ModuleFacts | str]], fn)(paths, probe=probe)
+    from ksql.plugins.elf.loadfacts import read_many as on_every_core
+
+    return on_every_core(paths, probe=probe)
 
 
 def module_files(root: Path) -> list[Path]:
-    fn = importlib.import_module("ksql.plugins.elf.files").module_files
-    return cast(Callable[[Path], list[Path]], fn)(root)
+    from ksql.plugins.elf.files import module_files as found
+
+    return found(root)
 
 
 def tree_fingerprint(root: Path) -> str:
-    fn = importlib.import_module("ksql.plugins.elf.files").tree_fingerprint
-    return cast(Callable[[Path], str], fn)(root)
+    from ksql.plugins.elf.files import tree_fingerprint as fingerprint
+
+    return fingerprint(root)
 
 
 def one_look() -> AbstractContextManager[None]:
     """A tree's fingerprint taken once for the whole block (``ksql.plugins.elf.files``)."""
-    fn = importlib.import_module("ksql.plugins.elf.files").one_look
-    return cast(Callable[[], AbstractContextManager[None]], fn)()
+    from ksql.plugins.elf.files import one_look as look
+
+    return look()
 
 
 def struct_size(path: Path, name: str) -> int | None:
-    fn = importlib.import_module("ksql.plugins.btf.sizes").struct_size
-    return cast(Callable[[Path, str], "int | None"], fn)(path, name)
+    from ksql.plugins.btf.sizes import struct_size as size
+
+    return size(path, name)
