@@ -51,14 +51,22 @@ def key_for(specs: Sequence[str], blocked: Sequence[str] = ()) -> str | None:
             return None
         st = os.stat(real)
         files.append([spec, real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns])
+    made_by = maker(blocked)
+    return None if made_by is None else json.dumps([FORMAT, files, *made_by])
+
+
+def maker(blocked: Sequence[str]) -> list[object] | None:
+    """What made a facts entry, besides its inputs: ksql's version and code (the stamp of
+    its own and its built-in plugins' files), the byte order, ``--block`` and the
+    ``KSQL_*`` settings. None with third-party plugins installed: their code is known only
+    once they are loaded."""
     from ksql.entrypoints import entry_points
 
     if entry_points("ksql"):
-        return None  # third-party plugins: their code is known only once loaded
+        return None
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("KSQL_"))
     env = [kv for kv in env if kv[0] not in _SKIP_ENV]
-    identity = [FORMAT, __version__, sys.byteorder, files, sorted(blocked), env, code_stamp()]
-    return json.dumps(identity)
+    return [__version__, sys.byteorder, sorted(blocked), env, code_stamp()]
 
 
 def _file_name(key: str, suffix: str) -> str:
@@ -121,9 +129,7 @@ class StoredExports(ExportTable):
 
     def _line(self, i: int) -> Export:
         at = self._starts[i]
-        end = self._blob.index(b"\n", at)
-        name, owner, gpl, ns, crc = self._blob[at:end].decode("ascii").split("\t")
-        return Export(name, owner, gpl == "1", ns, int(crc) if crc else None)
+        return _export(self._blob[at : self._blob.index(b"\n", at)].decode("ascii"))
 
     def _find(self, name: str) -> int | None:
         try:
@@ -156,12 +162,14 @@ class StoredExports(ExportTable):
     def materialize(self) -> dict[str, Export]:
         # One split of the whole table: 25,000 lines in ~25 ms, where a lookup of each
         # line's bounds took three times as long.
-        make = tuple.__new__  # Export's own __new__ is Python code, with defaults
-        out = {}
-        for line in self._blob.decode("ascii").splitlines():
-            name, owner, gpl, ns, crc = line.split("\t")
-            out[name] = make(Export, (name, owner, gpl == "1", ns, int(crc) if crc else None))
-        return out
+        return {e.name: e for e in map(_export, self._blob.decode("ascii").splitlines())}
+
+
+def _export(line: str) -> Export:
+    """One ``name\towner\tgpl\tnamespace\tcrc`` line. (tuple.__new__: Export's own
+    __new__ is Python code, with defaults.)"""
+    name, owner, gpl, ns, crc = line.split("\t")
+    return tuple.__new__(Export, (name, owner, gpl == "1", ns, int(crc) if crc else None))
 
 
 def load(key: str) -> CatalogPart | None:

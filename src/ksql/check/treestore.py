@@ -5,7 +5,7 @@ this one entry, without the plugins, the tree's catalog or a look at each file's
 
 The key: the tree's path and fingerprint (every module file's path, size and modification
 time), the ``KSQL_*`` settings, ``--block``, ksql's version and the stamp of its own and its
-built-in plugins' files (:func:`ksql.check.kstore.code_stamp`). Made for the built-in
+built-in plugins' files (:func:`ksql.check.kstore.maker`). Made for the built-in
 plugins only. The entry is JSON for the modules, then the imports' weak flags, CRCs
 (int64) and names (``\\n``-joined) as raw bytes; it gets the facts cache's distrust (a
 trusted file in the private folder, CRC-32, the same key inside, every value's type
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import zlib
 from collections.abc import Sequence
 from itertools import accumulate, repeat
@@ -25,16 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from ksql import __version__
 from ksql.check.bulk import TreeImports
-from ksql.check.kstore import code_stamp, read_entry, write_entry
+from ksql.check.kstore import maker, read_entry, write_entry
 from ksql.kernel.facts import Export, ModuleFacts
 
 FORMAT = 1
 SUFFIX = ".tfacts"
 KEEP = 8
 _MAGIC = b"ksql-tfacts\n"
-_SKIP_ENV = ("KSQL_CACHE_DIR", "KSQL_NO_CACHE")
 
 _OPT_STR = (str, type(None))
 _OPT_INT = (int, type(None))
@@ -62,14 +59,10 @@ def key_for(tree: Path, fingerprint: str, blocked: Sequence[str] = ()) -> str | 
     off, third-party plugins installed)."""
     if os.environ.get("KSQL_NO_CACHE"):
         return None
-    from ksql.entrypoints import entry_points
-
-    if entry_points("ksql"):
+    made_by = maker(blocked)
+    if made_by is None:
         return None
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("KSQL_"))
-    env = [kv for kv in env if kv[0] not in _SKIP_ENV]
-    identity = [FORMAT, __version__, sys.byteorder, os.path.abspath(tree), fingerprint]
-    return json.dumps([*identity, sorted(blocked), env, code_stamp()])
+    return json.dumps([FORMAT, os.path.abspath(tree), fingerprint, *made_by])
 
 
 def load(key: str) -> tuple[list[ModuleFacts], TreeImports] | None:
