@@ -152,6 +152,40 @@ async def test_framing_recovers_at_the_next_header(delta: int, survivors: list[i
     assert protocol.ids == survivors
 
 
+@pytest.mark.parametrize("kind", ["pipe", "file"])
+async def test_stdin_is_read_as_a_stream(kind: str, tmp_path: Path) -> None:
+    """A pipe (an editor's stdin) is watched by the loop and left blocking afterwards, as
+    it was; a regular file is read by a thread. Either way every message arrives."""
+    data = b"".join(_frame(_request(n)) for n in range(1, 4)) + _frame(_request(4), -7)
+    data += _frame(_request(5))
+    if kind == "pipe":
+        read, write = os.pipe()
+        os.write(write, data)
+        os.close(write)
+        stdin = os.fdopen(read, "rb")
+    else:
+        (tmp_path / "in").write_bytes(data)
+        stdin = (tmp_path / "in").open("rb")
+    protocol = _Protocol()
+    shared = os.dup(stdin.fileno())  # the same open file, as a parent's copy of our stdin
+    try:
+        with stdin:
+            async with transport.stdin_stream(stdin) as reader:
+                await transport.serve(threading.Event(), reader, protocol)
+        assert os.get_blocking(shared)
+    finally:
+        os.close(shared)
+    assert protocol.ids == [1, 2, 3, 5]
+
+
+def test_a_write_after_exit_is_dropped() -> None:
+    stream = io.BytesIO()
+    writer = transport.LockedWriter(stream)
+    writer.write(b"answer")
+    writer.close()
+    writer.write(b"a thread's late answer")  # no ValueError: I/O operation on closed file
+
+
 def test_locked_writer_keeps_messages_whole(tmp_path: Path) -> None:
     path = tmp_path / "out"
     with path.open("wb", buffering=8192) as stream:
