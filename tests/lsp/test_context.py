@@ -17,6 +17,7 @@ from ksql.lsp.context import CursorContext, cursor_context
 from ksql.lsp.diagnostics import NAMESPACE
 from ksql.lsp.documents import Documents
 from ksql.lsp.hover import hover_at
+from ksql.lsp.wire import Wire, converter
 from tests.conftest import DATA
 
 Load = Callable[..., Catalog]
@@ -154,28 +155,41 @@ def test_hover_at(cat: Catalog) -> None:
     assert hover_at(context(cat, UTF16, 3, 45)) is None  # a comment
 
 
+def _completion_list(answer: Wire) -> types.CompletionList:
+    """The answer as the client reads it; structuring fails on a malformed list."""
+    assert isinstance(answer, Wire)
+    found: types.CompletionList = converter().structure(answer, types.CompletionList)
+    return found
+
+
 def test_complete_at(cat: Catalog) -> None:
-    got = complete_at(context(cat, UTF8, 2, 59))  # after "dma_buf"
+    got = _completion_list(complete_at(context(cat, UTF8, 2, 59)))  # after "dma_buf"
     assert not got.is_incomplete
     assert [(i.label, i.sort_text, i.data) for i in got.items] == [
         ("dma_buf_export", "00000", {"name": "dma_buf_export", "uri": URI})
     ]
     (item,) = got.items
+    assert item.kind == types.CompletionItemKind.Function and item.tags is None
+    assert item.detail == "EXPORT_SYMBOL_GPL · vmlinux · T"
     assert isinstance(item.text_edit, types.TextEdit)
     assert item.text_edit.range == types.Range(
         start=types.Position(line=2, character=52), end=types.Position(line=2, character=59)
     )
     for line, client in ((2, 50), (3, 30), (3, 45)):  # no prefix, a member, a comment
-        assert complete_at(context(cat, UTF16, line, client)).items == []
+        assert not _completion_list(complete_at(context(cat, UTF16, line, client))).items
     # A client that applies the list's itemDefaults gets the range and the data once.
-    shared = complete_at(context(cat, UTF8, 2, 59), frozenset({"editRange", "data", "x"}))
+    shared = _completion_list(
+        complete_at(context(cat, UTF8, 2, 59), frozenset({"editRange", "data", "x"}))
+    )
     assert shared.item_defaults == types.CompletionItemDefaults(
         edit_range=item.text_edit.range, data={"uri": URI}
     )
     assert [(i.label, i.text_edit, i.data) for i in shared.items] == [
         ("dma_buf_export", None, None)
     ]
-    assert complete_at(context(cat, UTF8, 2, 59), frozenset({"editRange"})) == got
+    assert complete_at(context(cat, UTF8, 2, 59), frozenset({"editRange"})) == complete_at(
+        context(cat, UTF8, 2, 59)
+    )
 
 
 def test_import_actions(cat: Catalog) -> None:

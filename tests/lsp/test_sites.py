@@ -115,9 +115,7 @@ def test_signature_help_from_btf(btf: Catalog) -> None:
 def test_completion_label_details(btf: Catalog) -> None:
     found, _ = complete(btf, "dma_buf_get")
     assert found[0].name == "dma_buf_get"
-    details = found[0].label_details()
-    assert details is not None
-    assert (details.detail, details.description) == ("(int fd)", "struct dma_buf *")
+    assert found[0].label_details() == {"detail": "(int fd)", "description": "struct dma_buf *"}
     plain = Candidate("x", 0, ExportKind.EXPORT_SYMBOL, "vmlinux", "T", True)
     assert plain.label_details() is None
 

@@ -6,8 +6,11 @@ others), unexported ones last -- never an item per catalog row.
 
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,9 +18,11 @@ from lsprotocol import types
 
 from ksql.catalog import Catalog
 from ksql.kernel.licenses import license_is_gpl_compatible
+from ksql.lsp import wire
 from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.hover import hover_markdown
 from ksql.lsp.prototype import parse_prototype, tidy
+from ksql.lsp.wire import Wire
 from ksql.model import ExportKind, Kind
 from ksql.storage import Columns
 
@@ -37,18 +42,11 @@ class Candidate:
     function: bool
     decl: str = ""  # the BTF declaration, when loaded
 
-    def label_details(self) -> types.CompletionItemLabelDetails | None:
-        """clangd's completion label: ``dma_buf_get(int fd)`` and, to the right, the return
-        type (``struct dma_buf *``); a variable shows its type."""
-        if not self.decl:
-            return None
-        proto = parse_prototype(self.decl, self.name)
-        if proto is not None:
-            return types.CompletionItemLabelDetails(
-                detail=proto.arguments, description=proto.returns
-            )
-        kind = tidy(self.decl.rsplit(self.name, 1)[0]) if self.name in self.decl else ""
-        return types.CompletionItemLabelDetails(description=kind or None)
+    def label_details(self) -> dict[str, str] | None:
+        """clangd's completion label (LSP ``CompletionItemLabelDetails``): ``dma_buf_get(int
+        fd)`` and, to the right, the return type (``struct dma_buf *``); a variable shows
+        its type."""
+        return _label_details(self.decl, self.name) if self.decl else None
 
     @property
     def detail(self) -> str:
@@ -66,28 +64,18 @@ def complete(
     lo, hi = catalog.prefix_range(prefix)
     if lo == hi:
         return [], False
+    ranked = _ranked(catalog, gpl_ok)
+    # The needles in the array's own dtype: else numpy converts all 544,000 starts per call.
+    bounds = np.array((lo, hi), dtype=ranked.starts.dtype)
+    first, last = (int(i) for i in np.searchsorted(ranked.starts, bounds))
+    names, ranks = ranked.first_names(first, last, limit)
     cols = catalog.columns()
-    order, firsts = catalog.name_order(), catalog.name_firsts()
-    # A prefix such as "_" spans 381,000 rows of a distro kernel, most of them repeats (a
-    # "__func__" per function of every module): rank the first rows of the range and
-    # widen it only while it holds fewer than ``limit`` exported names.
-    span = min(hi - lo, 4 * limit)
-    while True:
-        rows = order[lo : lo + span]
-        chosen, best = _best_rows(cols, rows, firsts[lo : lo + span], gpl_ok)
-        if lo + span == hi or np.count_nonzero(best == 0) >= limit:
-            break
-        span = min(hi - lo, span * 8)
-    by_rank = np.argsort(best, kind="stable")[:limit]  # each rank's names stay in name order
-    picked = chosen[by_rank]
-    incomplete = lo + span < hi or len(best) > limit
-    picked_rows = rows[picked]
+    picked_rows = ranked.rows[names].astype(np.int64)
     decls = catalog.table("decl").strings
     modules = catalog.modules.strings
     function = int(Kind.FUNCTION)
     fields = (cols.export, cols.module, cols.type, cols.kind, cols.decl)
     exports, module, letter, kind, decl = (f[picked_rows].tolist() for f in fields)
-    ranks = best[by_rank].tolist()
     out = [
         Candidate(
             name=name,
@@ -100,7 +88,91 @@ def complete(
         )
         for i, name in enumerate(cols.name.take(picked_rows))
     ]
-    return out, incomplete
+    return out, last - first > limit
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """Every distinct name of a catalog ranked once (:func:`_best_rows` over the whole
+    name order: 23-33 ms for a distro kernel's 918,000 rows, 544,000 names), so that a
+    completion is a few binary searches. Ranking a prefix's rows per request took 5-8 ms
+    for ``_`` (381,000 rows) and was the slowest completion of ``bench_lsp.py``.
+
+    Names are numbered in name order. ``starts``: where each begins in the name order;
+    ``rows``: the row that stands for it; ``best``: its rank; ``sparse``: for the sparse
+    ranks (0 and 1, ~25,000 exported names), the names holding each, ascending."""
+
+    starts: npt.NDArray[np.int32]
+    rows: npt.NDArray[np.int32]
+    best: npt.NDArray[np.int8]
+    sparse: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+    def first_names(
+        self, first: int, last: int, limit: int
+    ) -> tuple[npt.NDArray[np.int64], list[int]]:
+        """The first ``limit`` of names ``[first, last)`` by rank, in name order within a
+        rank, and their ranks."""
+        chosen: list[npt.NDArray[np.int64]] = []
+        ranks: list[int] = []
+        for rank in range(4):
+            need = limit - len(ranks)
+            if need <= 0:
+                break
+            if rank < len(self.sparse):
+                holders = self.sparse[rank]
+                a, b = (int(i) for i in np.searchsorted(holders, (first, last)))
+                found = holders[a : min(b, a + need)]
+            else:  # dense: most names are not exported; look at a growing window
+                found = self._dense(rank, first, last, need)
+            chosen.append(found)
+            ranks += [rank] * len(found)
+        return np.concatenate(chosen), ranks
+
+    def _dense(self, rank: int, first: int, last: int, need: int) -> npt.NDArray[np.int64]:
+        window = 2 * need
+        while True:
+            end = min(last, first + window)
+            hits = np.flatnonzero(self.best[first:end] == rank)
+            if len(hits) >= need or end == last:
+                return hits[:need] + first
+            window *= 8
+
+
+_RANKED: weakref.WeakKeyDictionary[Catalog, dict[bool, _Ranked]] = weakref.WeakKeyDictionary()
+_RANKING = threading.Lock()
+
+
+def _ranked(catalog: Catalog, gpl_ok: bool) -> _Ranked:
+    """``catalog``'s names ranked for a module that may (or may not) use GPL-only exports:
+    built on first use, kept while the catalog lives."""
+    with _RANKING:
+        both = _RANKED.setdefault(catalog, {})
+        found = both.get(gpl_ok)
+        if found is None:
+            order, firsts = catalog.name_order(), catalog.name_firsts()
+            chosen, best = _best_rows(catalog.columns(), order, firsts, gpl_ok)
+            other = both.get(not gpl_ok)
+            starts = other.starts if other else np.flatnonzero(firsts).astype(np.int32)
+            sparse = (np.flatnonzero(best == 0), np.flatnonzero(best == 1))
+            rows = order[chosen].astype(np.int32)  # a catalog holds far fewer than 2**31 rows
+            found = both[gpl_ok] = _Ranked(starts, rows, best, sparse)
+        return found
+
+
+def warm_up(catalog: Catalog) -> None:
+    """Rank ``catalog``'s names for both kinds of module ahead of the first completion."""
+    if len(catalog):
+        for gpl_ok in (True, False):
+            _ranked(catalog, gpl_ok)
+
+
+@functools.lru_cache(maxsize=65536)  # a list holds up to 100 per keystroke, mostly seen before
+def _label_details(decl: str, name: str) -> dict[str, str] | None:
+    proto = parse_prototype(decl, name)
+    if proto is not None:
+        return {"detail": proto.arguments, "description": proto.returns}
+    kind = tidy(decl.rsplit(name, 1)[0]) if name in decl else ""
+    return {"description": kind} if kind else None
 
 
 _GPL = np.array([k for k in ExportKind if k.gpl_only], dtype=np.uint8)
@@ -139,7 +211,7 @@ def register(server: KsqlServer) -> None:
         types.TEXT_DOCUMENT_COMPLETION,
         types.CompletionOptions(resolve_provider=True, trigger_characters=["_"]),
     )
-    def completion(ls: KsqlServer, params: types.CompletionParams) -> types.CompletionList:
+    def completion(ls: KsqlServer, params: types.CompletionParams) -> Wire:
         ctx = at_cursor(ls, params.text_document.uri, params.position)
         return _empty() if ctx is None else complete_at(ctx, _item_defaults(ls))
 
@@ -159,8 +231,8 @@ def register(server: KsqlServer) -> None:
         return item
 
 
-def _empty() -> types.CompletionList:
-    return types.CompletionList(is_incomplete=True, items=[])
+def _empty() -> Wire:
+    return Wire(isIncomplete=True, items=[])
 
 
 def _item_defaults(ls: KsqlServer) -> frozenset[str]:
@@ -171,39 +243,45 @@ def _item_defaults(ls: KsqlServer) -> frozenset[str]:
     return frozenset(listed.item_defaults or ()) if listed else frozenset()
 
 
-def complete_at(ctx: CursorContext, defaults: frozenset[str] = frozenset()) -> types.CompletionList:
-    """The completion list at the cursor: items replace the identifier up to the cursor.
-    Where the client applies the list's ``itemDefaults`` (VS Code, Neovim 0.10), the edit
-    range and the data are said once for the list instead of in each of up to 100 items:
-    half of each item's JSON, which the server writes and the client reads per keystroke."""
+_FUNCTION, _VARIABLE = (
+    int(types.CompletionItemKind.Function),
+    int(types.CompletionItemKind.Variable),
+)
+_DEPRECATED = [int(types.CompletionItemTag.Deprecated)]
+
+
+def complete_at(ctx: CursorContext, defaults: frozenset[str] = frozenset()) -> Wire:
+    """The completion list at the cursor (an LSP ``CompletionList``, as JSON: see
+    :mod:`ksql.lsp.wire`): items replace the identifier up to the cursor. Where the client
+    applies the list's ``itemDefaults`` (VS Code, Neovim 0.10), the edit range and the data
+    are said once for the list instead of in each of up to 100 items: half of each item's
+    JSON, which the server writes and the client reads per keystroke."""
     at, prefix = ctx.at, ctx.prefix
     if not at.code or at.member or not prefix:
         return _empty()
     license = ctx.cfile.license
     gpl_ok = license is None or license_is_gpl_compatible(license)
     found, incomplete = complete(ctx.catalog, prefix, gpl_ok=gpl_ok)
-    edit_range = ctx.prefix_range()
+    edit_range = wire.range_(ctx.prefix_range())
     uri = ctx.document.uri
     shared = "editRange" in defaults and "data" in defaults
-    items = [
-        types.CompletionItem(
-            label=c.name,
-            kind=types.CompletionItemKind.Function
-            if c.function
-            else types.CompletionItemKind.Variable,
-            detail=c.detail,
-            label_details=c.label_details(),
-            sort_text=f"{c.rank}{i:04d}",
-            text_edit=None if shared else types.TextEdit(range=edit_range, new_text=c.name),
-            tags=[types.CompletionItemTag.Deprecated] if c.rank >= 2 else None,
-            data=None if shared else {"name": c.name, "uri": uri},
-        )
-        for i, c in enumerate(found)
-    ]
-    if not shared:
-        return types.CompletionList(is_incomplete=incomplete, items=items)
-    return types.CompletionList(
-        is_incomplete=incomplete,
-        items=items,
-        item_defaults=types.CompletionItemDefaults(edit_range=edit_range, data={"uri": uri}),
-    )
+    items = []
+    for i, c in enumerate(found):
+        item: dict[str, Any] = {
+            "label": c.name,
+            "kind": _FUNCTION if c.function else _VARIABLE,
+            "detail": c.detail,
+            "sortText": f"{c.rank}{i:04d}",
+        }
+        if (details := c.label_details()) is not None:
+            item["labelDetails"] = details
+        if c.rank >= 2:
+            item["tags"] = _DEPRECATED
+        if not shared:
+            item["textEdit"] = {"range": edit_range, "newText": c.name}
+            item["data"] = {"name": c.name, "uri": uri}
+        items.append(item)
+    out = Wire(isIncomplete=incomplete, items=items)
+    if shared:
+        out["itemDefaults"] = {"editRange": edit_range, "data": {"uri": uri}}
+    return out

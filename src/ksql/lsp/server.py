@@ -18,18 +18,16 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from lsprotocol import types
-from pygls.io_ import StdinAsyncReader
 from pygls.lsp.server import LanguageServer
 
 from ksql import __version__
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError
-from ksql.lsp import budget, config, transport
+from ksql.lsp import budget, config, transport, wire
 from ksql.lsp.documents import Documents
 from ksql.lsp.facts import btf_modules, catalog_kernel_version, kernel_facts
 from ksql.lsp.membership import Membership, document_membership
@@ -43,7 +41,7 @@ log = logging.getLogger(__name__)
 
 class KsqlServer(LanguageServer):
     def __init__(self, cli_sources: Sequence[str] = ()) -> None:
-        super().__init__("ksql", __version__)
+        super().__init__("ksql", __version__, converter_factory=wire.converter)
         self.cli_sources = list(cli_sources)
         self.init_sources: list[str] | None = None
         self.kernel = RunningKernel.current()
@@ -102,15 +100,16 @@ class KsqlServer(LanguageServer):
             self.thread_pool.submit(hook, uri)
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        """Serve on stdin/stdout with :mod:`ksql.lsp.transport`'s reader and writer; stdin
-        is read by a thread of its own, so busy handlers never delay reading."""
+        """Serve on stdin/stdout with :mod:`ksql.lsp.transport`'s reader and writer."""
         self._stop_event = stop = threading.Event()
-        reader = StdinAsyncReader(
-            stdin or sys.stdin.buffer, ThreadPoolExecutor(1, thread_name_prefix="ksql-stdin")
-        )
         self.protocol.set_writer(transport.LockedWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            async with transport.stdin_stream(stdin or sys.stdin.buffer) as reader:
+                await transport.serve(stop, reader, self.protocol)
+
         try:
-            asyncio.run(transport.serve(stop, reader, self.protocol))
+            asyncio.run(serve())
         except BrokenPipeError:
             log.error("the client went away")
         except SystemExit as exc:  # the exit notification: 1 when no shutdown came first
@@ -150,6 +149,7 @@ class KsqlServer(LanguageServer):
         """Load ``sources`` (a worker thread's job), then re-run the change hooks (the
         diagnostics) on the open documents."""
         from ksql.loading import load_catalog
+        from ksql.lsp import completion
         from ksql.pluginmanager import load_plugins
 
         token = self._progress_begin()
@@ -161,6 +161,7 @@ class KsqlServer(LanguageServer):
                 specs, load_plugins(), on_error=lambda e: problems.append(str(e))
             )
             catalog.name_order()  # the index completion and hover search
+            completion.warm_up(catalog)
             btf_modules(catalog)  # what hover says when a name has no declaration
         except KsqlError as exc:
             problems.append(str(exc))
