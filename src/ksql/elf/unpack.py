@@ -6,7 +6,6 @@ single module reads through here without the bulk ELF decoder.
 
 from __future__ import annotations
 
-import lzma
 import os
 import zlib
 from pathlib import Path
@@ -31,6 +30,10 @@ def max_decompressed() -> int:
 def decompress(path: Path, data: bytes) -> bytes:
     """``data`` itself when it is not compressed; else its decompressed contents, which must
     start as an ELF file and stay under :func:`max_decompressed` bytes."""
+    if not data.startswith((XZ_MAGIC, GZIP_MAGIC, ZSTD_MAGIC)):
+        return data
+    import lzma  # compressed modules only: ~1.5 ms of every start-up otherwise
+
     cap = max_decompressed()
     try:
         if data.startswith(XZ_MAGIC):
