@@ -74,3 +74,39 @@ def test_non_ascii_columns_are_code_points() -> None:
     text = 'static const char *s = "héllo"; int x = jiffies;\nMODULE_LICENSE("GPL");\n'
     (ref,) = [r for r in analyze(text).references if r.name == "jiffies"]
     assert text.split("\n")[0][ref.span.start : ref.span.end] == "jiffies"
+
+
+CONDITIONS = """\
+#include INCLUDED_BY_MACRO
+#if defined(IN_DEFINED) && IN_IF_CONDITION > 1
+static int a(void) { return in_if_branch(); }
+#elif IN_ELIF_CONDITION
+static int b(void) { return in_elif_branch(); }
+#else
+static int c(void) { return in_else_branch(); }
+#endif
+#ifdef IN_IFDEF
+static int d(void) { return in_ifdef_branch(IN_IFDEF); }
+#elifdef IN_ELIFDEF
+static int e(void) { return in_elifdef_branch(); }
+#endif
+#ifndef IN_IFNDEF
+static int f(void) { return in_ifndef_branch(); }
+#endif
+"""
+
+
+def test_what_the_preprocessor_tests_is_not_a_reference() -> None:
+    """Names in #if/#elif conditions, defined(), #include and the macro of #ifdef,
+    #elifdef and #ifndef are the preprocessor's; the code of every branch is code, the
+    tested macro used there included."""
+    names = {r.name for r in analyze(CONDITIONS).references}
+    assert names == {
+        "in_if_branch",
+        "in_elif_branch",
+        "in_else_branch",
+        "in_ifdef_branch",
+        "IN_IFDEF",
+        "in_elifdef_branch",
+        "in_ifndef_branch",
+    }

@@ -194,3 +194,21 @@ def test_module_only_namespaces(load: Load) -> None:
     card = hover_markdown(cat, "write_ibpb")
     assert card is not None and "exported **only to the modules** kvm, kvm_amd, kvm_intel" in card
     assert "MODULE_IMPORT_NS" not in card
+
+
+def test_name_facts_are_remembered_per_catalog(
+    cat: Catalog, load: Load, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ksql.lsp import facts as name_facts
+
+    first = name_facts.facts(cat, "dma_buf_export")
+    assert first is not None and first.exported and first.namespace == "DMA_BUF"
+    assert name_facts.facts(cat, "dma_buf_export") is first  # looked up once
+    assert name_facts.facts(cat, "no_such_symbol") is None
+    other = load(DATA / "System.map-6.1-excerpt")  # another catalog: its own answer
+    found = name_facts.facts(other, "dma_buf_export")
+    assert found is not None and found.namespace == "" and found.definitions != first.definitions
+    monkeypatch.setattr(name_facts, "FACTS_KEPT", 2)  # full: the memory starts over
+    name_facts.facts(cat, "kern_path")
+    again = name_facts.facts(cat, "dma_buf_export")
+    assert again == first and again is not first

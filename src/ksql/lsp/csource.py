@@ -6,6 +6,7 @@ source, and what sits at a cursor. Pure: text in, facts out.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,6 @@ _NOT_CODE = frozenset(
         "escape_sequence",
     }
 )
-_PREPROC_CONDITIONS = frozenset({"preproc_defined", "preproc_include"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,21 @@ def _language() -> Language:
 
 
 @functools.cache
-def _identifiers() -> Query:
-    return Query(_language(), "(identifier) @id")
+def _scan() -> Query:
+    """One pass over the tree: every identifier (``id``) and what a preprocessor tests,
+    not code (``c``): an ``#include`` line, an ``#if``/``#elif`` condition (``defined(X)``
+    only occurs there), the macro of ``#ifdef``/``#elifdef``."""
+    return Query(
+        _language(),
+        """
+        (identifier) @id
+        (preproc_include) @c
+        (preproc_if condition: (_) @c)
+        (preproc_elif condition: (_) @c)
+        (preproc_ifdef name: (identifier) @c)
+        (preproc_elifdef name: (identifier) @c)
+        """,
+    )
 
 
 def parse(text: str) -> Tree:
@@ -114,19 +127,26 @@ def _is_declaration(node: Node) -> bool:
     return declarator is not None and declarator == node
 
 
-def _in_preproc_condition(node: Node) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.type in _PREPROC_CONDITIONS:
-            return True
-        if parent.type in ("preproc_ifdef", "preproc_elifdef"):
-            # Only the macro tested is a condition; the code in the branch is code.
-            return parent.child_by_field_name("name") == node
-        if parent.type in ("preproc_if", "preproc_elif"):
-            cond = parent.child_by_field_name("condition")
-            return cond is not None and cond.start_byte <= node.start_byte < cond.end_byte
-        parent = parent.parent
-    return False
+class _ConditionBytes:
+    """Whether a byte offset lies in a preprocessor condition (:func:`_scan`'s ``c``), by
+    binary search in their merged byte ranges. Walking every identifier's ancestors to find
+    one took 11 % of a 3,000-line file's diagnostics; conditions hold no code, so a range
+    is all there is to know."""
+
+    def __init__(self, conditions: list[Node]) -> None:
+        spans = sorted((n.start_byte, n.end_byte) for n in conditions)
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for start, end in spans:
+            if self.ends and start <= self.ends[-1]:
+                self.ends[-1] = max(self.ends[-1], end)
+            else:
+                self.starts.append(start)
+                self.ends.append(end)
+
+    def __call__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i >= 0 and offset < self.ends[i]
 
 
 def _string_value(node: Node) -> str | None:
@@ -145,8 +165,9 @@ def analyze(text: str, tree: Tree | None = None) -> CFile:
     tree = tree or parse(text)
     cols = _Columns(text)
     out = CFile()
-    candidates: list[Node] = []
-    for node in QueryCursor(_identifiers()).captures(tree.root_node).get("id", []):
+    candidates: list[tuple[Node, str]] = []
+    found = QueryCursor(_scan()).captures(tree.root_node)
+    for node in found.get("id", []):
         name = (node.text or b"").decode("utf-8", "replace")
         if _is_declaration(node):
             out.declared.add(name)
@@ -154,11 +175,11 @@ def analyze(text: str, tree: Tree | None = None) -> CFile:
         parent = node.parent
         if parent is not None and parent.type == "call_expression":
             _module_call(name, parent, node, cols, out)
-        candidates.append(node)
+        candidates.append((node, name))
+    in_condition = _ConditionBytes(found.get("c", []))
     refs = []
-    for node in candidates:
-        name = (node.text or b"").decode("utf-8", "replace")
-        if name in out.declared or _in_preproc_condition(node):
+    for node, name in candidates:
+        if name in out.declared or in_condition(node.start_byte):
             continue
         refs.append(Ref(name, cols.span(node)))
     refs.sort(key=lambda r: (r.span.line, r.span.start))
