@@ -178,6 +178,21 @@ async def test_stdin_is_read_as_a_stream(kind: str, tmp_path: Path) -> None:
     assert protocol.ids == [1, 2, 3, 5]
 
 
+async def test_a_line_over_the_limit_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes without a line end, longer than the stream's line limit (a broken client):
+    dropped with the header they run into; the next messages are answered."""
+    monkeypatch.setattr(transport, "MAX_LINE", 256)
+    data = b"x" * 1000 + _frame(_request(1)) + _frame(_request(2)) + _frame(_request(3))
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    protocol = _Protocol()
+    with os.fdopen(read, "rb") as stdin:
+        async with transport.stdin_stream(stdin) as reader:
+            await transport.serve(threading.Event(), reader, protocol)
+    assert protocol.ids[-2:] == [2, 3] and 1 not in protocol.ids[:-2]
+
+
 def test_a_write_after_exit_is_dropped() -> None:
     stream = io.BytesIO()
     writer = transport.LockedWriter(stream)
