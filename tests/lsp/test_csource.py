@@ -110,3 +110,13 @@ def test_what_the_preprocessor_tests_is_not_a_reference() -> None:
         "in_elifdef_branch",
         "in_ifndef_branch",
     }
+
+
+def test_every_declarator_of_a_declaration_declares() -> None:
+    """``int ret = 0, jiffies_seen;`` declares both: the second is a local, not a use of a
+    kernel symbol, wherever the file names it."""
+    text = "static int f(void)\n{\n\tint ret = 0, jiffies_seen, *msleep_ptr;\n"
+    text += "\tjiffies_seen = ret;\n\treturn jiffies_seen + msleep(1);\n}\n"
+    cfile = analyze(text)
+    assert {"ret", "jiffies_seen", "msleep_ptr", "f"} <= cfile.declared
+    assert [r.name for r in cfile.references] == ["msleep"]
