@@ -178,6 +178,16 @@ async def test_stdin_is_read_as_a_stream(kind: str, tmp_path: Path) -> None:
     assert protocol.ids == [1, 2, 3, 5]
 
 
+async def test_stdin_from_dev_null_ends_at_once() -> None:
+    """/dev/null is a character device the loop cannot watch (epoll: EPERM): read by a
+    thread, it is an immediate end of input, not a wait forever."""
+    protocol = _Protocol()
+    with open(os.devnull, "rb") as stdin:
+        async with transport.stdin_stream(stdin) as reader:
+            await asyncio.wait_for(transport.serve(threading.Event(), reader, protocol), 10)
+    assert protocol.ids == []
+
+
 async def test_a_line_over_the_limit_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bytes without a line end, longer than the stream's line limit (a broken client):
     dropped with the header they run into; the next messages are answered."""

@@ -10,7 +10,7 @@
   terminal: a message costs one wake-up of the loop. pygls's reader ran three
   ``readline``/``read`` calls per message in an executor, six thread hand-offs that were
   ~0.5 ms of a 1.3 ms hover round trip here (py-spy, raw JSON client: hover p50 1.3 ->
-  0.8 ms). A regular file is read by a thread that feeds the same stream.
+  0.8 ms). A regular file or /dev/null is read by a thread that feeds the same stream.
 - **one writer at a time**: handlers running in the thread pool (diagnostics, hovers) and
   the event loop all send; ``sys.stdout.buffer.write`` of a large message from two threads
   interleaves their bytes, so writes take a lock (stdio) or are handed to the loop (TCP).
@@ -108,12 +108,14 @@ async def _settle(serving: set[asyncio.Task[object]]) -> None:
 @contextlib.asynccontextmanager
 async def stdin_stream(stdin: BinaryIO) -> AsyncIterator[asyncio.StreamReader]:
     """``stdin`` as an asyncio stream on the running loop: a pipe, a socket or a terminal is
-    watched by the loop; anything else (a regular file) is read by a thread."""
+    watched by the loop; anything else (a regular file, /dev/null) is read by a thread."""
     loop = asyncio.get_running_loop()
     stream = asyncio.StreamReader(limit=MAX_LINE, loop=loop)
     fd = stdin.fileno()
     mode = os.fstat(fd).st_mode
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode):
+    # epoll takes pipes, sockets and terminals; not files, nor /dev/null (EPERM, raised in a
+    # loop callback where it would leave the stream waiting forever).
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd):
         # The loop makes the file non-blocking, and a terminal's file is the shell's too:
         # put the flag back through a copy of the descriptor (the pipe closes its own at EOF).
         blocking, keep = os.get_blocking(fd), os.dup(fd)
