@@ -142,3 +142,28 @@ def test_hidden_kallsyms_pairs_with_system_map_without_doubling(tmp_path: Path, 
         ("T", 0xFFFFFFFF81442F30),
         ("t", 0xFFFFFFFF81464EE0),
     ]
+
+
+def test_derived_values_are_built_once_per_catalog() -> None:
+    """Eight threads asking at once get one build; a build may ask for another derived
+    value; another catalog builds its own."""
+    import threading
+
+    cat, other = Catalog(), Catalog()
+    builds: list[str] = []
+
+    def slow(tag: str) -> str:
+        builds.append(tag)
+        return tag + cat.derived("inner", lambda: "!")
+
+    got: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cat.derived("k", lambda: slow("v"))))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == ["v!"] * 8 and builds == ["v"]
+    assert other.derived("k", lambda: "w") == "w"

@@ -8,9 +8,10 @@ a query returns. Indexes (the sorted name order) are built on first use.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,8 @@ from ksql.memory import release_free_memory
 from ksql.model import COLUMNS, Symbol
 from ksql.schema import Encoding
 from ksql.storage import Columns, NameColumn, StoredStrings, StringTable, compact_codes
+
+T = TypeVar("T")
 
 _STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
 _KEYS = {c.name: c.dtype for c in _STORED} | {
@@ -65,9 +68,25 @@ class Catalog:
         )
         self._order: npt.NDArray[np.int64] | None = None
         self._firsts: npt.NDArray[np.bool_] | None = None
+        self._derived: dict[str, Any] = {}
+        self._deriving = threading.RLock()
 
     def __len__(self) -> int:
         return self._columns.n
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """What ``build`` makes of this catalog, built once under ``key`` and kept while the
+        catalog lives (it is read-only, so the answer never changes): the indexes and
+        summaries a long-lived process (the language server) asks for on every request.
+        Thread-safe; a build may ask for another derived value."""
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        with self._deriving:
+            if key not in self._derived:
+                self._derived[key] = build()
+            return self._derived[key]  # type: ignore[no-any-return]
 
     def columns(self) -> Columns:
         """The columns (read-only arrays; codes for interned strings)."""

@@ -7,8 +7,6 @@ others), unexported ones last -- never an item per catalog row.
 from __future__ import annotations
 
 import functools
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -138,25 +136,19 @@ class _Ranked:
             window *= 8
 
 
-_RANKED: weakref.WeakKeyDictionary[Catalog, dict[bool, _Ranked]] = weakref.WeakKeyDictionary()
-_RANKING = threading.Lock()
-
-
 def _ranked(catalog: Catalog, gpl_ok: bool) -> _Ranked:
     """``catalog``'s names ranked for a module that may (or may not) use GPL-only exports:
     built on first use, kept while the catalog lives."""
-    with _RANKING:
-        both = _RANKED.setdefault(catalog, {})
-        found = both.get(gpl_ok)
-        if found is None:
-            order, firsts = catalog.name_order(), catalog.name_firsts()
-            chosen, best = _best_rows(catalog.columns(), order, firsts, gpl_ok)
-            other = both.get(not gpl_ok)
-            starts = other.starts if other else np.flatnonzero(firsts).astype(np.int32)
-            sparse = (np.flatnonzero(best == 0), np.flatnonzero(best == 1))
-            rows = order[chosen].astype(np.int32)  # a catalog holds far fewer than 2**31 rows
-            found = both[gpl_ok] = _Ranked(starts, rows, best, sparse)
-        return found
+    return catalog.derived(f"lsp.ranked.{gpl_ok}", lambda: _rank(catalog, gpl_ok))
+
+
+def _rank(catalog: Catalog, gpl_ok: bool) -> _Ranked:
+    order, firsts = catalog.name_order(), catalog.name_firsts()
+    chosen, best = _best_rows(catalog.columns(), order, firsts, gpl_ok)
+    starts = catalog.derived("lsp.name_starts", lambda: np.flatnonzero(firsts).astype(np.int32))
+    sparse = (np.flatnonzero(best == 0), np.flatnonzero(best == 1))
+    rows = order[chosen].astype(np.int32)  # a catalog holds far fewer than 2**31 rows
+    return _Ranked(starts, rows, best, sparse)
 
 
 def warm_up(catalog: Catalog) -> None:

@@ -28,7 +28,7 @@ from ksql.kernel.loader import gpl_hidden, verify_namespace
 from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.kernel.namespaces import allowed_modules
 from ksql.lsp.csource import CFile, Span
-from ksql.lsp.facts import NameFacts, facts, kernel_facts
+from ksql.lsp.facts import facts, kernel_facts
 from ksql.lsp.membership import Membership
 from ksql.model import Bind
 
@@ -68,14 +68,11 @@ def diagnose(
     license = cfile.license
     mod = ModuleFacts("", module or "", license=license, import_ns=tuple(sorted(imports)))
     kernel = KernelFacts(exports={})
-    known: dict[str, NameFacts | None] = {}
     out: list[Finding] = []
     for ref in cfile.references:
         if ref.span.line in disabled:
             continue
-        if ref.name not in known:
-            known[ref.name] = facts(catalog, ref.name)
-        f = known[ref.name]
+        f = facts(catalog, ref.name)  # remembered per catalog
         if f is None or (own is not None and any(s.module == own for s in f.definitions)):
             continue  # its own module's symbols need no export
         if not f.exported:

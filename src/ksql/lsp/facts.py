@@ -6,7 +6,6 @@ in :mod:`ksql.kernel`.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +47,6 @@ class NameFacts:
         return any(s.bind in (Bind.GLOBAL, Bind.WEAK) for s in self.definitions)
 
 
-_FACTS: weakref.WeakKeyDictionary[Catalog, dict[str, NameFacts | None]] = (
-    weakref.WeakKeyDictionary()
-)
 FACTS_KEPT = 50_000  # names remembered per catalog; then the memory starts over
 
 
@@ -58,9 +54,7 @@ def facts(catalog: Catalog, name: str) -> NameFacts | None:
     """What ``catalog`` says about ``name``, remembered while the catalog lives: diagnostics
     look up every name a document calls after each edit, and building the names' rows as
     Symbols was 42 % of a 3,000-line file's diagnostics (bench_lsp.py's didChange, py-spy)."""
-    known = _FACTS.get(catalog)
-    if known is None:
-        known = _FACTS.setdefault(catalog, {})
+    known: dict[str, NameFacts | None] = catalog.derived("lsp.facts", dict)
     try:
         return known[name]
     except KeyError:
@@ -88,22 +82,19 @@ def catalog_kernel_version(catalog: Catalog, running: str | None = None) -> tupl
     return kernel_version(catalog.module_info, catalog.source_labels.strings, running)
 
 
-_BTF_MODULES: weakref.WeakKeyDictionary[Catalog, frozenset[str]] = weakref.WeakKeyDictionary()
-
-
 def btf_modules(catalog: Catalog) -> frozenset[str]:
     """The modules some loaded BTF gave rows for (computed once per catalog): a name of
     such a module without a ``decl`` is missing from BTF, not unread."""
-    found = _BTF_MODULES.get(catalog)
-    if found is None:
-        labels = {i for i, s in enumerate(catalog.source_labels.strings) if s.startswith("btf:")}
-        codes = catalog.source_codes_matching(labels) if labels else []
-        cols = catalog.columns()
-        rows = np.isin(cols["sources"], np.array(codes, dtype=np.int64)) if codes else None
-        used = np.unique(cols.module[rows]).tolist() if rows is not None else []
-        found = frozenset(catalog.modules.strings[int(m)] for m in used)
-        _BTF_MODULES[catalog] = found
-    return found
+    return catalog.derived("lsp.btf_modules", lambda: _btf_modules(catalog))
+
+
+def _btf_modules(catalog: Catalog) -> frozenset[str]:
+    labels = {i for i, s in enumerate(catalog.source_labels.strings) if s.startswith("btf:")}
+    codes = catalog.source_codes_matching(labels) if labels else []
+    cols = catalog.columns()
+    rows = np.isin(cols["sources"], np.array(codes, dtype=np.int64)) if codes else None
+    used = np.unique(cols.module[rows]).tolist() if rows is not None else []
+    return frozenset(catalog.modules.strings[int(m)] for m in used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +105,14 @@ class KernelSummary:
     exports_anything: bool  # False: no ksymtab (built without modules), so no verdicts
 
 
-_LAST: list[tuple[Catalog, KernelSummary]] = []  # diagnostics ask for every document
-
-
 def kernel_facts(catalog: Catalog) -> KernelSummary:
-    for known, answer in _LAST:
-        if known is catalog:
-            return answer
+    """Diagnostics ask for every document: computed once per catalog."""
+    return catalog.derived("lsp.kernel_summary", lambda: _kernel_summary(catalog))
+
+
+def _kernel_summary(catalog: Catalog) -> KernelSummary:
     from ksql.kernels import release_of
     from ksql.query.compiler import compile_query
 
     release = release_of(catalog, None) or "the loaded kernel"
-    answer = KernelSummary(release, compile_query("exported").count(catalog) > 0)
-    _LAST[:] = [(catalog, answer)]  # the catalog is read-only: the answer never changes
-    return answer
+    return KernelSummary(release, compile_query("exported").count(catalog) > 0)
