@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ksql.values import frozen
+
 from .format import BtfKind
 from .reader import Btf
 
@@ -36,7 +38,7 @@ KEYWORD = {STRUCT: "struct", UNION: "union", ENUM: "enum", ENUM64: "enum"}
 QUALIFIED = {int(BtfKind.CONST): "const ", int(BtfKind.VOLATILE): "volatile "}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Member:
     """One member as pahole sees it: byte offset and size of its storage; for a bitfield,
     its bit offset in that storage and its width."""

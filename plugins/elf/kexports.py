@@ -20,8 +20,6 @@ flavour, namespace and CRC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
@@ -36,6 +34,7 @@ from ksql.kernel.ksymtab import (
 )
 from ksql.model import ExportKind
 from ksql.storage import rows_by_prefix
+from ksql.values import frozen
 
 from .reader import (
     ET_REL,
@@ -46,7 +45,7 @@ from .reader import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Export:
     kind: ExportKind
     namespace: str

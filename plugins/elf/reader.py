@@ -10,7 +10,6 @@ offset is bounds-checked: a bad file is a SourceError.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy.typing as npt
 
 from ksql.elf.header import ElfHeader
 from ksql.errors import SourceError
+from ksql.values import frozen
 
 # include/uapi/linux/elf.h. Written out, not taken from pyelftools' tables: importing those
 # (elftools.elf.enums pulls in its bundled construct, and that pdb) cost every cold load
@@ -87,7 +87,7 @@ def _dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:
     return dt(sh), dt(sym), dt(rela)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Symbols:
     """The symbol table as columns (index 0, the null symbol, included)."""
 

@@ -10,12 +10,12 @@ import marshal
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ksql.kernel.kbuild import Kbuild, read_config, scan_kbuild, srcarch
 from ksql.sink import RowSink
+from ksql.values import field, frozen
 
 from .rows import RowBuilder, expand_xmacros
 from .scan import FileSites, scan
@@ -24,7 +24,7 @@ from .store import Listing, code_identity, listing, load_sites, save_sites, walk
 CHUNK = 512  # files per task: few, large results (each a marshal blob)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TreeConfig:
     """A tree's configuration (``.config``, ``include/config/auto.conf`` or
     ``KSQL_KCONFIG``) and where it came from; empty when none was found."""

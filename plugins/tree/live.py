@@ -14,13 +14,13 @@ Example (a language server on ``didSave``)::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ksql.kernel.exportmacros import exports_of
 from ksql.kernel.kbuild import Kbuild, scan_kbuild, srcarch
 from ksql.kernel.modules import VMLINUX
 from ksql.model import ExportKind
+from ksql.values import frozen
 
 from .index import TreeConfig, find_config
 from .rows import expand_xmacros
@@ -29,7 +29,7 @@ from .scan import FileSites, scan
 __all__ = ["FileSite", "TreeIndex"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileSite:
     """One site: ``field`` is the catalog column it fills (``exported_at``, ``defined_at``,
     ``declared_at``); ``location`` is ``path:line:col`` as in that column; ``module`` is
@@ -51,7 +51,7 @@ class FileSite:
         return f"{self.path}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TreeIndex:
     """A tree's Makefiles and configuration, read once; then one file at a time."""
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ksql.errors import KsqlError
 from ksql.source import Kernel
+from ksql.values import field, frozen
 
 PROJECT_FILE = ".ksql.toml"
 USER_FILE = "config.toml"
@@ -37,7 +37,7 @@ _TYPED = re.compile(r"^([A-Za-z_][\w-]*):(?!//)(.*)$")
 _TOML_AT = re.compile(r"^(.*) \(at line (\d+), column (\d+)\)$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Config:
     """Settings and the file (and line) each came from; None where nothing set it."""
 

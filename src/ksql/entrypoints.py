@@ -15,15 +15,15 @@ import json
 import os
 import sys
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from ksql.private import private_file
+from ksql.values import frozen
 
 KEEP = 8  # lists, one per import path; the least recently written go first
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EntryPoint:
     name: str
     value: str  # "module" or "module:attr.attr"

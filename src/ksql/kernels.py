@@ -9,12 +9,12 @@ running kernel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ksql.errors import KsqlError
 from ksql.source import Kernel
+from ksql.values import frozen
 
 if TYPE_CHECKING:  # the plugin manager imports every plugin: only when selecting
     from ksql.catalog import Catalog
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the plugin manager imports every plugin: only when selectin
     from ksql.pluginmanager import Plugins
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Selection:
     """A chosen kernel and what ksql will read for it."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ksql import cache
@@ -19,9 +18,10 @@ from ksql.memory import collector_paused, release_free_memory
 from ksql.pluginmanager import Plugins, load_plugins
 from ksql.sink import RowSink
 from ksql.source import SNIFF_BYTES, DefaultSource, RunningKernel, SourceType
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Resolved:
     """A source spec matched to the source type that will read it."""
 

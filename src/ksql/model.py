@@ -8,7 +8,6 @@ returns. Enum values are small ints so columns can hold them as ``uint8`` codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -24,6 +23,7 @@ from ksql.schema import (
     column,
     columns_of,
 )
+from ksql.values import frozen
 
 __all__ = ["COLUMNS", "TYPE_LETTERS", "VMLINUX", "Bind", "ExportKind", "Kind", "Symbol"]
 
@@ -109,7 +109,7 @@ _GPL_EXPORTS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TypeLetter:
     """One nm type letter: its binding and kind, and what nm(1) says it means."""
 
@@ -187,7 +187,7 @@ def undefined_of_types(types: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     return _UNDEF_LUT[types]  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Symbol:
     """One row of the catalog, materialized for a query result -- and the declaration of the
     catalog's columns: each field's ``column(...)`` says how it is stored, merged and queried.

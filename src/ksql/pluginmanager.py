@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -16,13 +15,14 @@ import pluggy
 from ksql import __version__, hookspecs
 from ksql.errors import PluginError
 from ksql.source import SourceRegistry, SourceType
+from ksql.values import field, frozen
 
 ENTRY_POINT_GROUP = "ksql"
 # The modules of the ksql.plugins package, in registration order.
 BUILTIN_PLUGINS = ("kallsyms", "symvers", "elf", "btf", "tree")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Plugins:
     """A loaded plugin manager and the source types its plugins registered."""
 

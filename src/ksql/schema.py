@@ -11,13 +11,14 @@ code that fills it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
 
 import numpy as np
+
+from ksql import values
+from ksql.values import frozen
 
 INT_NONE = -1  # sizes and CRCs: never a real one
 
@@ -55,7 +56,7 @@ class ValueKind(Enum):
     PATH = "path"  # the path of any SITE column of the row (``file``; not a column)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ColumnSpec:
     """One catalog column. ``name`` is the Symbol attribute, ``field`` the query language's
     name for it (the same unless said otherwise)."""
@@ -147,13 +148,13 @@ def column(
         "null_unknown": null_unknown,
         "nullable": nullable,
     }
-    return dataclasses.field(default=default, metadata={_SPEC_KEY: spec})
+    return values.field(default=default, metadata={_SPEC_KEY: spec})
 
 
 def columns_of(cls: type) -> tuple[ColumnSpec, ...]:
     """The column specs declared on dataclass ``cls``, in field order."""
     out = []
-    for f in dataclasses.fields(cls):
+    for f in values.fields(cls):
         spec = dict(f.metadata[_SPEC_KEY])
         spec["field"] = spec["field"] or f.name
         spec["default"] = f.default

@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ksql.errors import PluginError, SourceError
+from ksql.values import frozen
 
 if TYPE_CHECKING:  # the sink pulls in numpy: naming a type must not
     from ksql.sink import RowSink
@@ -74,7 +74,7 @@ def read_bounded(path: Path, limit: int = MAX_TEXT) -> bytes:
 _SYMLINK_HOPS = 40  # the kernel's own limit (fs/namei.c MAXSYMLINKS)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Kernel:
     """The kernel whose artifacts plugins name in ``ksql_default_sources``: the running one,
     or one chosen with ``-k RELEASE`` / ``-b ROOT`` (as kmod's ``modinfo -k``, ``depmod -b``).
@@ -130,7 +130,7 @@ def _inside(root: Path, absolute: str) -> Path:
 RunningKernel = Kernel
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DefaultSource:
     """A path a plugin would read for the running kernel, or why it is skipped."""
 

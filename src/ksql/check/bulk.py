@@ -9,7 +9,6 @@ modules get :class:`Import` objects and the loader's walk, so verdicts are the w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +16,7 @@ import numpy.typing as npt
 from ksql.kernel.facts import Export, Import, KernelFacts, ModuleFacts
 from ksql.kernel.loader import owner_ready
 from ksql.schema import INT_NONE
+from ksql.values import frozen
 
 
 class _Positions(dict[str, int]):
@@ -28,7 +28,7 @@ class _Positions(dict[str, int]):
         return self.miss
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TreeImports:
     """Every module's undefined symbols, in symbol-table order: ``names``, ``weak``,
     ``crcs`` (the ``__versions`` CRC, INT_NONE: none) and each module's slice of them."""

@@ -12,11 +12,11 @@ import re
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from ksql.kernel.facts import Export, KernelFacts, ModuleFacts
 from ksql.kernel.loadchecks import vermagic_of
 from ksql.kernel.modules import VMLINUX
+from ksql.values import frozen
 
 
 class ExportTable(Mapping[str, Export]):
@@ -27,7 +27,7 @@ class ExportTable(Mapping[str, Export]):
     def materialize(self) -> dict[str, Export]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CatalogPart:
     """K as its loaded sources describe it."""
 

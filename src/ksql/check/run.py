@@ -5,16 +5,16 @@ insmod/modprobe would print.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ksql import values
 from ksql.check.kpart import CatalogPart
 from ksql.errors import KsqlError, SourceError
 from ksql.kernel.facts import ERRNO, Finding, KernelFacts, ModuleFacts
 from ksql.kernel.loadchecks import check_module
+from ksql.values import frozen
 
 if TYPE_CHECKING:
     from ksql.check.bulk import TreeImports  # numpy: only a tree's check needs it
@@ -36,7 +36,7 @@ _SYMBOL_PHASE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Verdict:
     """One module's findings and the errno the load would fail with (0: it loads)."""
 
@@ -199,7 +199,7 @@ def run_check(
         to_walk = imports.to_walk(found, k)
         for m in found:
             if m.name in to_walk:
-                verdicts.append(judge(dataclasses.replace(m, imports=imports.of(m.name)), k))
+                verdicts.append(judge(values.replace(m, imports=imports.of(m.name)), k))
             else:
                 verdicts.append(judge(m, k, []))  # every import resolves cleanly
     return verdicts, problems, k

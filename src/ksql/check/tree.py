@@ -9,12 +9,12 @@ the probe.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from ksql import values
 from ksql.catalog import Catalog
 from ksql.check.bulk import TreeImports
 from ksql.check.kernel import take_names
@@ -80,7 +80,7 @@ def facts_from_catalog(
         exports = zip(export_names[at], gpl[at], namespaces[at], export_crcs[at], strict=True)
         info = catalog.module_info.get(probe.name, {})
         out.append(
-            dataclasses.replace(
+            values.replace(
                 probe,
                 **modinfo_facts(info),
                 exports=tuple(Export(n, probe.name, g, ns, c) for n, g, ns, c in exports),

@@ -12,11 +12,11 @@ are then comparisons of the two records; :data:`KINDS` lists them in report orde
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ksql.kernel.namespaces import MODULE_PREFIX
 from ksql.model import ExportKind
+from ksql.values import frozen
 
 # Report order within one name; the value is what the kind means.
 KINDS: dict[str, str] = {
@@ -48,7 +48,7 @@ _PLAIN = ", ".join(
 _PUBLIC = "bind IN ('global', 'weak', 'unique')"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Change:
     """One change of one symbol. ``module`` and ``namespace`` are the old side's (the new
     side's for an added symbol): what severity rules match, as ksymvers matches them."""

@@ -9,14 +9,14 @@ all their rows (``namespace=DMA_BUF`` still reports a symbol that left the names
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from ksql.errors import KsqlError
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiffRequest:
     """What to compare: each side a plain list of source specs (as ``-s`` takes them)."""
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError
+from ksql.values import frozen
 
 FILE_NAME = "symbols.parquet"
 # Row groups of 64 Ki rows: the file is sorted by name, so each group's min/max name lets a
@@ -54,7 +54,7 @@ _RELEASE_IN_PATH = re.compile(
 _SAFE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_~-]*")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Kernel:
     """The kernel a catalog describes: its partition and its constant columns."""
 

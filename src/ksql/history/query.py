@@ -9,17 +9,17 @@ Kernels are ordered by the numbers in their release (``6.1.0-9`` before ``6.1.0-
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ksql.errors import KsqlError
 from ksql.history.parquet import FILE_NAME
+from ksql.values import frozen
 
 VERSION_KEY = "list_transform(regexp_extract_all({0}, '[0-9]+'), lambda x: x::BIGINT)"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Result:
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]

@@ -29,12 +29,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from ksql.errors import KsqlError, SourceError
 from ksql.history.diff import KINDS, Change
+from ksql.values import frozen
 
 _REMOVALS = frozenset({"removed", "unexported"})
 
@@ -55,7 +55,7 @@ class Verdict(Enum):
     TOLERATED = "TOLERATED"  # a rule's PASS tolerates what the policy fails
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Rule:
     type: str  # MODULE, NAMESPACE or SYMBOL
     pattern: str

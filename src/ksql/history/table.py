@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ksql.errors import KsqlError
+from ksql.values import frozen
 
 # Rows sorted at a time: ~2 M rows of every column fit in a few hundred MB of DuckDB's
 # memory, so no range spills to disk.
 ROWS_PER_RANGE = 2_000_000
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TableStats:
     rows: int
     kernels: int

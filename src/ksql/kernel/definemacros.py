@@ -15,12 +15,12 @@ it, and whether they are functions or data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ksql.values import frozen
 
 __all__ = ["DEFINE_MACROS", "TRACEPOINT_MACROS", "TRACEPOINT_NAMES", "DefineMacro", "defines_of"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DefineMacro:
     arg: int
     names: tuple[str, ...]

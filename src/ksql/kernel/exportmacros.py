@@ -31,9 +31,8 @@ exports, as templates over its first argument (``{}``). Sources, as of the cited
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ksql.model import ExportKind
+from ksql.values import frozen
 
 __all__ = ["DEFAULT", "EXPORT_MACROS", "ExportMacro", "exports_of"]
 
@@ -46,7 +45,7 @@ TP = ("__tracepoint_{}", "__traceiter_{}", "__SCK__tp_func_{}", "__SCT__tp_func_
 SC = ("__SCK__{}", "__SCT__{}")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExportMacro:
     """``names``: templates over the first argument; ``namespace``: an argument's index, a
     fixed string, :data:`DEFAULT` or :data:`NONE`; ``prefix`` goes before a fixed one."""

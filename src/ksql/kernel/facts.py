@@ -8,11 +8,11 @@ no rule lives here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ksql.kernel.licenses import license_is_gpl_compatible
 from ksql.kernel.modules import VMLINUX
+from ksql.values import field, frozen
 
 __all__ = ["ERRNO", "Export", "Finding", "Import", "KernelFacts", "ModuleFacts"]
 
@@ -27,7 +27,7 @@ ERRNO: dict[int, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finding:
     """One verdict. ``check`` is a stable code; ``severity`` ``error`` (the module would
     not load), ``warning`` (it loads, with a taint or a kernel warning) or ``note``.
@@ -71,7 +71,7 @@ class Export(NamedTuple):
     crc: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModuleFacts:
     """What the loader reads from one module file. ``versions``: it has ``__versions`` (or
     the extended tables); ``layout_crc``: its ``module_layout`` CRC; ``this_module``: size
@@ -109,7 +109,7 @@ class ModuleFacts:
         return f"{self.name}.ko"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KernelFacts:
     """What K offers. ``exports``: the export ``find_symbol()`` finds first (vmlinux, then
     modules); ``proprietary``: modules of K whose licence is not GPL-compatible;

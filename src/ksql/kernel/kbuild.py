@@ -27,11 +27,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ksql.kernel.kconfig import read_config
 from ksql.kernel.modules import VMLINUX, normalize_module_name
+from ksql.values import field, frozen
 
 __all__ = ["Kbuild", "module_files", "module_of_file", "read_config", "scan_kbuild"]
 
@@ -61,7 +61,7 @@ def srcarch(config: Mapping[str, str]) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Kbuild:
     """Where each ``.c``/``.S`` file (path relative to the tree) goes: ``vmlinux`` or a
     module name; files not listed are not built. ``namespaces``: a directory's

@@ -6,7 +6,6 @@ functions of it (esbonio's idea); none calls back into the server for its preamb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -15,12 +14,13 @@ from pygls.workspace import TextDocument
 from ksql.catalog import Catalog
 from ksql.lsp.csource import CFile, Cursor
 from ksql.lsp.documents import Codec, Documents
+from ksql.values import frozen
 
 if TYPE_CHECKING:
     from ksql.lsp.server import KsqlServer
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CursorContext:
     catalog: Catalog
     document: TextDocument

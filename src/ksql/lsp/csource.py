@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from ksql.values import frozen
+
 # Calls that only a module source makes (include/linux/module.h, include/linux/init.h).
 MODULE_MARKERS = frozenset(
     {
@@ -41,7 +43,7 @@ _NOT_CODE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Span:
     """0-based line and character (code point) positions, end exclusive."""
 
@@ -51,7 +53,7 @@ class Span:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ref:
     name: str
     span: Span
@@ -205,7 +207,7 @@ def _module_call(name: str, call: Node, fn: Node, cols: _Columns, out: CFile) ->
         out.import_style = "string" if first.type == "string_literal" else "bare"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Cursor:
     """The identifier at or before a position, and what surrounds it."""
 

@@ -20,7 +20,6 @@ what a source shows (no CRCs); like modpost, every rule a reference breaks is re
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
 
 from ksql.catalog import Catalog
 from ksql.kernel.facts import Export, KernelFacts, ModuleFacts
@@ -31,12 +30,13 @@ from ksql.lsp.csource import CFile, Span
 from ksql.lsp.facts import facts, kernel_facts
 from ksql.lsp.membership import Membership
 from ksql.model import Bind
+from ksql.values import field, frozen
 
 NOT_EXPORTED, GPL_ONLY, NAMESPACE = "not-exported", "gpl-only", "namespace"
 CODE_MODULE_ONLY = "module-only"  # a diagnostic code, not the "module:" namespace prefix
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finding:
     span: Span
     code: str

@@ -7,24 +7,24 @@ code points the C reader counts.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 from pygls.workspace import PositionCodec, ServerTextPosition, ServerTextRange, TextDocument
 from tree_sitter import Tree
 
+from ksql import values
 from ksql.lsp.csource import CFile, Cursor, analyze, cursor_in_row, module_facts, parse
+from ksql.values import frozen
 
 LANGUAGES = ("c", "cpp")
 BIG = 2_000_000  # characters: a larger document gets no whole-file parse or diagnostics
 WINDOW = 500  # lines on each side of the cursor parsed in a big document
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Codec:
     """Code points to client units and back, over one version's lines split once."""
 
@@ -90,7 +90,7 @@ class Parsed:
         first = max(0, line - WINDOW)
         tree = parse("".join(self.lines[first : line + WINDOW]))
         at = cursor_in_row(row, line - first, character, tree)
-        return dataclasses.replace(at, span=dataclasses.replace(at.span, line=line, end_line=line))
+        return values.replace(at, span=values.replace(at.span, line=line, end_line=line))
 
 
 class Documents:

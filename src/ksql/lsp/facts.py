@@ -6,16 +6,15 @@ in :mod:`ksql.kernel`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ksql.catalog import Catalog
 from ksql.kernel.version import kernel_version
 from ksql.model import Bind, Symbol
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NameFacts:
     name: str
     definitions: tuple[Symbol, ...]  # defined rows (imports of modules left out)
@@ -97,7 +96,7 @@ def _btf_modules(catalog: Catalog) -> frozenset[str]:
     return frozenset(catalog.modules.strings[int(m)] for m in used)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KernelSummary:
     """What the loaded catalog says about its kernel as a whole, for the messages."""
 

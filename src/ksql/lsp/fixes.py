@@ -6,12 +6,11 @@ before; the file's own style wins, then the loaded kernel's version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ksql.lsp.csource import CFile
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Insertion:
     line: int
     text: str

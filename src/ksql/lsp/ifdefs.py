@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from ksql.kernel import kconfig
+from ksql.values import frozen
 
 _DIRECTIVE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif|elifdef|elifndef)\b(.*)$")
 _TOKEN = re.compile(
@@ -25,7 +25,7 @@ _COMMENT = re.compile(r"/\*.*?\*/|//.*$")
 Value = int | None  # None: depends on a macro the configuration does not define
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Env:
     config: Mapping[str, str]
     module: bool | None = None  # built as part of a module (``MODULE`` defined)

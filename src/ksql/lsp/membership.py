@@ -25,13 +25,13 @@ import re
 import shlex
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ksql.catalog import Catalog
 from ksql.kernel.kbuild import module_files, module_of_file, read_config
 from ksql.kernel.modules import VMLINUX, normalize_module_name
 from ksql.lsp.sites import tree_plugin
+from ksql.values import field, frozen
 
 COMPILE_COMMANDS = "compile_commands.json"
 TOML = ".ksql.toml"
@@ -39,7 +39,7 @@ _MODNAME = re.compile(r"""-DKBUILD_MODNAME=\\?["']*\\?"?([\w-]+)""")
 _IMPORT_NS = re.compile(rb"""^\s*MODULE_IMPORT_NS\(\s*"?(\w+)"?\s*\)""", re.M)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Membership:
     """``module``: ``vmlinux``, a module's name, or None when unknown. ``how`` says which
     rule answered; ``config`` is the configuration (empty when unknown); ``imports`` are

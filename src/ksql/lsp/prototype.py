@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+
+from ksql.values import frozen
 
 _STAR_SPACE = re.compile(r"\* +(?=[*\w(])")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Prototype:
     """``struct dma_buf * dma_buf_get(int fd)``: returns ``struct dma_buf *``, name
     ``dma_buf_get``, parameters ``("int fd",)``. ``params`` is empty for ``(void)``."""

@@ -7,7 +7,6 @@ at most :data:`WINDOW` lines back), so it works in code that does not parse yet.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -16,6 +15,7 @@ from ksql.catalog import Catalog
 from ksql.lsp.context import CursorContext, at_cursor
 from ksql.lsp.facts import facts
 from ksql.lsp.prototype import Prototype, parse_prototype
+from ksql.values import frozen
 
 if TYPE_CHECKING:
     from ksql.lsp.server import KsqlServer
@@ -44,7 +44,7 @@ _NOT_CALLS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Call:
     name: str  # the function called
     argument: int  # 0-based index of the argument the cursor is in

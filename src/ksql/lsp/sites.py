@@ -9,17 +9,17 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ksql.model import ExportKind, Symbol
+from ksql.values import frozen
 
 TREE = "tree:"
 _EXPORT_MACRO = re.compile(r"\b(\w*EXPORT_\w+)\s*\(")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Site:
     path: str  # relative to the tree
     line: int  # 1-based

@@ -5,10 +5,10 @@ can point at the text that caused it. Built by :mod:`ksql.query.parser`, consume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Span:
     """Columns ``start`` (1-based, inclusive) to ``end`` (exclusive)."""
 
@@ -16,20 +16,20 @@ class Span:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Value:
     text: str
     quoted: bool
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Flag:
     name: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NameMatch:
     """A bare word: matches symbol names (a glob when it has ``*``, ``?`` or ``[``)."""
 
@@ -40,7 +40,7 @@ class NameMatch:
         return self.value.span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Compare:
     field: str
     field_span: Span
@@ -49,7 +49,7 @@ class Compare:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Member:
     field: str
     field_span: Span
@@ -57,20 +57,20 @@ class Member:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Not:
     operand: Expr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class And:
     left: Expr
     right: Expr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Or:
     left: Expr
     right: Expr
@@ -80,14 +80,14 @@ class Or:
 Expr = Flag | NameMatch | Compare | Member | Not | And | Or
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OrderKey:
     field: str
     descending: bool
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Query:
     text: str
     where: Expr | None

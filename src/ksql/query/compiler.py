@@ -8,7 +8,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -34,11 +33,12 @@ from ksql.query.order import sort_rows
 from ksql.query.parser import parse, vocabulary
 from ksql.query.predicates import FLAG_PREDICATES, Predicate, number_predicate
 from ksql.query.rx import UserRegex, compile_user
+from ksql.values import frozen
 
 TYPE_LETTERS_LIST = list(TYPE_LETTERS)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Plan:
     """A compiled query: run it on any catalog, as often as wanted."""
 

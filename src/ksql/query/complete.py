@@ -10,13 +10,13 @@ a string still open, only filters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ksql.catalog import Catalog
 from ksql.kernel.modinfo import modinfo_values
 from ksql.model import TYPE_LETTERS, ExportKind
 from ksql.query.fields import FIELDS, FLAGS, ValueKind
 from ksql.query.parser import Lexeme, Lookahead, lex, lookahead, vocabulary
+from ksql.values import frozen
 
 NAMES = 50  # symbol names offered at most
 # Semantics the grammar does not know (the compiler rejects these): "~" matches text, the
@@ -26,14 +26,14 @@ _NUMBER_ONLY = frozenset({"<", "<=", ">", ">="})
 _SEPARATORS = frozenset({"COMMA"})  # typed, never worth choosing from a list
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Candidate:
     text: str
     kind: str  # "keyword", "operator", "punctuation", "field", "flag", "value", "name"
     meta: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Completions:
     start: int  # where the replaced word begins (0-based offset in the text)
     candidates: list[Candidate]

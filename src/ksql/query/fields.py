@@ -6,15 +6,14 @@ are the grammar's (:func:`ksql.query.parser.vocabulary`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ksql.model import COLUMNS
 from ksql.schema import ValueKind
+from ksql.values import frozen
 
 __all__ = ["FIELDS", "FLAGS", "SITE_COLUMNS", "Field", "ValueKind"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Field:
     name: str
     kind: ValueKind

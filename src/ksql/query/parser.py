@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from ksql.query.larkimport import lark_without_regex
+from ksql.values import frozen
 
 lark_without_regex()
 from lark import Lark, Token, Transformer_NonRecursive, v_args  # noqa: E402
@@ -74,7 +74,7 @@ def _basic() -> Lark:
 # --- the vocabulary ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Vocabulary:
     """The grammar's fixed spellings, in its order: ``literals`` maps each terminal spelled
     as one string (AND, EQ, LPAR, ...) to it; ``keywords`` are those spelled as words,
@@ -121,7 +121,7 @@ def vocabulary() -> Vocabulary:
 # --- tokens and lookahead for front ends --------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Lexeme:
     terminal: str  # the grammar's terminal name: WORD, STRING, AND, EQ, LPAR, ...
     text: str
@@ -144,7 +144,7 @@ def lex(text: str) -> tuple[list[Lexeme], int]:
     return out, len(text)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Lookahead:
     """What the parser would take after some text: terminal names (``$END``: the query may
     end there), and the text's tokens as the parser lexed them."""

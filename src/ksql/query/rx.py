@@ -15,13 +15,13 @@ import re
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ksql.errors import QuerySyntaxError
+from ksql.values import frozen
 
 if TYPE_CHECKING:  # imported when a query has a ~: ~20 ms of start-up otherwise
     import regex
@@ -43,7 +43,7 @@ def budget() -> float:
         return BUDGET
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UserRegex:
     """A compiled user pattern, with the query and column to blame when it fails."""
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import mmap
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from ksql.errors import SourceError
+from ksql.values import frozen
 
 MAX_BYTES = 512 << 20  # the largest Debian 6.1 module (amdgpu) is 13 MB
 SHT_SYMTAB, SHT_NOBITS, SHT_RELA = 2, 8, 4
@@ -56,7 +56,7 @@ def module_bytes(path: Path) -> bytes:
     return data
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Section:
     """One section header."""
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE
 from elftools.dwarf.dwarfinfo import DWARFInfo
 from elftools.dwarf.ranges import BaseAddressEntry, RangeEntry
+
+from ksql.values import frozen
 
 SUBPROGRAM, INLINED = "DW_TAG_subprogram", "DW_TAG_inlined_subroutine"
 _SCOPES = frozenset({INLINED, "DW_TAG_lexical_block"})  # what C code nests inlines in
@@ -37,7 +38,7 @@ _LENGTH_FORMS = frozenset(
 _MAX_DEPTH = 64  # inline nesting deeper than this is malformed input, not C code
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Inlined:
     """One inlined call: the function inlined and where its caller called it."""
 

@@ -12,7 +12,6 @@ import itertools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +29,10 @@ from ksql.kernel.kallsyms import (
 from ksql.kernel.modules import VMLINUX
 from ksql.symbolize import table_cache
 from ksql.symbolize.table_cache import Derived
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Hit:
     """What ``%pS`` prints for one address: ``name+0xoffset/0xsize``."""
 

@@ -7,7 +7,6 @@ reverse look-ups work section-relatively (no load address needed) and, given the
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,10 @@ from ksql.errors import SourceError
 from ksql.kernel.kallsyms import is_arm_mapping_symbol, module_text_layout
 from ksql.kernel.modules import module_name_of_file
 from ksql.symbolize.elffile import ElfFile, module_bytes
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModHit:
     """``%pS`` for an offset inside a module's text layout."""
 

@@ -16,9 +16,10 @@ from ksql.kernel.modules import module_name_of_file, normalize_module_name
 from ksql.symbolize.kernel_table import KernelTable
 from ksql.symbolize.module_image import ModuleImage
 from ksql.symbolize.snapshot import SnapshotModules
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Frame:
     """One resolved location. ``address`` is the runtime address when the KASLR offset or
     the module's base is known (else the link-time address; None for a module without

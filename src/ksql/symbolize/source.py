@@ -5,7 +5,6 @@ else nothing."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 from ksql.catalog import Catalog
@@ -14,9 +13,10 @@ from ksql.kernel.modules import VMLINUX
 from ksql.symbolize.dwarf import INIT_BIAS, LineTable
 from ksql.symbolize.inline import Inlined
 from ksql.symbolize.resolve import Frame, Symbolizer
+from ksql.values import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Site:
     """A frame's source: the line row's ``file:line`` (in the innermost inlined function),
     the inlined calls holding the address (innermost first), else the definition site."""

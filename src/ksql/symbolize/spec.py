@@ -7,9 +7,9 @@ shares with it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ksql.errors import KsqlError
+from ksql.values import frozen
 
 # lib/vsprintf.c symbol_string() -> kernel/kallsyms.c __sprint_symbol(): name, "+%#lx/%#lx",
 # then " [module]" or, with CONFIG_STACKTRACE_BUILD_ID (%pSb/%pBb), " [module build-id]".
@@ -22,7 +22,7 @@ RAW = re.compile(r"\[<(?P<addr>[0-9a-fA-F]+)>\]")
 _ADDR = re.compile(r"(?:0x)?(?P<addr>[0-9a-fA-F]+)")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Location:
     """A parsed ``ksql addr`` argument: an address, or name+offset[/size] [module]."""
 

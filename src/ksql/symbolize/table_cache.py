@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +21,14 @@ from ksql import __version__, cache, entryfile
 from ksql.catalog import Catalog
 from ksql.kernel.modules import VMLINUX
 from ksql.private import open_entry, private_folder
+from ksql.values import frozen
 
 FORMAT = 1
 SUFFIX = ".kallsyms.entry"  # ends as the load cache's entries: pruned with them (LRU)
 _COLUMNS = ("module", "addr", "addr.known", "undefined", "type")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Derived:
     """A table's arrays: catalog ``rows`` in address order, their ``addrs``, the image
     ``bounds`` and ``by_name`` (positions into ``rows``, in name order)."""

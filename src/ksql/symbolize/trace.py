@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from ksql.errors import KsqlError
 from ksql.symbolize.resolve import Frame, Symbolizer
 from ksql.symbolize.source import Site
 from ksql.symbolize.spec import RAW
+from ksql.values import frozen
 
 # decode_stacktrace.sh's test for "a line with an address in it".
 _HAS_FRAME = re.compile(r"\[<([^]]+)>\]|[^+ ]+\+0x[0-9a-f]+/0x[0-9a-f]+")
@@ -28,7 +28,7 @@ SourceOf = Callable[[Frame], Site]
 NO_SITE = Site()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Decoded:
     """One input line: its decoded text, and the frame it holds (None for pass-through)."""
 
