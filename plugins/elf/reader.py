@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ksql.elf.contents import Contents
 from ksql.elf.header import ElfHeader
 from ksql.errors import SourceError
 from ksql.values import frozen
@@ -99,7 +100,7 @@ class Symbols:
     head: npt.NDArray[np.uint8]  # (n, 4): each name's first 4 bytes, zeros after its end
 
 
-class ElfImage:
+class ElfImage(Contents):
     """One ELF file in memory: header fields, sections, and readers for their contents."""
 
     def __init__(self, path: Path | str, data: bytes) -> None:
@@ -114,10 +115,6 @@ class ElfImage:
             self.section_bytes(h.shstrndx), self.sections["name"], self.path, "section"
         )
         self._by_name = {n: i for i, n in reversed(list(enumerate(self.section_names)))}
-
-    def index(self, name: str) -> int | None:
-        """Index of the first section called ``name``."""
-        return self._by_name.get(name)
 
     def section_bytes(self, index: int) -> bytes:
         sh = self.sections[index]
@@ -225,28 +222,9 @@ class ElfImage:
             return None
         return int(sh["offset"]) + rel
 
-    def read(self, index: int, address: int, size: int) -> bytes | None:
-        off = self.file_offset(index, address)
-        if off is None or off + size > len(self.data):
-            return None
-        return self.data[off : off + size]
-
-    def cstring(self, index: int, address: int) -> str | None:
-        off = self.file_offset(index, address)
-        if off is None:
-            return None
+    def section_end(self, index: int) -> int:
         sh = self.sections[index]
-        end = self.data.find(b"\0", off, int(sh["offset"]) + int(sh["size"]))
-        if end < 0:
-            return None
-        return self.data[off:end].decode("utf-8", "surrogateescape")
-
-    def u32(self, chunk: bytes) -> int:
-        return int.from_bytes(chunk[:4], "little" if self.little else "big")
-
-    def word(self, chunk: bytes) -> int:
-        size = 8 if self.is64 else 4
-        return int.from_bytes(chunk[:size], "little" if self.little else "big")
+        return int(sh["offset"]) + int(sh["size"])
 
 
 def _heads(strtab: bytes, offsets: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ksql.errors import SourceError
 
+from .contents import Contents
 from .header import SECTION_FORMAT, ElfHeader
 
 # ELF constants, as in ksql.plugins.elf.reader (which takes them from pyelftools' tables)
@@ -66,7 +67,7 @@ class LiteSymbols:
         self.name, self.info, self.shndx, self.value = name, info, shndx, value
 
 
-class LiteImage:
+class LiteImage(Contents):
     """One ELF file in memory: header fields, sections, and readers for their contents."""
 
     def __init__(self, path: Path | str, data: bytes) -> None:
@@ -90,10 +91,6 @@ class LiteImage:
             self.section_bytes(h.shstrndx), [s.name for s in self.sections], self.path, "section"
         )
         self._by_name = {n: i for i, n in reversed(list(enumerate(self.section_names)))}
-
-    def index(self, name: str) -> int | None:
-        """Index of the first section called ``name``."""
-        return self._by_name.get(name)
 
     def section_bytes(self, index: int) -> bytes:
         sh = self.sections[index]
@@ -190,27 +187,9 @@ class LiteImage:
             return None
         return sh.offset + rel
 
-    def read(self, index: int, address: int, size: int) -> bytes | None:
-        off = self.file_offset(index, address)
-        if off is None or off + size > len(self.data):
-            return None
-        return self.data[off : off + size]
-
-    def cstring(self, index: int, address: int) -> str | None:
-        off = self.file_offset(index, address)
-        if off is None:
-            return None
+    def section_end(self, index: int) -> int:
         sh = self.sections[index]
-        end = self.data.find(b"\0", off, sh.offset + sh.size)
-        if end < 0:
-            return None
-        return self.data[off:end].decode("utf-8", "surrogateescape")
-
-    def u32(self, chunk: bytes) -> int:
-        return int.from_bytes(chunk[:4], "little" if self.little else "big")
-
-    def word(self, chunk: bytes) -> int:
-        return int.from_bytes(chunk[: 8 if self.is64 else 4], "little" if self.little else "big")
+        return sh.offset + sh.size
 
 
 def names_at(strtab: bytes, offsets: list[int], path: str, what: str = "symbol") -> list[str]:
