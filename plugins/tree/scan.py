@@ -169,8 +169,11 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
     if b"EXPORT_" in data:
         _exports(data, out)
     # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg is a
-    # third of the tree): a header without ");", ") __" or "extern" declares nothing.
-    declares = b");" in data or b") _" in data or b"extern" in data
+    # third of the tree): a header without ");", ") __" or "extern" declares nothing, nor
+    # does one without ";" (every declaration ends with one). The ";" test goes first: one
+    # memchr pass (2.8 ms for asic_reg's 24 MB dcn_3_2_0_sh_mask.h, where the three others
+    # took 80 ms: their last bytes are common there, so the search skips little).
+    declares = b";" in data and (b");" in data or b") _" in data or b"extern" in data)
     # Renames count in the file and in the .c files beside a header (not include/ folders).
     if (not headers or (declares and "include/" not in path)) and b"define" in data:
         out.renames = renames(data)

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ksql.kernel.exportmacros import exports_of
 from ksql.kernel.kbuild import Kbuild, scan_kbuild
 from ksql.model import ExportKind
 from ksql.plugins.tree.index import TreeConfig
 from ksql.plugins.tree.live import TreeIndex
-from ksql.plugins.tree.macros import active, renames
+from ksql.plugins.tree.macros import active, close_paren, renames
 from ksql.plugins.tree.rows import RowBuilder, expand_xmacros
 from ksql.plugins.tree.scan import scan
 from ksql.sink import RowSink
@@ -204,3 +207,32 @@ def test_active_blocks() -> None:
     assert kept({"CONFIG_B": "y"}) == [b"B", b"D"]
     assert kept({}) == [b"C", b"D"]
     assert b"X" in active(b"#if SOMETHING_ELSE > 1\nX\n#endif\n", {}).split()
+
+
+def _close_paren_reference(data: bytes, at: int) -> int:
+    """close_paren as a loop over each byte (what it was)."""
+    depth = 1
+    for i in range(at, min(len(data), at + 4096)):
+        if data[i] == 0x28:
+            depth += 1
+        elif data[i] == 0x29:
+            depth -= 1
+            if not depth:
+                return i
+    return at
+
+
+@given(
+    st.lists(st.sampled_from([b"(", b")", b"a", b",", b"\n", b"x" * 700]), max_size=40),
+    st.integers(0, 50),
+)
+def test_close_paren_matches_a_byte_loop(parts: list[bytes], at: int) -> None:
+    data = b"".join(parts)
+    at = min(at, len(data))
+    assert close_paren(data, at) == _close_paren_reference(data, at)
+
+
+def test_close_paren_on_a_header_prototype() -> None:
+    data = b"int f(void (*cb)(int), char *s);"
+    assert close_paren(data, 6) == data.index(b");")
+    assert close_paren(b"f(unclosed", 2) == 2
