@@ -169,7 +169,8 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
     """The sites in one file: exports and definitions in ``.c``/``.S`` files, declarations
     in headers (``headers=True``; a header's exports count too)."""
     out = FileSites(path)
-    if b"EXPORT_" in data:
+    exports = b"EXPORT_" in data
+    if exports:
         _exports(data, out)
     # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg is a
     # third of the tree): a header without ");", ") __" or "extern" declares nothing, nor
@@ -181,7 +182,7 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
     if (not headers or (declares and "include/" not in path)) and b"define" in data:
         out.renames = renames(data)
     if headers:
-        if b"EXPORT_" in data:  # kernel/rcu/tasks.h: a header a .c file includes locally
+        if exports:  # kernel/rcu/tasks.h: a header a .c file includes locally
             _definitions(data, out)
         if declares:
             _declarations(data, out)
