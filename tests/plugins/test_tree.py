@@ -104,23 +104,13 @@ def test_scan_counts() -> None:
 
 
 def test_only_included_files_beside_built_ones_are_scanned(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, submitted: list[str]
 ) -> None:
     """kernel/sched/completion.c is built only as build_utility.c's #include, and is
     scanned; a .c file beside them that nothing builds or includes is not."""
-    from ksql.plugins.tree import index
-
     tree = tmp_path / "tree"
     shutil.copytree(TREE, tree)
     (tree / "kernel/sched/stray.c").write_text("int stray(void)\n{\n\treturn 0;\n}\n")
-    submitted: list[str] = []
-    real = index.Scanner.submit
-
-    def spy(self: index.Scanner, files: list[str]) -> None:
-        submitted.extend(files)
-        real(self, files)
-
-    monkeypatch.setattr(index.Scanner, "submit", spy)
     monkeypatch.setenv("KSQL_NO_CACHE", "1")
     monkeypatch.delenv("KSQL_KCONFIG", raising=False)
     catalog = load(tree)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from ksql.model import ExportKind
-from ksql.plugins.tree import index as tree_index
 from ksql.plugins.tree.live import FileSite, TreeIndex
 from ksql.plugins.tree.store import listing
 from ksql.testing import load, query
@@ -70,15 +69,8 @@ def test_listing_restat(tree: Path) -> None:
     assert "kernel/new.c" in listing(tree, "x86").files
 
 
-def test_one_changed_file_is_scanned_alone(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    scanned: list[str] = []
-    submit = tree_index.Scanner.submit
-
-    def spy(self: tree_index.Scanner, files: list[str]) -> None:
-        scanned.extend(files)
-        submit(self, files)
-
-    monkeypatch.setattr(tree_index.Scanner, "submit", spy)
+def test_one_changed_file_is_scanned_alone(tree: Path, submitted: list[str]) -> None:
+    scanned = submitted
     (s,) = query(load(tree), "name=usb_stor_suspend")
     assert s.exported_at == f"{USB}:187:1"
     assert len(scanned) == 5
