@@ -18,7 +18,8 @@ from ksql.sink import RowSink
 from ksql.values import field, frozen
 
 from .rows import RowBuilder, expand_xmacros
-from .scan import FileSites, scan
+from .scan import scan
+from .sites import INCLUDES, FileSites
 from .store import Listing, code_identity, listing, load_sites, save_sites, walk
 
 CHUNK = 512  # files per task: few, large results (each a marshal blob)
@@ -70,10 +71,10 @@ def scanner_identity() -> str:
     """A hash of the code that makes a file's sites: stored sites of another one are stale."""
     from ksql.kernel import definemacros, exportmacros
 
-    from . import macros
+    from . import macros, sites
     from . import scan as scan_module
 
-    modules = (scan_module, macros, exportmacros, definemacros)
+    modules = (scan_module, sites, macros, exportmacros, definemacros)
     return code_identity(Path(m.__file__ or "") for m in modules)
 
 
@@ -264,7 +265,7 @@ def _included(
         if data is None:
             continue
         folder = rel.rpartition("/")[0]
-        for inc in data[4]:  # FileSites.includes
+        for inc in data[INCLUDES]:
             path = os.path.normpath(f"{folder}/{inc}" if folder else inc)
             if path in beside:
                 wanted.add(path)

@@ -24,7 +24,8 @@ from ksql.values import frozen
 
 from .index import TreeConfig, find_config
 from .rows import expand_xmacros
-from .scan import FileSites, scan
+from .scan import scan
+from .sites import FileSites
 
 __all__ = ["FileSite", "TreeIndex"]
 

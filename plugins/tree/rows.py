@@ -20,7 +20,7 @@ from ksql.model import Bind, ExportKind, Kind
 from ksql.sink import RowSink
 
 from .macros import active, invocations
-from .scan import FileSites
+from .sites import FileSites
 
 __all__ = ["RowBuilder", "expand_xmacros"]
 

@@ -11,53 +11,14 @@ does not. Positions are 1-based lines and columns (bytes).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from ksql.kernel.definemacros import DEFINE_MACROS, TRACEPOINT_MACROS, defines_of
 from ksql.kernel.exportmacros import exports_of, unquote
 
 from .macros import close_paren, invocations, renames, templates, xmacros
+from .sites import FileSites
 
-__all__ = ["FileSites", "scan"]
-
-# (name, line, col, kind code, namespace, namespace-is-the-default)
-Export = tuple[str, int, int, int, str, bool]
-# (name, line, col, is_function, is_static)
-Definition = tuple[str, int, int, bool, bool]
-Declaration = tuple[str, int, int]
-
-
-@dataclass(slots=True)
-class FileSites:
-    path: str  # relative to the tree root
-    exports: list[Export] = field(default_factory=list)
-    definitions: list[Definition] = field(default_factory=list)
-    declarations: list[Declaration] = field(default_factory=list)
-    # '#include "x.c"' and local headers ('#include "tasks.h"'), as written
-    includes: list[str] = field(default_factory=list)
-    # Exports through a macro the table does not know (IWL_EXPORT_SYMBOL(x)), resolved once
-    # every file's wrapper definitions are known: (macro, args, line, col).
-    wrapped: list[tuple[str, list[str], int, int]] = field(default_factory=list)
-    # "#define W(a, b) EXPORT_SYMBOL_NS_GPL(a, NS)": W -> (params, target macro, its args).
-    wrappers: dict[str, tuple[list[str], str, list[str]]] = field(default_factory=dict)
-    default_namespace: str = ""  # '#define DEFAULT_SYMBOL_NAMESPACE NS' in the file
-    tracepoints: list[Declaration] = field(default_factory=list)  # TRACE_EVENT(name, ...)
-    renames: dict[str, list[str]] = field(default_factory=dict)  # '#define f f_rsl'
-    xmacros: list[Any] = field(default_factory=list)  # (header, macro, template, line, col)
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        """The fields in order, as plain data (``marshal``: between processes and runs)."""
-        return (self.path, self.exports, self.definitions, self.declarations, self.includes,
-                self.wrapped, self.wrappers, self.default_namespace, self.tracepoints,
-                self.renames, self.xmacros)  # fmt: skip
-
-    @classmethod
-    def from_tuple(cls, data: tuple[Any, ...]) -> FileSites:
-        if len(data) != 11 or not isinstance(data[0], str):
-            raise ValueError("not a FileSites tuple")
-        return cls(*data)
-
+__all__ = ["scan"]
 
 # The patterns start with a literal (``EXPORT_``, ``\n``) so the regex engine skips ahead
 # quickly, and use possessive repeats so a long line is read once.
@@ -79,10 +40,8 @@ _WORDS = re.compile(rb"\w+")
 # The column-0 lines that may define something, in one pass (each line start is tried once,
 # in C), the first alternative that fits:
 #   1. a function: words, the name, "(", parameters (no column-0 line), ")", maybe
-#      attributes, "{" at column 0 (groups 1 head, 2 "", 3 name); the parameters run to the
-#      first ")" that the rest follows, taken in runs of other bytes rather than lazily one
-#      byte at a time (the same matches on every .c/.S file of the 6.1 tree, in 1.9 s
-#      instead of 4.1 s);
+#      attributes, "{" at column 0 (groups 1 head, 2 "", 3 name); the parameters up to the
+#      first ")" the rest follows, in runs, not lazily byte by byte (6.1 tree: 4.1 -> 1.9 s);
 #   2. any other "{" at column 0 (group 4): the header is found backwards (_function_at);
 #   3. a macro invocation: "DEFINE_MUTEX(", "static DEVICE_ATTR_RW(" (groups 5, 6);
 #   4. a line of words that ends a declarator: "static int x =", "struct a b[" (group 7).
@@ -172,11 +131,9 @@ def scan(path: str, data: bytes, *, headers: bool = False) -> FileSites:
     exports = b"EXPORT_" in data
     if exports:
         _exports(data, out)
-    # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg is a
-    # third of the tree): a header without ");", ") __" or "extern" declares nothing, nor
-    # does one without ";" (every declaration ends with one). The ";" test goes first: one
-    # memchr pass (2.8 ms for asic_reg's 24 MB dcn_3_2_0_sh_mask.h, where the three others
-    # took 80 ms: their last bytes are common there, so the search skips little).
+    # Most header bytes are register #defines (drivers/gpu/drm/amd/include/asic_reg, a third
+    # of the tree): a header without ";" (one memchr pass: 2.8 ms for a 24 MB one, where the
+    # other three tests took 80 ms), ");", ") __" or "extern" declares nothing.
     declares = b";" in data and (b");" in data or b") _" in data or b"extern" in data)
     # Renames count in the file and in the .c files beside a header (not include/ folders).
     if (not headers or (declares and "include/" not in path)) and b"define" in data:
