@@ -148,3 +148,15 @@ def test_default_before_non_default_is_refused() -> None:
 def test_fields_of_something_else() -> None:
     with pytest.raises(TypeError, match="not a frozen value"):
         values.fields(object())
+
+
+def test_extending_a_value_class_is_refused() -> None:
+    @frozen
+    class Base:
+        x: int
+
+    with pytest.raises(TypeError, match="cannot extend another"):
+
+        @frozen
+        class Derived(Base):
+            y: int

@@ -85,6 +85,9 @@ def _is_classvar(annotation: object) -> bool:
 
 
 def _collect(cls: type) -> list[Field]:
+    if any(hasattr(base, "__value_fields__") for base in cls.__mro__[1:]):
+        # Not needed so far; dataclasses' rules for it (field order, slots) are not copied.
+        raise TypeError(f"{cls.__qualname__}: a frozen value class cannot extend another")
     out: list[Field] = []
     # inspect.get_annotations would import inspect, the cost this module avoids
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
