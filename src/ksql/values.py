@@ -108,7 +108,7 @@ def _collect(cls: type) -> list[Field]:
 
 def _init_source(all_fields: list[Field], post_init: bool) -> tuple[str, dict[str, Any]]:
     """``__init__``'s text and the globals it needs: the one method compiled per class, so
-    that making a value costs what a dataclass's does (0.5 us for four fields)."""
+    that making a value costs what a dataclass's does (1.4 us for four fields, 1.6 us)."""
     env: dict[str, Any] = {"MISSING": MISSING, "_set": object.__setattr__}
     params, body = ["self"], []
     for i, f in enumerate(all_fields):
