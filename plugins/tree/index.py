@@ -137,19 +137,6 @@ class Scanner:
             self.pool = None
 
 
-def scan_files(
-    root: Path, files: list[str], progress: Callable[[int], None] | None = None
-) -> Iterator[FileSites]:
-    """Every file's sites, on all cores."""
-    scanner = Scanner(root)
-    scanner.submit(files)
-    try:
-        for data in scanner.results(progress):
-            yield FileSites.from_tuple(data)
-    finally:
-        scanner.close()
-
-
 def index_tree(
     root: Path,
     sink: RowSink,
