@@ -236,3 +236,46 @@ def test_close_paren_on_a_header_prototype() -> None:
     data = b"int f(void (*cb)(int), char *s);"
     assert close_paren(data, 6) == data.index(b");")
     assert close_paren(b"f(unclosed", 2) == 2
+
+
+# include/trace/events/sched.h and include/trace/events/rcu.h, 6.1 (shortened): each
+# tracepoint macro family, out of order in the file, and a line that only mentions one.
+TRACE_HEADER = b"""#define TRACE_SYSTEM sched
+DECLARE_TRACE(pelt_cfs_tp,
+\tTP_PROTO(struct cfs_rq *cfs_rq),
+\tTP_ARGS(cfs_rq));
+TRACE_EVENT(sched_kthread_stop,
+\tTP_PROTO(struct task_struct *t));
+DEFINE_EVENT(sched_wakeup_template, sched_waking,
+\tTP_PROTO(struct task_struct *p));
+TRACE_EVENT_FN(sched_switch_fn, TP_PROTO(int x));
+DEFINE_EVENT_PRINT(sched_template, sched_print, TP_PROTO(int x));
+/* TRACE_EVENT(not_a_tracepoint, ...) in a comment */
+"""
+
+
+def test_tracepoints_of_every_family_in_file_order() -> None:
+    sites = scan("include/trace/events/sched.h", TRACE_HEADER, headers=True)
+    assert sites.tracepoints == [
+        ("pelt_cfs_tp", 2, 1),
+        ("sched_kthread_stop", 5, 1),
+        ("sched_waking", 7, 1),
+        ("sched_switch_fn", 9, 1),
+        ("sched_print", 10, 1),
+    ]
+
+
+def test_register_lists_spelling_export_declare_nothing() -> None:
+    # drivers/gpu/drm/amd/include/asic_reg/bif/bif_5_0_enum.h: "EXPORT_" in an enum, and a
+    # local header with a static inline: neither exports, so the header defines nothing.
+    text = (
+        b"typedef enum QuadExportFormat {\n\tEXPORT_UNUSED = 0x0,\n} QuadExportFormat;\n"
+        b"static inline int f(void)\n{\n\treturn 0;\n}\n"
+    )
+    sites = scan("drivers/gpu/drm/amd/include/asic_reg/bif/bif_5_0_enum.h", text, headers=True)
+    assert (sites.exports, sites.definitions) == ([], [])
+    # kernel/rcu/tasks.h: a header that exports is read for definitions too
+    text += b"EXPORT_SYMBOL_GPL(f);\n"
+    sites = scan("kernel/rcu/tasks.h", text, headers=True)
+    assert [e[:3] for e in sites.exports] == [("f", 8, 1)]
+    assert [d[:3] for d in sites.definitions] == [("f", 4, 19)]
