@@ -45,7 +45,8 @@ def find_config(root: Path) -> TreeConfig:
 
 def source_files(root: Path, arch: str = "") -> list[str]:
     """Every ``.c``/``.S``/``.h`` below ``root`` (relative, sorted), without the folders of
-    :data:`SKIP_TOP` nor other architectures' ``arch/*`` once the architecture is known."""
+    :data:`SKIP_TOP` or :data:`SKIP_NAMED` nor other architectures' ``arch/*`` once the
+    architecture is known."""
     return walk(root, arch).sources()
 
 
