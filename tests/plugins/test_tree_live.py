@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ksql.model import ExportKind
+from ksql.plugins.tree import store
 from ksql.plugins.tree.live import FileSite, TreeIndex
 from ksql.plugins.tree.store import listing
 from ksql.testing import load, query
@@ -55,8 +56,14 @@ def test_rescan_buffer() -> None:
     assert (site.line, site.col) == (189, 1)
 
 
-def test_listing_restat(tree: Path) -> None:
+@pytest.mark.parametrize("fork", [False, True])
+def test_listing_restat(tree: Path, fork: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Forked, a child re-checks the second half of the folders (big trees only: forced here)
+    monkeypatch.setattr(store, "_may_fork", lambda files: fork)
     first = listing(tree, "x86")
+    halfway = store._halfway(first)
+    assert 0 < halfway < len(first.folders)
+    late = next(f for f in first.folders[halfway:] if f)  # a folder of the child's half
     assert "kernel/kthread.c" in first.files and "Makefile" in first.files
     assert listing(tree, "x86") == first  # from the store, re-checked
     path = tree / "kernel/kthread.c"
@@ -67,6 +74,15 @@ def test_listing_restat(tree: Path) -> None:
     assert again.digest() != first.digest()
     (tree / "kernel/new.c").write_text("int x;\n")  # the folder's time changes: walked again
     assert "kernel/new.c" in listing(tree, "x86").files
+    name = next(
+        n for f, ns in zip(first.folders, first.names, strict=True) if f == late for n in ns
+    )
+    path = tree / late / name
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert listing(tree, "x86").files[f"{late}/{name}"][1] == st.st_mtime_ns + 10**9
+    (tree / late / "new.h").write_text("int y;\n")
+    assert f"{late}/new.h" in listing(tree, "x86").files
 
 
 def test_one_changed_file_is_scanned_alone(tree: Path, submitted: list[str]) -> None:
