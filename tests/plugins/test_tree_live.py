@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
 from pathlib import Path
@@ -130,3 +131,15 @@ def test_definitions(text: bytes, expected: list[tuple[str, int, int, bool, bool
     from ksql.plugins.tree.scan import scan
 
     assert sorted(scan("x.c", text).definitions) == sorted(expected)
+
+
+def test_a_fifo_in_a_files_place_is_skipped(tmp_path: Path) -> None:
+    from ksql.plugins.tree.index import read_file, scan_paths
+
+    (tmp_path / "a.c").write_bytes(b"int a;\n")
+    os.mkfifo(tmp_path / "b.c")  # opened for reading, it would wait for a writer
+    with pytest.raises(OSError, match="not a regular file"):
+        read_file(str(tmp_path / "b.c"))
+    assert read_file(str(tmp_path / "a.c")) == b"int a;\n"
+    sites = marshal.loads(scan_paths(str(tmp_path), ["a.c", "b.c"]))
+    assert [s[0] for s in sites] == ["a.c"]
