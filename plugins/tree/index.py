@@ -203,7 +203,7 @@ def index_tree(
     submit(headers)
     beside: set[str] = set()
     if config.path and not declarations_only:
-        kbuild = scan_kbuild(root, config.values)
+        kbuild = scan_kbuild(root, config.values, found.files)
         # Built files first; a .c file beside them only once a built file (or one of those)
         # includes it (kernel/sched/build_policy.c includes idle.c). The others are built
         # into nothing: in the 6.1 tree 161 of the 5,144 such files are included (two

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from ksql.catalog import Catalog
-from ksql.kernel.kbuild import module_of_file, read_config
+from ksql.kernel.kbuild import module_of_file, read_config, scan_kbuild
 from ksql.plugins.tree import is_headers_tree, is_source_tree
 from ksql.plugins.tree.scan import scan
+from ksql.plugins.tree.store import walk
 from ksql.testing import load, names, query
 
 TREE = Path(__file__).parent.parent / "data" / "tree-6.1"
@@ -85,6 +86,18 @@ def test_queries(catalog: Catalog, text: str, count: int) -> None:
 )
 def test_module_of_file(path: str, module: str | None) -> None:
     assert module_of_file(TREE, path, read_config(TREE / ".config")) == module
+
+
+def test_kbuild_from_a_listing_is_kbuild_from_stat() -> None:
+    config = read_config(TREE / ".config")
+    listed = walk(TREE, "x86").files
+    by_stat, by_listing = scan_kbuild(TREE, config), scan_kbuild(TREE, config, listed)
+    assert by_listing.files == by_stat.files
+    assert "drivers/usb/storage/usb.c" in by_listing.files
+    assert by_listing.namespaces == by_stat.namespaces
+    # a file the listing does not hold is not built, though it is there
+    del listed["drivers/usb/storage/usb.c"]
+    assert "drivers/usb/storage/usb.c" not in scan_kbuild(TREE, config, listed).files
 
 
 def test_layouts() -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 
 from ksql.kernel.kconfig import read_config
@@ -117,15 +117,23 @@ def _includer_module(root: Path, relpath: str, kb: Kbuild) -> str | None:
 _CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], Kbuild] = {}
 
 
-def scan_kbuild(root: Path, config: Mapping[str, str]) -> Kbuild:
-    """Every built file of the tree at ``root`` for ``config``."""
+def scan_kbuild(
+    root: Path, config: Mapping[str, str], files: Container[str] | None = None
+) -> Kbuild:
+    """Every built file of the tree at ``root`` for ``config``. With ``files`` (the tree's
+    files, relative: a listing already made), a file exists when it is one of them, where
+    otherwise each is stat()ed (the 6.1 tree: 15,372 stat() calls, 0.3 of its 0.7 s)."""
     arch = srcarch(config)
     env = dict(config)
     env |= {"SRCARCH": arch, "ARCH": arch, "BITS": "64" if config.get("CONFIG_64BIT") else "32"}
     env |= {"srctree": str(root), "src": "", "obj": ""}
     out = Kbuild()
+    if files is None:
+        exists: Callable[[str], bool] = lambda rel: (root / rel).is_file()  # noqa: E731
+    else:
+        exists = files.__contains__
     top: list[tuple[str, bool]] = []
-    if (root / "Kbuild").is_file():
+    if exists("Kbuild"):
         top_vars = _parse(root / "Kbuild", env)
         top += [(d, b) for d, b in _dirs(top_vars, "obj")]
     top.append(("lib/", True))
@@ -135,7 +143,7 @@ def scan_kbuild(root: Path, config: Mapping[str, str]) -> Kbuild:
             top += [(d, b) for d, b in _dirs(arch_vars, kind)]
     seen: set[str] = set()
     for d, builtin in top:
-        _descend(root, d.rstrip("/"), builtin, env, out, seen)
+        _descend(root, d.rstrip("/"), builtin, env, out, seen, exists)
     return out
 
 
@@ -147,23 +155,28 @@ def _dirs(variables: Mapping[str, list[str]], kind: str) -> list[tuple[str, bool
 
 
 def _descend(
-    root: Path, rel: str, builtin: bool, env: Mapping[str, str], out: Kbuild, seen: set[str]
+    root: Path,
+    rel: str,
+    builtin: bool,
+    env: Mapping[str, str],
+    out: Kbuild,
+    seen: set[str],
+    exists: Callable[[str], bool],
 ) -> None:
     rel = os.path.normpath(rel) if rel else ""
     if rel in seen or rel.startswith(".."):
         return
     seen.add(rel)
-    folder = root / rel
-    makefile = folder / "Kbuild"
-    if not makefile.is_file():
-        makefile = folder / "Makefile"
-        if not makefile.is_file():
-            return
-    variables = _parse(makefile, env)
+    prefix = f"{rel}/" if rel else ""
+    for name in ("Kbuild", "Makefile"):
+        if exists(prefix + name):
+            break
+    else:
+        return
+    variables = _parse(root / (prefix + name), env)
     ns = variables.get("__namespace", [])
     if ns:
         out.namespaces[rel] = ns[-1]
-    prefix = f"{rel}/" if rel else ""
     groups = [
         ("obj-y", True),
         ("lib-y", True),
@@ -172,17 +185,22 @@ def _descend(
     for var, is_builtin in groups:
         for word in variables.get(var, []):
             if word.endswith("/"):
-                _descend(root, prefix + word, builtin and is_builtin, env, out, seen)
+                _descend(root, prefix + word, builtin and is_builtin, env, out, seen, exists)
             elif word.endswith(".o"):
                 if is_builtin and not builtin:
                     continue  # obj-y below an obj-m directory: linked nowhere
                 module = VMLINUX if is_builtin else normalize_module_name(word)
-                for src in _sources(root, prefix, word, variables, is_builtin, 0):
+                for src in _sources(exists, prefix, word, variables, is_builtin, 0):
                     out.files.setdefault(src, module)
 
 
 def _sources(
-    root: Path, prefix: str, obj: str, variables: Mapping[str, list[str]], builtin: bool, depth: int
+    exists: Callable[[str], bool],
+    prefix: str,
+    obj: str,
+    variables: Mapping[str, list[str]],
+    builtin: bool,
+    depth: int,
 ) -> list[str]:
     stem = obj[:-2]
     parts: list[str] = []
@@ -192,13 +210,13 @@ def _sources(
         out = []
         for p in parts:
             if p == obj:  # lib/dim/Makefile "dim-y := dim.o net_dim.o": dim.c is a part
-                out += _sources(root, prefix, p, {}, builtin, depth + 1)
+                out += _sources(exists, prefix, p, {}, builtin, depth + 1)
             elif p.endswith(".o"):
-                out += _sources(root, prefix, p, variables, builtin, depth + 1)
+                out += _sources(exists, prefix, p, variables, builtin, depth + 1)
         return out
     for ext in (".c", ".S"):
         rel = os.path.normpath(prefix + stem + ext)
-        if (root / rel).is_file():
+        if exists(rel):
             return [rel]
     return []
 
