@@ -57,6 +57,7 @@ _LINE0 = re.compile(
 )
 # A column-0 line up to its first parenthesis, in a header: maybe a prototype.
 _PROTOTYPE = re.compile(rb"\n([A-Za-z_][^\n;(){}=#]*+)\(")
+_AFTER = re.compile(rb"\s*(;|_)")  # after a prototype's ")": ";" or an attribute
 _EXTERN = re.compile(rb"\nextern[ \t]([^;(){}=#]*+);")
 # Words after a variable's name: section and alignment attributes (include/linux/cache.h,
 # include/linux/init.h, include/linux/compiler_attributes.h).
@@ -350,29 +351,39 @@ def _tracepoints(data: bytes, out: FileSites) -> None:
 
 
 def _declarations(data: bytes, out: FileSites) -> None:
+    # Two in three matches declare (115,308 of 183,154 in the 6.1 tree): the tests run
+    # cheapest first, the parameters' ")" is found without a call when none nests, and what
+    # follows it is matched in place, not sliced (the tree's headers: 1.72-1.84 -> 1.55-1.63
+    # s; the regexes are half of it).
     found: list[tuple[int, bytes]] = []
+    append = found.append
     for m in _PROTOTYPE.finditer(data):
-        words = _WORDS.findall(m.group(1))
-        if len(words) == 1 and _RETURN_TYPE_ABOVE.search(
-            data, max(0, m.start() - 160), m.start() + 1
-        ):
-            words.insert(0, b"")  # "struct kthread_worker *\nkthread_create_worker(...);"
-        if len(words) < 2 or (words[0] in _NOT_DEFINING and words[0] != b"extern"):
+        head = m.group(1)
+        words = _WORDS.findall(head)
+        first = words[0]
+        if first == b"static":  # a static inline: defined here, not declared
             continue
-        if words[0] in (b"static", b"struct", b"union", b"enum") and len(words) < 3:
-            continue
-        if words[0] == b"static":  # a static inline: defined here, not declared
+        if len(words) == 1:
+            if not _RETURN_TYPE_ABOVE.search(data, max(0, m.start() - 160), m.start() + 1):
+                continue
+            # "struct kthread_worker *\nkthread_create_worker(...);"
+        elif (first in _NOT_DEFINING and first != b"extern") or (len(words) < 3 and first in _TAGS):
             continue
         name = words[-1]
-        if name in _SKIP_CALLS or name.isupper() or not _IDENT.fullmatch(name):
+        if name in _SKIP_CALLS or name.isupper() or name[0] in _DIGITS:
             continue
-        close = close_paren(data, m.end())
-        after = data[close + 1 : close + 200].lstrip()
-        if not after.startswith((b";", b"__", b"_")):
+        end = m.end()
+        close = data.find(b")", end, end + 4096)
+        if close < 0 or data.count(b"(", end, close):
+            close = close_paren(data, end)
+        after = _AFTER.match(data, close + 1, close + 200)
+        if after is None:
             continue
-        if not after.startswith(b";") and b";" not in after.split(b"{", 1)[0]:
-            continue
-        found.append((m.start(1) + m.group(1).rfind(name), name))
+        if after.group(1) != b";":  # "__must_check;", "__attribute__((...));"
+            rest = data[close + 1 : close + 200].lstrip()
+            if b";" not in rest.split(b"{", 1)[0]:
+                continue
+        append((m.start(1) + head.rfind(name), name))
     for m in _EXTERN.finditer(data):
         words = _WORDS.findall(m.group(1).split(b"[", 1)[0])
         while len(words) > 2 and _ATTRIBUTE.fullmatch(words[-1]):
