@@ -226,18 +226,57 @@ def index_tree(
     batch = [f for f in others if f not in beside]
     progress = Progress(len(headers) + len(batch), f"{label} {len(headers) + len(batch)} files")
     progress(len(reused))
+    builder = RowBuilder(kbuild, strict=bool(config.path), declarations_only=declarations_only)
     fresh: dict[str, tuple[Any, ...]] = {}
+    sites_of: dict[str, FileSites] = {}
+    deferred: set[str] = set()
+    rank = {rel: i for i, rel in enumerate(headers + others)}  # the order sites count in
+
+    def take(files: list[str]) -> None:
+        """The sites of ``files``, in their order, as they come: what needs no other file's
+        sites goes into the rows now, while the workers scan on -- a header's declarations,
+        a built file without wrapped exports -- and the rest once every file is in."""
+        results = scanner.results(progress)
+        for rel in files:
+            data = reused.get(rel)
+            while data is None and rel not in fresh:
+                got = next(results, None)
+                if got is None:
+                    break  # unreadable: no sites
+                fresh[got[0]] = got
+            data = data or fresh.get(rel)
+            if data is None:
+                continue
+            sites = sites_of[rel] = FileSites.from_tuple(data)
+            builder.add_declarations(sites)
+            if rel.endswith(".h"):
+                builder.learn_renames(sites)
+                if sites.exports or sites.definitions:
+                    deferred.add(rel)
+            elif sites.wrapped or (rel not in kbuild.files and builder.strict):
+                deferred.add(rel)
+            else:
+                if sites.xmacros:
+                    expand_xmacros(sites, root, config.values, arch)
+                builder.add_sites(sites, rank[rel])
+        for got in results:  # (none, unless a file was unreadable)
+            fresh[got[0]] = got
+
     try:
-        while batch:  # the built files, then the files they include, level by level
-            before = len(reused)
-            submit(batch)
-            progress(len(reused) - before)
-            for data in scanner.results(progress):
-                fresh[data[0]] = data
+        submit(batch)
+        progress(sum(rel in reused for rel in batch))
+        take(headers + batch)
+        while True:  # the files the built ones include, level by level
             wanted = _included(batch, fresh, reused, beside)
             beside -= wanted
             batch = sorted(wanted)
+            if not batch:
+                break
             progress.total += len(batch)
+            before = len(reused)
+            submit(batch)
+            progress(len(reused) - before)
+            take(batch)
     finally:
         scanner.close()
         progress.close()
@@ -245,19 +284,15 @@ def index_tree(
         keep = {rel: v for rel, v in stored.items() if rel in found.files}
         keep.update({rel: (*found.files[rel], data) for rel, data in fresh.items()})
         save_sites(root, code, keep)
-    scanned = [
-        FileSites.from_tuple(fresh.get(rel) or reused[rel])
-        for rel in headers + others
-        if rel in fresh or rel in reused
-    ]
-    builder = RowBuilder(kbuild, strict=bool(config.path), declarations_only=declarations_only)
+    scanned = [sites_of[rel] for rel in headers + others if rel in sites_of]  # in file order
     builder.learn_includes(scanned)
     builder.learn_wrappers(scanned)
     for sites in scanned:
-        builder.unwrap(sites)
-        if sites.xmacros and not declarations_only:
-            expand_xmacros(sites, root, config.values, arch)
-        builder.add(sites)
+        if sites.path in deferred:
+            builder.unwrap(sites)
+            if sites.xmacros and not declarations_only:
+                expand_xmacros(sites, root, config.values, arch)
+            builder.add_sites(sites, rank[sites.path])
     builder.emit(sink, symbol_modules)
 
 

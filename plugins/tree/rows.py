@@ -26,16 +26,18 @@ __all__ = ["RowBuilder", "expand_xmacros"]
 _LOCAL, _GLOBAL, _UNKNOWN = int(Bind.LOCAL), int(Bind.GLOBAL), int(Bind.UNKNOWN)
 _FUNCTION, _OBJECT, _NO_KIND = int(Kind.FUNCTION), int(Kind.OBJECT), int(Kind.UNKNOWN)
 _NO_EXPORT = int(ExportKind.NONE)
+_LAST = 1 << 62  # the rank of no file
 
 
 class _Rows:
     """Rows as columns, one list a field, and each row's index by key. A row is made by
     appending to each list and read by index: the columns go to the sink as they are.
     (Rows as objects, read back one field at a time, took 0.9 s for the 6.1 tree's 389,031
-    rows: each pass over the objects met them in cold memory.)"""
+    rows: each pass over the objects met them in cold memory.) ``defined_rank`` and
+    ``exported_rank``: the rank of the file that gave the site, for :meth:`RowBuilder.add`."""
 
-    __slots__ = ("bind", "declared_at", "defined_at", "export", "exported_at", "index",
-                 "kind", "module", "name", "namespace")  # fmt: skip
+    __slots__ = ("bind", "defined_at", "defined_rank", "export", "exported_at",
+                 "exported_rank", "index", "kind", "module", "name", "namespace")  # fmt: skip
 
     def __init__(self) -> None:
         self.index: dict[tuple[str, ...], int] = {}
@@ -47,9 +49,10 @@ class _Rows:
         self.namespace: list[str] = []
         self.exported_at: list[str] = []
         self.defined_at: list[str] = []
-        self.declared_at: list[str] = []
+        self.defined_rank: list[int] = []
+        self.exported_rank: list[int] = []
 
-    def new(self, key: tuple[str, ...], bind: int, kind: int, defined_at: str) -> int:
+    def new(self, key: tuple[str, ...], bind: int, kind: int, defined_at: str, rank: int) -> int:
         i = self.index[key] = len(self.name)
         self.module.append(key[0])
         self.name.append(key[1])
@@ -59,7 +62,8 @@ class _Rows:
         self.namespace.append("")
         self.exported_at.append("")
         self.defined_at.append(defined_at)
-        self.declared_at.append("")
+        self.defined_rank.append(rank)
+        self.exported_rank.append(_LAST)
         return i
 
 
@@ -126,7 +130,18 @@ class RowBuilder:
             return VMLINUX
         return module
 
-    def add(self, sites: FileSites) -> None:
+    def learn_renames(self, sites: FileSites) -> None:
+        """A header's renames, for the files that include it (:meth:`learn_includes` learns
+        every file's)."""
+        if sites.renames:
+            self.renames[sites.path] = sites.renames
+
+    def add(self, sites: FileSites, rank: int = 0) -> None:
+        self.add_declarations(sites)
+        self.add_sites(sites, rank)
+
+    def add_declarations(self, sites: FileSites) -> None:
+        """The file's declarations and tracepoints (the first of each name counts)."""
         path = sites.path
         declared = self.declared
         for name, line, col in sites.declarations:
@@ -135,8 +150,15 @@ class RowBuilder:
         for name, line, col in sites.tracepoints:
             for template in TRACEPOINT_NAMES:
                 self.tracepoints.setdefault(template.format(name), f"{path}:{line}:{col}")
+
+    def add_sites(self, sites: FileSites, rank: int = 0) -> None:
+        """The file's exports and definitions, in the module its file is built into. When
+        two files give a row the same site, the file of lower ``rank`` (the tree's file order)
+        wins, whichever came first; in one file, the first (init/version.c's weak
+        ``init_uts_ns`` and the definition it includes from init/version-timestamp.c)."""
         if not (sites.exports or sites.definitions):
             return
+        path = sites.path
         if path.endswith(".h") and path not in self.files:
             return  # exports in a header count in the .c files that include it locally
         module = self.module_of(path)
@@ -157,12 +179,14 @@ class RowBuilder:
                 key, rows, bind = (module, name), globals_, _GLOBAL
             i = rows.index.get(key)
             if i is None:
-                rows.new(key, bind, _FUNCTION if function else _OBJECT, f"{path}:{line}:{col}")
+                what = _FUNCTION if function else _OBJECT
+                rows.new(key, bind, what, f"{path}:{line}:{col}", rank)
                 continue
             rows.bind[i] = bind
-            if not rows.defined_at[i]:
+            if rank < rows.defined_rank[i]:
                 rows.defined_at[i] = f"{path}:{line}:{col}"
                 rows.kind[i] = _FUNCTION if function else _OBJECT
+                rows.defined_rank[i] = rank
         namespace = self._default_namespace(path)
         for name, line, col, kind, ns, is_default in sites.exports:
             rows = statics
@@ -171,9 +195,10 @@ class RowBuilder:
                 rows = globals_
                 i = globals_.index.get((module, name))
                 if i is None:
-                    i = globals_.new((module, name), _UNKNOWN, _NO_KIND, "")
-            if rows.exported_at[i]:
+                    i = globals_.new((module, name), _UNKNOWN, _NO_KIND, "", _LAST)
+            if rank >= rows.exported_rank[i]:
                 continue
+            rows.exported_rank[i] = rank
             rows.exported_at[i] = f"{path}:{line}:{col}"
             rows.export[i] = int(ExportKind(kind))
             rows.namespace[i] = namespace if is_default else ns

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from ksql.catalog import Catalog
-from ksql.kernel.kbuild import module_of_file, read_config, scan_kbuild
+from ksql.kernel.kbuild import Kbuild, module_of_file, read_config, scan_kbuild
 from ksql.plugins.tree import is_headers_tree, is_source_tree
+from ksql.plugins.tree.rows import RowBuilder
 from ksql.plugins.tree.scan import scan
+from ksql.plugins.tree.sites import FileSites
 from ksql.plugins.tree.store import walk
+from ksql.sink import RowSink
 from ksql.testing import load, names, query
 
 TREE = Path(__file__).parent.parent / "data" / "tree-6.1"
@@ -132,3 +135,40 @@ def test_only_included_files_beside_built_ones_are_scanned(
     assert "kernel/sched/stray.c" not in submitted
     assert not query(catalog, "name=stray")
     assert query(catalog, "name=complete")
+
+
+def test_headers_tree_declares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A headers tree (the Makefiles and headers, no .c file) gives its declarations."""
+    tree = tmp_path / "headers"
+    shutil.copytree(TREE, tree, ignore=shutil.ignore_patterns("*.c"))
+    assert is_headers_tree(tree)
+    monkeypatch.setenv("KSQL_NO_CACHE", "1")
+    catalog = load(f"tree:{tree}")
+    (row,) = query(catalog, "name=kthread_stop")
+    assert (row.declared_at, row.defined_at, row.module) == (
+        "include/linux/kthread.h:88:5",
+        "",
+        "vmlinux",
+    )
+    declared = {s.name for s in query(catalog, "declared_at=*")}
+    assert len(declared) == len(catalog) > 30
+
+
+def test_a_site_from_the_earlier_file_wins_in_any_order() -> None:
+    """init/version.c's weak init_uts_ns, then the definition it includes from
+    init/version-timestamp.c: the earlier file in the tree's order gives the site, whether
+    its sites come in first or last (built files go in while the others are scanned)."""
+    weak = scan("init/version.c", b"struct uts_namespace init_uts_ns __weak;\n")
+    real = scan("init/version-timestamp.c", b"\n\nstruct uts_namespace init_uts_ns = {\n};\n")
+    rows = []
+    for order in ((real, weak), (weak, real)):
+        builder = RowBuilder(Kbuild({"init/version.c": "vmlinux"}), strict=False)
+        for sites in order:
+            rank = 0 if sites is real else 1  # init/version-timestamp.c sorts first
+            builder.add(FileSites.from_tuple(sites.as_tuple()), rank)
+        sink = RowSink("test")
+        builder.emit(sink)
+        rows.append([dict(zip(b.columns, r, strict=True)) for b in sink.batches()
+                     for r in zip(*b.columns.values(), strict=True)])  # fmt: skip
+    assert rows[0] == rows[1]
+    assert [r["defined_at"] for r in rows[0]] == ["init/version-timestamp.c:3:22"]
