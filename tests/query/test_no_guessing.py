@@ -31,6 +31,11 @@ def cat() -> Catalog:
          "you mean 'gpl'? (quote it to look for the name: name=\"gpl_only\")"),
         ("expoted", 1, "no symbol is named 'expoted' and it is no flag; did you mean 'exported'? "
          "(quote it to look for the name: name=\"expoted\")"),
+        ("exported and declared_at", 14, "no symbol is named 'declared_at' and it is no flag; "
+         "'declared_at' is a field: compare it (declared_at=* for any value) (quote it to look "
+         "for the name: name=\"declared_at\")"),
+        ("size", 1, "no symbol is named 'size' and it is no flag; 'size' is a field: compare it "
+         "(e.g. size>0) (quote it to look for the name: name=\"size\")"),
         ("namespace=dma_buf", 11, "no namespace 'dma_buf'; did you mean 'DMA_BUF'? (namespaces "
          "are case-sensitive)"),
         ("module=USB_storage", 8, "no module 'USB_storage'; did you mean 'usb_storage'? (modules "

@@ -131,8 +131,19 @@ class _Compiler:
         inner = self.string_match("name", "=", value)
         if value.quoted or is_glob(value.text):
             return inner
-        words = [*FLAGS, *FIELDS, *(k.lower() for k in vocabulary().keywords)]
-        hint = did_you_mean(value.text, words) or _prefix_hint(value.text, [*FLAGS])
+        field = FIELDS.get(value.text)
+        if field is not None:  # "declared_at": a field alone, not a typo of itself
+            if field.kind in (ValueKind.STRING, ValueKind.SITE, ValueKind.PATH,
+                              ValueKind.MODINFO):  # fmt: skip
+                example = f"{field.name}=* for any value"
+            elif field.kind is ValueKind.NUMBER:
+                example = f"e.g. {field.name}>0"
+            else:
+                example = f"e.g. {field.name}={(field.choices or ('VALUE',))[0]}"
+            hint = f"{field.name!r} is a field: compare it ({example}) "
+        else:
+            words = [*FLAGS, *FIELDS, *(k.lower() for k in vocabulary().keywords)]
+            hint = did_you_mean(value.text, words) or _prefix_hint(value.text, [*FLAGS])
         if not hint:
             return inner
         message = (
