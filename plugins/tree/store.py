@@ -125,12 +125,37 @@ class Listing:
 
 
 def walk(root: Path, arch: str) -> Listing:
-    """The whole tree's listing, walked (``arch``: the one ``arch/*`` kept; all when empty)."""
+    """The whole tree's listing, walked (``arch``: the one ``arch/*`` kept; all when empty).
+    With more than one core a forked child walks half of ``drivers/``'s folders (by name:
+    about half the tree's files) meanwhile (the 6.1 tree: 0.34-0.47 -> 0.28-0.37 s)."""
+    theirs: list[tuple[str, str]] = []
+    if _may_fork():
+        try:
+            below = sorted(e.name for e in os.scandir(root / "drivers") if e.is_dir())
+        except OSError:
+            below = []
+        theirs = [(str(root / "drivers" / n), f"drivers/{n}") for n in below[len(below) // 2 :]]
+    child = _Child(lambda: marshal.dumps(_walk(list(theirs), arch, set()))) if theirs else None
+    folders, times, names, flat = _walk([(str(root), "")], arch, {rel for _, rel in theirs})
+    if child is not None:
+        got = child.result()
+        part = marshal.loads(got) if got is not None else None
+        if not (isinstance(part, tuple) and len(part) == 4):  # the child failed: walk it here
+            part = _walk(list(theirs), arch, set())
+        folders, times, names = folders + part[0], times + part[1], names + part[2]
+        flat += part[3]
+    return Listing(folders, times, names, np.array(flat, dtype=np.int64))
+
+
+def _walk(
+    stack: list[tuple[str, str]], arch: str, skip: set[str]
+) -> tuple[list[str], list[int], list[list[str]], list[int]]:
+    """(folders, their times, their files, the files' sizes and times flat) below the
+    ``(path, relative path)`` of ``stack``; ``skip``: folders (relative paths) left out."""
     folders: list[str] = []
     times: list[int] = []
     names: list[list[str]] = []
     flat: list[int] = []
-    stack = [(str(root), "")]
     while stack:
         path, rel = stack.pop()
         try:
@@ -148,6 +173,7 @@ def walk(root: Path, arch: str) -> Listing:
                         (not rel and name in SKIP_TOP)
                         or name in SKIP_NAMED
                         or (rel == "arch" and arch and name != arch)
+                        or (skip and prefix + name in skip)
                     ):
                         continue
                     stack.append((e.path, prefix + name))
@@ -161,7 +187,7 @@ def walk(root: Path, arch: str) -> Listing:
         folders.append(rel)
         times.append(mtime)
         names.append(here)
-    return Listing(folders, times, names, np.array(flat, dtype=np.int64))
+    return folders, times, names, flat
 
 
 def _restat(root: Path, previous: Listing) -> Listing | None:
@@ -176,8 +202,8 @@ def _restat(root: Path, previous: Listing) -> Listing | None:
     except OSError:
         return None
     try:
-        half = _halfway(previous) if _may_fork(len(previous.stats) // 2) else None
-        child = _Child(lambda: _stat_folders(top, previous, half, None)) if half else None
+        half = _halfway(previous) if len(previous.stats) >= 2 * _BIG and _may_fork() else None
+        child = _Child(lambda: _int64(_stat_folders(top, previous, half, None))) if half else None
         try:
             mine = _stat_folders(top, previous, 0, half)
         finally:
@@ -219,17 +245,21 @@ def _stat_folders(top: int, listing: Listing, start: int, end: int | None) -> li
     return flat
 
 
-def _may_fork(files: int) -> bool:
-    """Whether a child can share the work: more than one core, a big tree (a fork costs a few
-    ms) and no other thread (which the child would not have: a lock one holds stays held)."""
+_BIG = 8192  # files from which a child shares the work (a fork costs a few ms)
+
+
+def _may_fork() -> bool:
+    """Whether a child can share the work: more than one core and no other thread (which the
+    child would not have: a lock one holds stays held)."""
     import threading
 
     return (
-        files >= 8192
-        and hasattr(os, "fork")
-        and threading.active_count() == 1
-        and len(os.sched_getaffinity(0)) > 1
+        hasattr(os, "fork") and threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1
     )
+
+
+def _int64(values: list[int] | None) -> bytes | None:
+    return None if values is None else np.array(values, dtype=np.int64).tobytes()
 
 
 def _halfway(listing: Listing) -> int:
@@ -243,10 +273,10 @@ def _halfway(listing: Listing) -> int:
 
 
 class _Child:
-    """``work`` in a forked child; :meth:`result` is what it returned as int64 bytes, or
-    None when it returned None or failed."""
+    """``work`` in a forked child; :meth:`result` is what it returned, or None when it
+    returned None or failed."""
 
-    def __init__(self, work: Callable[[], list[int] | None]) -> None:
+    def __init__(self, work: Callable[[], bytes | None]) -> None:
         read, write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: answer, then leave without the parent's exit work
@@ -256,7 +286,7 @@ class _Child:
                 found = work()
                 with os.fdopen(write, "wb") as out:
                     if found is not None:
-                        out.write(b"+" + np.array(found, dtype=np.int64).tobytes())
+                        out.write(b"+" + found)
                 status = 0
             finally:
                 os._exit(status)

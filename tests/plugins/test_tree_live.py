@@ -60,11 +60,14 @@ def test_rescan_buffer() -> None:
 @pytest.mark.parametrize("fork", [False, True])
 def test_listing_restat(tree: Path, fork: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     # Forked, a child re-checks the second half of the folders (big trees only: forced here)
-    monkeypatch.setattr(store, "_may_fork", lambda files: fork)
+    monkeypatch.setattr(store, "_may_fork", lambda: fork)
+    monkeypatch.setattr(store, "_BIG", 0)
     first = listing(tree, "x86")
     halfway = store._halfway(first)
     assert 0 < halfway < len(first.folders)
-    late = next(f for f in first.folders[halfway:] if f)  # a folder of the child's half
+    # a folder with files in the child's half
+    folders = list(zip(first.folders, first.names, strict=True))[halfway:]
+    late, name = next((f, ns[0]) for f, ns in folders if f and ns)
     assert "kernel/kthread.c" in first.files and "Makefile" in first.files
     assert listing(tree, "x86") == first  # from the store, re-checked
     path = tree / "kernel/kthread.c"
@@ -75,9 +78,6 @@ def test_listing_restat(tree: Path, fork: bool, monkeypatch: pytest.MonkeyPatch)
     assert again.digest() != first.digest()
     (tree / "kernel/new.c").write_text("int x;\n")  # the folder's time changes: walked again
     assert "kernel/new.c" in listing(tree, "x86").files
-    name = next(
-        n for f, ns in zip(first.folders, first.names, strict=True) if f == late for n in ns
-    )
     path = tree / late / name
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
