@@ -108,12 +108,16 @@ def _cell(value: object) -> object:
 
 
 TABLE_COLUMNS = ("addr", "type", "name", "module", "export", "namespace", "crc")
+# A source tree's sites, shown when a row of the answer has one ("path:line:col").
+SITE_COLUMNS = ("exported_at", "defined_at", "declared_at")
 
 
 ELLIPSIS = "…"
 # Columns a narrow terminal may cut, in this order, each down to its floor: the export kind
-# goes last (a cut "EXPORT_SYMBOL_GPL" would hide the answer most queries are about).
-_CUTTABLE = (("namespace", 9), ("name", 20), ("module", 8), ("export", 12))
+# goes last (a cut "EXPORT_SYMBOL_GPL" would hide the answer most queries are about). A site
+# loses its start, not its line ("…dma-buf/dma-buf.c:712:1").
+_CUTTABLE = (("declared_at", 16), ("defined_at", 16), ("exported_at", 16), ("namespace", 9),
+             ("name", 20), ("module", 8), ("export", 12))  # fmt: skip
 
 
 def render_table(
@@ -127,8 +131,11 @@ def render_table(
     """Aligned columns; with ``width`` (a terminal's), long cells are cut with ``…`` so each
     line fits (``--wide`` gives no width). The header is bold when ``color`` (default: when
     ``out`` is a terminal). Plain string formatting: 25 k rows in well under a second."""
-    cells = [TABLE_COLUMNS]
-    for sym in catalog.symbols(rows.tolist()):
+    symbols = list(catalog.symbols(rows.tolist()))
+    sites = tuple(c for c in SITE_COLUMNS if any(getattr(s, c) for s in symbols))
+    columns = TABLE_COLUMNS + sites
+    cells: list[tuple[str, ...]] = [columns]
+    for sym in symbols:
         cells.append(
             (
                 "" if sym.addr is None else f"{sym.addr:016x}",
@@ -138,36 +145,42 @@ def render_table(
                 sym.export.label if sym.exported else "",
                 shown(sym.namespace),
                 "" if sym.crc is None else f"0x{sym.crc:08x}",
+                *(shown(getattr(sym, c)) for c in sites),
             )
         )
     widths = [max(map(len, col)) for col in zip(*cells, strict=True)]
     if width is not None:
-        widths = _fitted(widths, width)
+        widths = _fitted(columns, widths, width)
     if color is None:
         color = out.isatty()
     bold, reset = ("\033[1m", "\033[0m") if color else ("", "")
+    left = {columns.index(c) for c in sites}
     for n, row in enumerate(cells):
         line = "  ".join(
-            _cut(cell, w).rjust(w) if i == 0 else _cut(cell, w).ljust(w)
+            _cut(cell, w, i in left).rjust(w) if i == 0 else _cut(cell, w, i in left).ljust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         out.write(f"{bold}{line}{reset}\n" if n == 0 else line + "\n")
 
 
-def _fitted(widths: list[int], limit: int) -> list[int]:
+def _fitted(columns: tuple[str, ...], widths: list[int], limit: int) -> list[int]:
     """Column widths whose line fits ``limit`` when the floors allow it."""
     widths = list(widths)
     over = sum(widths) + 2 * (len(widths) - 1) - limit
     for column, floor in _CUTTABLE:
-        i = TABLE_COLUMNS.index(column)
+        if column not in columns:
+            continue
+        i = columns.index(column)
         cut = max(0, min(over, widths[i] - floor))
         widths[i] -= cut
         over -= cut
     return widths
 
 
-def _cut(cell: str, w: int) -> str:
-    return cell if len(cell) <= w else cell[: w - 1] + ELLIPSIS
+def _cut(cell: str, w: int, from_start: bool = False) -> str:
+    if len(cell) <= w:
+        return cell
+    return ELLIPSIS + cell[len(cell) - w + 1 :] if from_start else cell[: w - 1] + ELLIPSIS
 
 
 # The output formats: ``--format``, the REPL's ``.format`` and its completion read the keys.

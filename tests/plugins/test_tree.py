@@ -172,3 +172,26 @@ def test_a_site_from_the_earlier_file_wins_in_any_order() -> None:
                      for r in zip(*b.columns.values(), strict=True)])  # fmt: skip
     assert rows[0] == rows[1]
     assert [r["defined_at"] for r in rows[0]] == ["init/version-timestamp.c:3:22"]
+
+
+def test_a_table_shows_the_sites(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from ksql.query.compiler import compile_query
+    from ksql.render import render_table
+
+    monkeypatch.setenv("KSQL_NO_CACHE", "1")
+    catalog = load(f"tree:{TREE}")
+    rows = compile_query("name=usb_stor_suspend").rows(catalog)
+    out = io.StringIO()
+    render_table(catalog, rows, out)
+    head, row = out.getvalue().splitlines()
+    base = ["addr", "type", "name", "module", "export", "namespace", "crc"]
+    assert head.split() == [*base, "exported_at", "defined_at"]  # no declaration here
+    usb = "drivers/usb/storage/usb.c"
+    assert row.split()[-2:] == [f"{usb}:187:1", f"{usb}:169:5"]
+    out = io.StringIO()
+    render_table(catalog, rows, out, width=110)  # a narrow terminal: sites lose their start
+    head, row = out.getvalue().splitlines()
+    assert max(len(head), len(row)) == 110
+    assert row.split()[-2:] == ["…age/usb.c:187:1", "…age/usb.c:169:5"]
