@@ -22,7 +22,7 @@ from ksql.kernel.modules import VMLINUX
 from ksql.model import ExportKind
 from ksql.values import frozen
 
-from .index import TreeConfig, find_config
+from .index import TreeConfig, find_config, read_file
 from .rows import expand_xmacros
 from .scan import scan
 from .sites import FileSites
@@ -77,8 +77,7 @@ class TreeIndex:
     def scan(self, rel: str, data: bytes | None = None) -> FileSites:
         """The file's sites as scanned (``data``: the editor's buffer, else the file)."""
         if data is None:
-            with open(os.path.join(self.root, rel), "rb") as f:
-                data = f.read()
+            data = read_file(os.path.join(self.root, rel))  # (a FIFO is refused, not waited on)
         sites = scan(rel, data, headers=rel.endswith(".h"))
         if sites.xmacros:  # cgroup.c's SUBSYS over cgroup_subsys.h: the header as saved
             config = self.config.values
