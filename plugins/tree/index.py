@@ -5,6 +5,7 @@ ones -- with the module each file is built into (:mod:`ksql.kernel.kbuild`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import os
@@ -175,17 +176,45 @@ def index_tree(
     Files whose size and modification time match the last run's reuse its sites
     (:mod:`plugins.tree.store`); the headers are scanned on the worker processes while this
     one reads the Makefiles, and the ``.c`` files once Kbuild says which are built."""
-    from ..elf.files import Progress
-
     config = config or find_config(root)
-    arch = srcarch(config.values)
     use_store = not os.environ.get("KSQL_NO_CACHE")
     # With the cache on, loading_catalog's fingerprint() call just made the listing.
     memo = _LISTED.pop(str(root), None)
-    found = (memo if use_store else None) or listing(root, arch, use_store=use_store)
-    files = found.sources()
+    found = (memo if use_store else None) or listing(
+        root, srcarch(config.values), use_store=use_store
+    )
     code = scanner_identity()
     stored = load_sites(root, code) if use_store else {}
+    run = functools.partial(
+        _index, root, sink, config, found, code, use_store, declarations_only, label
+    )
+    try:
+        run(stored, symbol_modules)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        if not stored:
+            raise
+        # A damaged store of sites (one that marshal reads, in the wrong shape): the tree
+        # is scanned afresh and the store rewritten, as a damaged load cache entry is.
+        sink.note(f"{root}: the stored sites were unusable ({exc}); scanned afresh")
+        run({}, symbol_modules)
+
+
+def _index(
+    root: Path,
+    sink: RowSink,
+    config: TreeConfig,
+    found: Listing,
+    code: str,
+    use_store: bool,
+    declarations_only: bool,
+    label: str,
+    stored: dict[str, tuple[int, int, tuple[Any, ...]]],
+    symbol_modules: dict[str, str] | None,
+) -> None:
+    from ..elf.files import Progress
+
+    arch = srcarch(config.values)
+    files = found.sources()
     scanner = Scanner(root)
     reused: dict[str, tuple[Any, ...]] = {}
 

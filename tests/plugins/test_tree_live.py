@@ -6,7 +6,9 @@ from __future__ import annotations
 import marshal
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,3 +145,37 @@ def test_a_fifo_in_a_files_place_is_skipped(tmp_path: Path) -> None:
     assert read_file(str(tmp_path / "a.c")) == b"int a;\n"
     sites = marshal.loads(scan_paths(str(tmp_path), ["a.c", "b.c"]))
     assert [s[0] for s in sites] == ["a.c"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: ("x",),  # not a FileSites record
+        lambda t: (t[0], [("a", 1)], *t[2:]),  # an export of the wrong arity
+        lambda t: (t[0], "exports", *t[2:]),  # not a list
+        lambda t: (t[0], [("f", 1, 1, 999, "", True)], *t[2:]),  # no such export kind
+    ],
+)
+def test_damaged_stored_sites_are_scanned_afresh(
+    tree: Path, submitted: list[str], damage: Callable[[tuple[Any, ...]], tuple[Any, ...]]
+) -> None:
+    """Stored sites that marshal reads but in the wrong shape: the tree is scanned again
+    and the store rewritten, as a damaged load cache entry is -- no error."""
+    load(tree)
+    cache = Path(os.environ["KSQL_CACHE_DIR"])
+    (stored,) = cache.rglob("tree-sites-*")
+    fmt, sites = marshal.loads(stored.read_bytes())
+    size, mtime, record = sites[USB]
+    sites[USB] = (size, mtime, damage(record))
+    stored.write_bytes(marshal.dumps((fmt, sites)))
+    for entry in cache.rglob("*.entry"):  # the load cache's: the tree is indexed again
+        entry.unlink()
+    submitted.clear()
+    (s,) = query(load(tree), "name=usb_stor_suspend")
+    assert s.exported_at == f"{USB}:187:1"
+    assert USB in submitted
+    for entry in cache.rglob("*.entry"):
+        entry.unlink()
+    submitted.clear()
+    assert query(load(tree), "name=usb_stor_suspend")
+    assert submitted == []  # the store was rewritten whole
