@@ -5,7 +5,6 @@ a time and returns a boolean mask over the catalog's rows.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 
@@ -18,19 +17,24 @@ from ksql.kernel.modinfo import modinfo_values
 from ksql.model import TYPE_LETTERS, Symbol
 from ksql.query import ast
 from ksql.query.fields import FIELDS, FLAGS, SITE_COLUMNS, Field, ValueKind
+from ksql.query.hints import bare_word_hint, did_you_mean
 from ksql.query.match import (
     GlobError,
     Mask,
+    code_column,
     codes_mask,
+    field_table,
     glob_regex,
     is_glob,
     name_equals,
     name_glob,
     name_regex,
+    regex_codes,
+    string_codes,
     table_codes,
 )
 from ksql.query.order import sort_rows
-from ksql.query.parser import parse, vocabulary
+from ksql.query.parser import parse
 from ksql.query.predicates import FLAG_PREDICATES, Predicate, number_predicate
 from ksql.query.rx import UserRegex, compile_user
 from ksql.values import frozen
@@ -83,18 +87,6 @@ def compile_ast(query: ast.Query) -> Plan:
     return Plan(query, predicate, order, query.limit)
 
 
-def did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
-def _prefix_hint(word: str, choices: list[str]) -> str:
-    """``gpl_only`` -> ``gpl``: a choice the word starts with, then ``_`` or ``-``."""
-    low = word.lower()
-    found = [c for c in choices if low.startswith((c + "_", c + "-"))]
-    return f"did you mean {max(found, key=len)!r}? " if found else ""
-
-
 class _Compiler:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -131,19 +123,7 @@ class _Compiler:
         inner = self.string_match("name", "=", value)
         if value.quoted or is_glob(value.text):
             return inner
-        field = FIELDS.get(value.text)
-        if field is not None:  # "declared_at": a field alone, not a typo of itself
-            if field.kind in (ValueKind.STRING, ValueKind.SITE, ValueKind.PATH,
-                              ValueKind.MODINFO):  # fmt: skip
-                example = f"{field.name}=* for any value"
-            elif field.kind is ValueKind.NUMBER:
-                example = f"e.g. {field.name}>0"
-            else:
-                example = f"e.g. {field.name}={(field.choices or ('VALUE',))[0]}"
-            hint = f"{field.name!r} is a field: compare it ({example}) "
-        else:
-            words = [*FLAGS, *FIELDS, *(k.lower() for k in vocabulary().keywords)]
-            hint = did_you_mean(value.text, words) or _prefix_hint(value.text, [*FLAGS])
+        hint = bare_word_hint(value.text)
         if not hint:
             return inner
         message = (
@@ -254,7 +234,7 @@ class _Compiler:
             rx = self.regex(value)
             if field == "name":
                 return lambda cat: name_regex(cat, rx)
-            return lambda cat: codes_mask(_code_column(cat, field), _regex_codes(cat, field, rx))
+            return lambda cat: codes_mask(code_column(cat, field), regex_codes(cat, field, rx))
         glob = not value.quoted and is_glob(text)
         if glob:
             self.glob(value)  # a bad one is an error now, at its column
@@ -267,12 +247,12 @@ class _Compiler:
         span, quoted = value.span, value.quoted
 
         def predicate(cat: Catalog) -> Mask:
-            codes = _string_codes(cat, field, text, glob)
+            codes = string_codes(cat, field, text, glob)
             if not codes and not glob and not quoted and field != "source":
                 # The kernel's names are case-sensitive: DMA_BUF, not dma_buf.
-                folded = table_codes(_table(cat, field), text, glob=False, fold=True)
+                folded = table_codes(field_table(cat, field), text, glob=False, fold=True)
                 if folded:
-                    right = _table(cat, field)[folded[0]]
+                    right = field_table(cat, field)[folded[0]]
                     raise QuerySyntaxError(
                         f"no {field} {text!r}; did you mean {right!r}? ({field}s are "
                         "case-sensitive)",
@@ -280,7 +260,7 @@ class _Compiler:
                         span.start,
                         (right,),
                     )
-            return codes_mask(_code_column(cat, field), codes)
+            return codes_mask(code_column(cat, field), codes)
 
         return predicate
 
@@ -409,24 +389,3 @@ def _fold(parts: list[Predicate], cat: Catalog, op: Callable[[Mask, Mask], Mask]
     for p in parts[1:]:
         mask = op(mask, p(cat))
     return mask
-
-
-def _code_column(cat: Catalog, field: str) -> npt.NDArray[np.uint32]:
-    col: npt.NDArray[np.uint32] = cat.columns()[FIELDS[field].column]
-    return col
-
-
-def _table(cat: Catalog, field: str) -> list[str]:
-    if field == "source":
-        return cat.source_labels.strings
-    return cat.table(FIELDS[field].column).strings
-
-
-def _string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
-    codes = table_codes(_table(cat, field), text, glob=glob)
-    return cat.source_codes_matching(set(codes)) if field == "source" else codes
-
-
-def _regex_codes(cat: Catalog, field: str, rx: UserRegex) -> list[int]:
-    codes = rx.search_all(_table(cat, field))
-    return cat.source_codes_matching(set(codes)) if field == "source" else codes

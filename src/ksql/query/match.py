@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ksql.catalog import Catalog
+from ksql.query.fields import FIELDS
 from ksql.query.rx import UserRegex
 
 Mask = npt.NDArray[np.bool_]
@@ -146,3 +147,31 @@ def _literal_prefix(glob: str) -> str:
         if c in GLOB_CHARS:
             return glob[:i]
     return glob
+
+
+# -- a field's column and its table of strings ----------------------------------------------
+
+
+def code_column(cat: Catalog, field: str) -> npt.NDArray[np.uint32]:
+    """The codes of an interned field (module, namespace, a site...), one per row."""
+    col: npt.NDArray[np.uint32] = cat.columns()[FIELDS[field].column]
+    return col
+
+
+def field_table(cat: Catalog, field: str) -> list[str]:
+    """The strings those codes stand for (``source``: the sources' labels)."""
+    if field == "source":
+        return cat.source_labels.strings
+    return cat.table(FIELDS[field].column).strings
+
+
+def string_codes(cat: Catalog, field: str, text: str, glob: bool) -> list[int]:
+    """The codes of the field's strings equal to ``text`` or matching it as a glob."""
+    codes = table_codes(field_table(cat, field), text, glob=glob)
+    return cat.source_codes_matching(set(codes)) if field == "source" else codes
+
+
+def regex_codes(cat: Catalog, field: str, rx: UserRegex) -> list[int]:
+    """The codes of the field's strings ``rx`` finds a match in."""
+    codes = rx.search_all(field_table(cat, field))
+    return cat.source_codes_matching(set(codes)) if field == "source" else codes
