@@ -115,7 +115,7 @@ SITE_COLUMNS = ("exported_at", "defined_at", "declared_at")
 ELLIPSIS = "…"
 # Columns a narrow terminal may cut, in this order, each down to its floor: the export kind
 # goes last (a cut "EXPORT_SYMBOL_GPL" would hide the answer most queries are about). A site
-# loses its start, not its line ("…dma-buf/dma-buf.c:712:1").
+# loses its folders first, never its line ("…/dma-buf.c:712:1").
 _CUTTABLE = (("declared_at", 16), ("defined_at", 16), ("exported_at", 16), ("namespace", 9),
              ("name", 20), ("module", 8), ("export", 12))  # fmt: skip
 
@@ -177,10 +177,16 @@ def _fitted(columns: tuple[str, ...], widths: list[int], limit: int) -> list[int
     return widths
 
 
-def _cut(cell: str, w: int, from_start: bool = False) -> str:
+def _cut(cell: str, w: int, site: bool = False) -> str:
     if len(cell) <= w:
         return cell
-    return ELLIPSIS + cell[len(cell) - w + 1 :] if from_start else cell[: w - 1] + ELLIPSIS
+    if not site:
+        return cell[: w - 1] + ELLIPSIS
+    # A site keeps its file's name and line: "…/dma-buf.c:712:1", else the end that fits.
+    tail = cell[cell.rfind("/") + 1 :]
+    if len(tail) + 2 <= w:
+        return f"{ELLIPSIS}/{tail}"
+    return ELLIPSIS + cell[len(cell) - w + 1 :]
 
 
 # The output formats: ``--format``, the REPL's ``.format`` and its completion read the keys.
