@@ -253,7 +253,7 @@ def _index(
                 "KSQL_KCONFIG): every file counts, in vmlinux"
             )
     batch = [f for f in others if f not in beside]
-    progress = Progress(len(headers) + len(batch), f"{label} {len(headers) + len(batch)} files")
+    progress = Progress(len(headers) + len(batch), f"{label} files")  # (the count grows)
     progress(len(reused))
     builder = RowBuilder(kbuild, strict=bool(config.path), declarations_only=declarations_only)
     fresh: dict[str, tuple[Any, ...]] = {}
