@@ -11,18 +11,23 @@ import marshal
 import os
 import stat
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import ksql.kernel
 from ksql.kernel.kbuild import Kbuild, read_config, scan_kbuild, srcarch
 from ksql.sink import RowSink
 from ksql.values import field, frozen
 
-from .rows import RowBuilder, expand_xmacros
-from .scan import scan
-from .sites import INCLUDES, FileSites
 from .store import Listing, code_identity, listing, load_sites, save_sites, walk
+
+# The scanner, the rows and the worker pool load when a tree is indexed, not when its
+# cache key is checked: a warm query imported them for nothing (the pool's multiprocessing
+# and socket alone ~19 ms, the scanner's and rows' patterns and classes ~12 ms).
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from .sites import FileSites
 
 CHUNK = 512  # files per task: few, large results (each a marshal blob)
 
@@ -71,19 +76,18 @@ _LISTED: dict[str, Listing] = {}
 
 
 def scanner_identity() -> str:
-    """A hash of the code that makes a file's sites: stored sites of another one are stale."""
-    from ksql.kernel import definemacros, exportmacros
-
-    from . import macros, sites
-    from . import scan as scan_module
-
-    modules = (scan_module, sites, macros, exportmacros, definemacros)
-    return code_identity(Path(m.__file__ or "") for m in modules)
+    """A hash of the code that makes a file's sites: stored sites of another one are stale.
+    (Read from the files, not imported.)"""
+    here, kernel = Path(__file__).parent, Path(ksql.kernel.__file__ or "").parent
+    files = [here / "scan.py", here / "sites.py", here / "macros.py"]
+    return code_identity([*files, kernel / "exportmacros.py", kernel / "definemacros.py"])
 
 
 def scan_paths(root: str, paths: list[str]) -> bytes:
     """The sites of ``paths`` (relative to ``root``) as a marshal blob of
     :meth:`FileSites.as_tuple` (a process pool's task: one cheap result to send back)."""
+    from .scan import scan
+
     out = []
     for rel in paths:
         try:
@@ -128,6 +132,7 @@ class Scanner:
         if workers > 1:
             import multiprocessing
             import threading
+            from concurrent.futures import ProcessPoolExecutor
 
             # As plugins/elf/files.py: fork only from a single-threaded process.
             method = "fork" if threading.active_count() == 1 else "forkserver"
@@ -212,6 +217,8 @@ def _index(
     symbol_modules: dict[str, str] | None,
 ) -> None:
     from ..elf.files import Progress
+    from .rows import RowBuilder, expand_xmacros
+    from .sites import FileSites
 
     arch = srcarch(config.values)
     files = found.sources()
@@ -333,6 +340,8 @@ def _included(
 ) -> set[str]:
     """The files of ``beside`` that a file of ``batch`` includes ('#include "idle.c"'),
     as :meth:`RowBuilder.learn_includes` resolves them."""
+    from .sites import INCLUDES
+
     wanted: set[str] = set()
     for rel in batch:
         data = fresh.get(rel) or reused.get(rel)
