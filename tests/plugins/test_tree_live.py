@@ -179,3 +179,26 @@ def test_damaged_stored_sites_are_scanned_afresh(
     submitted.clear()
     assert query(load(tree), "name=usb_stor_suspend")
     assert submitted == []  # the store was rewritten whole
+
+
+def test_a_failed_child_leaves_the_listing_whole(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forked helper that dies (killed, out of memory) gives no answer: its half of the
+    walk is done in-process, and a re-check falls back to a walk -- the listing is whole."""
+
+    class Failed:
+        def __init__(self, work: Callable[[], bytes | None]) -> None:
+            pass
+
+        def result(self) -> None:
+            return None
+
+    monkeypatch.setattr(store, "_may_fork", lambda: False)
+    whole = listing(tree, "x86")
+    monkeypatch.setattr(store, "_may_fork", lambda: True)
+    monkeypatch.setattr(store, "_BIG", 0)
+    monkeypatch.setattr(store, "_Child", Failed)
+    assert store.walk(tree.resolve(), "x86").files == whole.files
+    assert listing(tree, "x86").files == whole.files  # the stored listing, re-checked
+    assert store._restat(tree.resolve(), whole) is None  # no half answer is taken
