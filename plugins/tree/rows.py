@@ -34,7 +34,7 @@ class _Rows:
     by index: the columns go to the sink as they are.
     (Rows as objects, read back one field at a time, took 0.9 s for the 6.1 tree's 389,031
     rows: each pass over the objects met them in cold memory.) ``defined_rank`` and
-    ``exported_rank``: the rank of the file that gave the site, for :meth:`RowBuilder.add`."""
+    ``exported_rank``: the rank of the file that gave the site (:meth:`RowBuilder.add_sites`)."""
 
     __slots__ = ("bind", "defined_at", "defined_rank", "export", "exported_at",
                  "exported_rank", "kind", "module", "name", "namespace")  # fmt: skip
