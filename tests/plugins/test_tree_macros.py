@@ -3,6 +3,7 @@ forms (src/ksql/kernel/kbuild.py), on excerpts copied from Debian's linux-source
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,13 @@ def test_x_macro_over_an_included_header(tmp_path: Path) -> None:
         ("__x86_indirect_thunk_r15", "exported_at", 9),
         ("__x86_indirect_thunk_rax", "exported_at", 9),
     ]
+
+    # A FIFO in the header's place is refused, not waited on: no expansion, no hang.
+    header.unlink()
+    os.mkfifo(header)
+    again = scan("arch/x86/lib/retpoline.S", RETPOLINE)
+    expand_xmacros(again, tmp_path, {"CONFIG_64BIT": "y"}, "x86")
+    assert again.exports == []
 
 
 def test_active_blocks() -> None:
