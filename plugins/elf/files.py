@@ -26,22 +26,31 @@ MMAP_FROM = 1 << 20  # map big files: a vmlinux with debug info is 600 MB, ksql 
 
 
 def read_file(path: Path) -> Batch:
-    from .image import read_image  # pyelftools: not for a fingerprint or a file list (~27 ms)
+    """The rows of one ELF file (compressed or not); SourceError for a bad one."""
+    return decode_file(path, load_bytes(path))
 
+
+def load_bytes(path: Path) -> bytes:
+    """The file's ELF bytes: decompressed, or mapped when big and plain (an ``mmap``, which
+    reads as bytes do)."""
     try:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(8)
             if size >= MMAP_FROM and not is_compressed(head):
-                data: bytes | mmap.mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            else:
-                data = head + f.read()
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # type: ignore[return-value]
+            data = head + f.read()
     except (OSError, ValueError) as exc:
         raise SourceError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    return decompress(path, data)
+
+
+def decode_file(path: Path, data: bytes) -> Batch:
+    """:func:`.image.read_image`, any slip of the decoder a SourceError for this file."""
+    from .image import read_image  # pyelftools: not for a fingerprint or a file list (~27 ms)
+
     try:
-        if isinstance(data, mmap.mmap):
-            return read_image(path, data)  # type: ignore[arg-type]  # bytes-like, read-only
-        return read_image(path, decompress(path, data))
+        return read_image(path, data)
     except SourceError:
         raise
     except (ValueError, IndexError, KeyError, OverflowError, TypeError, AttributeError) as exc:
@@ -123,16 +132,9 @@ def has_modules(root: Path, limit: int = 2000) -> bool:
 
 
 def _read_chunk(paths: list[str]) -> Batch:
-    parts: list[Batch] = []
-    problems: list[str] = []
-    for p in paths:
-        try:
-            parts.append(read_file(Path(p)))
-        except SourceError as exc:
-            problems.append(str(exc))
-    batch = Batch.concat(parts)
-    batch.problems.extend(problems)
-    return batch
+    from .batch import read_many
+
+    return read_many([Path(p) for p in paths])
 
 
 def read_tree(

@@ -60,13 +60,13 @@ def read_image(path: Path, data: bytes) -> Batch:
     module_info = {module: info} if info else {}
     if syms is None:
         return Batch(Batch.of([]).columns, module_info=module_info)
-    shown = nmtypes.visible(syms)
+    shown = nmtypes.visible(syms.info)
     shown[special.hidden(image.machine, syms.head)] = False
     keep = np.flatnonzero(shown)
     letters = nmtypes.nm_letters(image, syms)[keep]
     names = [syms.name[i] for i in keep.tolist()]
     undefined = syms.shndx[keep] == SHN_UNDEF
-    bind = nmtypes.binds(syms)[keep]
+    bind = nmtypes.binds(syms.info)[keep]
     exports = kexports.find_exports(image, syms)
     export, namespace, crc = kexports.mark(exports, names, undefined, bind == Bind.LOCAL)
     expected = modinfo.expected_crcs(image)
@@ -86,7 +86,7 @@ def read_image(path: Path, data: bytes) -> Batch:
         size=syms.size[keep].astype(np.int64),
         section=nmtypes.section_names(image, syms.shndx[keep]),
         bind=bind,
-        kind=nmtypes.kinds(syms)[keep],
+        kind=nmtypes.kinds(syms.info)[keep],
         export=export,
         namespace=namespace,
         crc=crc,

@@ -20,6 +20,9 @@ flavour, namespace and CRC.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
@@ -44,6 +47,8 @@ from .reader import (
     Symbols,
 )
 
+K = TypeVar("K", bound=Hashable)
+
 
 @frozen
 class Export:
@@ -62,19 +67,38 @@ def export_section_kind(section: str) -> ExportKind | None:
 _UNDERSCORE = ord("_")
 
 
-def find_exports(image: ElfImage, syms: Symbols) -> dict[str, Export]:
-    """Every export the image declares, by exported name."""
+LABELS = (KSYMTAB_PREFIX, KSTRTABNS_PREFIX, CRC_PREFIX, EXPORT_SYMBOL_PREFIX)
+# Each label's third and fourth bytes, as one 16-bit number.
+_LABEL_HEADS = np.array([(ord(p[2]) << 8) | ord(p[3]) for p in LABELS], dtype=np.uint16)
+
+
+def label_rows(names: list[str], head: npt.NDArray[np.uint8]) -> dict[str, list[int]]:
+    """The rows of each kind of export label (:data:`LABELS`), in row order."""
+    # Only names that start as a label does ("__ks", "__cr", "__ex") are looked at.
+    two = (head[:, 2].astype(np.uint16) << 8) | head[:, 3]
+    rows = np.flatnonzero(
+        (head[:, 0] == _UNDERSCORE) & (head[:, 1] == _UNDERSCORE) & np.isin(two, _LABEL_HEADS)
+    ).tolist()
+    picked = rows_by_prefix([names[r] for r in rows], LABELS)
+    return {p: [rows[i] for i in hits] for p, hits in picked.items()}
+
+
+def by_label(names: list[str], rows: list[int], prefix: str) -> dict[str, int]:
+    """Exported name -> row of its label (the last such label)."""
+    return {names[r][len(prefix) :]: r for r in rows}
+
+
+def find_exports(
+    image: ElfImage, syms: Symbols, found: dict[str, list[int]] | None = None
+) -> dict[str, Export]:
+    """Every export the image declares, by exported name (``found``: its
+    :func:`label_rows`, when known)."""
     names = syms.name
-    # Every label below starts "__": only those names are looked at.
-    under = np.flatnonzero((syms.head[:, 0] == _UNDERSCORE) & (syms.head[:, 1] == _UNDERSCORE))
-    rows = under.tolist()
-    prefixes = (KSYMTAB_PREFIX, KSTRTABNS_PREFIX, CRC_PREFIX, EXPORT_SYMBOL_PREFIX)
-    picked = rows_by_prefix([names[r] for r in rows], prefixes)
-    found = {p: [rows[i] for i in hits] for p, hits in picked.items()}
-    labels = {names[r][len(KSYMTAB_PREFIX) :]: r for r in found[KSYMTAB_PREFIX]}
-    ns_labels = {names[r][len(KSTRTABNS_PREFIX) :]: r for r in found[KSTRTABNS_PREFIX]}
-    crc_labels = {names[r][len(CRC_PREFIX) :]: r for r in found[CRC_PREFIX]}
-    export_symbols = {names[r][len(EXPORT_SYMBOL_PREFIX) :]: r for r in found[EXPORT_SYMBOL_PREFIX]}
+    found = label_rows(names, syms.head) if found is None else found
+    labels = by_label(names, found[KSYMTAB_PREFIX], KSYMTAB_PREFIX)
+    ns_labels = by_label(names, found[KSTRTABNS_PREFIX], KSTRTABNS_PREFIX)
+    crc_labels = by_label(names, found[CRC_PREFIX], CRC_PREFIX)
+    export_symbols = by_label(names, found[EXPORT_SYMBOL_PREFIX], EXPORT_SYMBOL_PREFIX)
     out: dict[str, Export] = {}
     if labels:
         crcs = _crcs(image, syms, crc_labels)
@@ -198,26 +222,27 @@ class _Tables(KsymtabEntries):
 
 
 def mark(
-    exports: dict[str, Export],
-    names: list[str],
+    exports: dict[K, Export],
+    keys: Sequence[K],
     undefined: npt.NDArray[np.bool_],
     local: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.uint8], list[str], npt.NDArray[np.int64]]:
-    """Export kind, namespace and CRC columns for ``names``: each export marks the defined
-    row of its name, the global one where static namesakes exist."""
-    n = len(names)
+    """Export kind, namespace and CRC columns for rows whose keys are ``keys`` (the names;
+    (file, name) for many files at once): each export marks the defined row of its key,
+    the global one where static namesakes exist."""
+    n = len(keys)
     export = np.zeros(n, dtype=np.uint8)
     namespace = [""] * n
     crc = np.full(n, -1, dtype=np.int64)
     if not exports:
         return export, namespace, crc
     best = export_targets(
-        ((name, j) for j, name in enumerate(names) if name in exports), undefined, local
+        ((key, j) for j, key in enumerate(keys) if key in exports), undefined, local
     )
     if not best:
         return export, namespace, crc
     rows = np.array(list(best.values()), dtype=np.intp)
-    chosen = [exports[name] for name in best]
+    chosen = [exports[key] for key in best]
     export[rows] = [e.kind for e in chosen]
     crc[rows] = [-1 if e.crc is None else e.crc for e in chosen]
     for j, e in zip(rows.tolist(), chosen, strict=True):

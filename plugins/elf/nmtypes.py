@@ -17,6 +17,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
+from ksql.coded import Coded
 from ksql.model import Bind, Kind
 
 from .reader import (
@@ -25,7 +26,6 @@ from .reader import (
     SHF_EXECINSTR,
     SHF_WRITE,
     SHN_COMMON,
-    SHN_LORESERVE,
     SHN_UNDEF,
     SHT_NOBITS,
     ElfImage,
@@ -72,39 +72,52 @@ def section_letter(name: str, sh_type: int, sh_flags: int) -> str:
     return "?"
 
 
-def section_letters(image: ElfImage) -> U8:
-    secs = image.sections
-    return np.array(
-        [
-            ord(section_letter(n, t, f))
-            for n, t, f in zip(
-                image.section_names, secs["type"].tolist(), secs["flags"].tolist(), strict=True
-            )
-        ],
-        dtype=np.uint8,
-    )
+def section_letters(
+    names: list[str], types: npt.NDArray[np.uint32], flags: npt.NDArray[np.uint64]
+) -> U8:
+    """Each section's :func:`section_letter`, as ASCII codes: worked out once for each
+    distinct section (a run of modules repeats the same few hundred)."""
+    keys = list(zip(names, types.tolist(), flags.tolist(), strict=True))
+    letters: dict[tuple[str, int, int], int] = dict.fromkeys(keys, 0)
+    for key in letters:
+        letters[key] = ord(section_letter(*key))
+    return np.fromiter(map(letters.__getitem__, keys), np.uint8, len(keys))
 
 
-def visible(symbols: Symbols) -> npt.NDArray[np.bool_]:
-    """Rows ``nm`` prints: not the null symbol, not section or file symbols."""
-    stype = symbols.info & 0xF
+def visible(info: U8, first: int | npt.NDArray[np.intp] = 0) -> npt.NDArray[np.bool_]:
+    """Rows ``nm`` prints: not the null symbol (row ``first``: each table's first), not
+    section or file symbols."""
+    stype = info & 0xF
     keep: npt.NDArray[np.bool_] = (stype != STT_SECTION) & (stype != STT_FILE)
     if len(keep):
-        keep[0] = False
+        keep[first] = False
     return keep
 
 
 def nm_letters(image: ElfImage, symbols: Symbols) -> U8:
     """nm's letter for every symbol, as ASCII codes."""
-    bind = symbols.info >> 4
-    stype = symbols.info & 0xF
-    shndx = symbols.shndx
-    sec = section_letters(image)
-    nsec = len(sec)
-    in_section = (shndx != SHN_UNDEF) & (shndx < nsec) & ((shndx < SHN_LORESERVE) | (nsec > shndx))
+    secs = image.sections
+    sec = section_letters(image.section_names, secs["type"], secs["flags"])
+    return letter_codes(symbols.info, symbols.shndx, sec, len(secs))
+
+
+def letter_codes(
+    info: U8,
+    shndx: npt.NDArray[np.uint32],
+    sec: U8,
+    nsec: int | npt.NDArray[np.int64],
+    base: int | npt.NDArray[np.int64] = 0,
+) -> U8:
+    """nm's letters from the symbols' ``st_info`` and section indexes, ``sec`` holding each
+    section's letter (:func:`section_letters`). Several files' tables at once
+    (:mod:`.batch`): ``nsec`` is then each symbol's file's section count and ``base`` where
+    that file's sections start in ``sec``."""
+    bind = info >> 4
+    stype = info & 0xF
     # Absolute symbols, and those in sections BFD makes none for, are 'a'.
+    in_section = (shndx != SHN_UNDEF) & (shndx < nsec)
     c = np.full(len(shndx), ord("a"), dtype=np.uint8)
-    c[in_section] = sec[shndx[in_section]]
+    c[in_section] = sec[(shndx + base)[in_section]]
     glob = (bind == STB_GLOBAL) & (shndx != SHN_UNDEF) & (shndx != SHN_COMMON)
     lower = (c >= ord("a")) & (c <= ord("z"))
     c = np.where(glob & lower, c - 32, c).astype(np.uint8)
@@ -146,13 +159,13 @@ for _stt, _kind in _KINDS.items():
     _KIND_LUT[_stt] = _kind
 
 
-def binds(symbols: Symbols) -> U8:
-    out: U8 = _BIND_LUT[symbols.info >> 4]
+def binds(info: U8) -> U8:
+    out: U8 = _BIND_LUT[info >> 4]
     return out
 
 
-def kinds(symbols: Symbols) -> U8:
-    out: U8 = _KIND_LUT[symbols.info & 0xF]
+def kinds(info: U8) -> U8:
+    out: U8 = _KIND_LUT[info & 0xF]
     return out
 
 
@@ -163,20 +176,43 @@ def values(image: ElfImage, symbols: Symbols) -> npt.NDArray[np.uint64]:
     (6.12's modules place .data after alloc tags)."""
     if image.e_type != ET_REL:
         return symbols.value
-    shndx = symbols.shndx
-    in_section = (shndx != SHN_UNDEF) & (shndx < len(image.sections))
-    base = np.zeros(len(shndx), dtype=np.uint64)
-    base[in_section] = image.sections["addr"][shndx[in_section]]
-    return symbols.value + base
+    return relocatable_values(
+        symbols.value, symbols.shndx, image.sections["addr"], len(image.sections)
+    )
 
 
-def section_names(image: ElfImage, shndx: npt.NDArray[np.uint32]) -> list[str]:
+def relocatable_values(
+    value: npt.NDArray[np.uint64],
+    shndx: npt.NDArray[np.uint32],
+    addr: npt.NDArray[np.uint64],
+    nsec: int | npt.NDArray[np.int64],
+    base: int | npt.NDArray[np.int64] = 0,
+) -> npt.NDArray[np.uint64]:
+    """:func:`values` of relocatable files' symbols, ``addr`` holding every section's
+    address (``nsec``, ``base``: as in :func:`letter_codes`)."""
+    in_section = (shndx != SHN_UNDEF) & (shndx < nsec)
+    out = np.zeros(len(shndx), dtype=np.uint64)
+    out[in_section] = addr[(shndx + base)[in_section]]
+    out += value
+    return out
+
+
+def section_names(image: ElfImage, shndx: npt.NDArray[np.uint32]) -> Coded:
     """Each symbol's section name; ``*ABS*`` and ``*COM*`` as objdump writes them, and
     nothing for undefined symbols."""
-    table = np.array([*image.section_names, "", "*ABS*", "*COM*"], dtype=object)
-    n = len(image.section_names)
-    index = np.where(shndx < n, shndx, n + 1)
+    return symbol_sections(image.section_names, shndx, len(image.section_names))
+
+
+def symbol_sections(
+    names: list[str],
+    shndx: npt.NDArray[np.uint32],
+    nsec: int | npt.NDArray[np.int64],
+    base: int | npt.NDArray[np.int64] = 0,
+) -> Coded:
+    """:func:`section_names` with ``names`` holding every section's name (``nsec``,
+    ``base``: as in :func:`letter_codes`)."""
+    n = len(names)
+    index = np.where(shndx < nsec, shndx + base, n + 1)
     index[shndx == SHN_UNDEF] = n
     index[shndx == SHN_COMMON] = n + 2
-    names: list[str] = table[index].tolist()
-    return names
+    return Coded([*names, "", "*ABS*", "*COM*"], index)

@@ -10,7 +10,9 @@ offset is bounds-checked: a bad file is a SourceError.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +38,8 @@ SHN_XINDEX = 0xFFFF
 ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
 
 
-def _dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:
+@functools.cache
+def dtypes(is64: bool, order: str) -> tuple[np.dtype, np.dtype, np.dtype]:
     if is64:
         sh = [
             ("name", "u4"),
@@ -104,17 +107,41 @@ class ElfImage(Contents):
     """One ELF file in memory: header fields, sections, and readers for their contents."""
 
     def __init__(self, path: Path | str, data: bytes) -> None:
-        self.path = str(path)
-        self.data = data
         h = ElfHeader(path, data)
-        self.is64, self.little = h.is64, h.little
-        self._sh_dtype, self._sym_dtype, self._rela_dtype = _dtypes(h.is64, h.order)
-        self.e_type, self.machine = h.e_type, h.machine
-        self.sections = np.frombuffer(data, self._sh_dtype, h.shnum, h.shoff)
-        self.section_names = _names(
+        self._setup(
+            path, data, h, np.frombuffer(data, dtypes(h.is64, h.order)[0], h.shnum, h.shoff)
+        )
+        self.section_names = names_at(
             self.section_bytes(h.shstrndx), self.sections["name"], self.path, "section"
         )
         self._by_name = {n: i for i, n in reversed(list(enumerate(self.section_names)))}
+
+    @classmethod
+    def of_table(
+        cls,
+        path: Path | str,
+        data: bytes,
+        header: ElfHeader,
+        sections: npt.NDArray[np.void],
+        section_names: list[str],
+        by_name: dict[str, int],
+    ) -> ElfImage:
+        """The image of a file whose section table and names the caller decoded already
+        (:mod:`.batch`, many files at once), from the same header and bytes."""
+        self = cls.__new__(cls)
+        self._setup(path, data, header, sections)
+        self.section_names, self._by_name = section_names, by_name
+        return self
+
+    def _setup(
+        self, path: Path | str, data: bytes, h: ElfHeader, sections: npt.NDArray[np.void]
+    ) -> None:
+        self.path = str(path)
+        self.data = data
+        self.is64, self.little = h.is64, h.little
+        self._sh_dtype, self._sym_dtype, self._rela_dtype = dtypes(h.is64, h.order)
+        self.e_type, self.machine = h.e_type, h.machine
+        self.sections = sections
 
     def section_bytes(self, index: int) -> bytes:
         sh = self.sections[index]
@@ -158,14 +185,14 @@ class ElfImage(Contents):
             word = np.dtype(("<" if self.little else ">") + "u4")
             ext = np.frombuffer(self.section_bytes(int(xindex[0])), word, count)
             shndx = np.where(shndx == SHN_XINDEX, ext, shndx)
-        names = _names(strtab, table["name"], self.path)  # checks every offset first
+        names = names_at(strtab, table["name"], self.path)  # checks every offset first
         return Symbols(
             name=names,
             info=table["info"].astype(np.uint8),
             shndx=shndx,
             value=table["value"].astype(np.uint64),
             size=table["size"].astype(np.uint64),
-            head=_heads(strtab, table["name"]),
+            head=heads(strtab, table["name"]),
         )
 
     def relocations_for(self, target: int) -> npt.NDArray[np.void] | None:
@@ -227,7 +254,7 @@ class ElfImage(Contents):
         return int(sh["offset"]) + int(sh["size"])
 
 
-def _heads(strtab: bytes, offsets: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:
+def heads(strtab: bytes, offsets: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.uint8]:
     """Each name's first four bytes, zero from its terminating NUL on: prefix tests on
     every symbol in a few numpy operations instead of one Python call per name (riscv64
     modules hold ~40 local labels per real symbol)."""
@@ -244,8 +271,8 @@ def _cstr(table: bytes, offset: int) -> str:
     return table[offset : end if end >= 0 else len(table)].decode("utf-8", "surrogateescape")
 
 
-def _names(
-    strtab: bytes, offsets: npt.NDArray[np.uint32], path: str, what: str = "symbol"
+def names_at(
+    strtab: bytes, offsets: npt.NDArray[np.integer[Any]], path: str, what: str = "symbol"
 ) -> list[str]:
     """Symbol names by their string-table offsets. Linkers write each name once, in symbol
     order, so splitting the table at NULs and matching offsets is exact; names that point

@@ -5,6 +5,7 @@ into a read-only :class:`~ksql.catalog.Catalog`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,11 +13,12 @@ import numpy.typing as npt
 
 from ksql import merge
 from ksql.catalog import Catalog
+from ksql.coded import take
 from ksql.errors import KsqlError
 from ksql.memory import release_free_memory
 from ksql.model import COLUMNS
 from ksql.schema import Encoding
-from ksql.sink import Batch
+from ksql.sink import Batch, add_module_info
 from ksql.storage import Columns, NameColumn, StringTable, compact_codes
 
 _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
@@ -69,10 +71,7 @@ class CatalogBuilder:
                 self._notes.append(note)
         self._problems.extend(batch.problems)
         for module, info in batch.module_info.items():
-            known = self._module_info.setdefault(module, {})
-            for key, values in info.items():
-                have = known.setdefault(key, [])
-                have.extend(v for v in values if v not in have)
+            add_module_info(self._module_info.setdefault(module, {}), info)
         self._count_loaded(source, k)
         if k == 0:
             return 0
@@ -145,8 +144,8 @@ class CatalogBuilder:
         start, end = self._n, self._n + k
         self._reserve(end)
 
-        def strings(values: list[str]) -> list[str]:
-            return values if every else [values[i] for i in idx]
+        def strings(values: Sequence[str]) -> Sequence[str]:
+            return values if every else take(values, idx)
 
         names = strings(b[_NAME])
         self._names[start:end] = names

@@ -16,7 +16,7 @@ from ksql.catalog import Catalog
 from ksql.errors import KsqlError, SourceError
 from ksql.memory import collector_paused, release_free_memory
 from ksql.pluginmanager import Plugins, load_plugins
-from ksql.sink import RowSink
+from ksql.sink import Batch, RowSink
 from ksql.source import SNIFF_BYTES, DefaultSource, RunningKernel, SourceType
 from ksql.values import frozen
 
@@ -103,9 +103,19 @@ def usable_defaults(plugins: Plugins) -> list[Resolved]:
     return out
 
 
-def load_one(builder: CatalogBuilder, resolved: Resolved) -> int:
-    """Load one source into ``builder``; returns the rows it read."""
-    sink = RowSink(resolved.label)
+def load_one(builder: CatalogBuilder, resolved: Resolved, stream: bool = False) -> int:
+    """Load one source into ``builder``; returns the rows it read. ``stream``: the builder
+    takes each batch as the source gives it (the builder is thrown away if the source
+    fails); otherwise only once the source has read them all."""
+    label = resolved.label
+    forwarded = 0
+
+    def forward(batch: Batch) -> None:
+        nonlocal forwarded
+        forwarded += len(batch)
+        builder.add(batch, label)
+
+    sink = RowSink(label, forward if stream else None)
     try:
         resolved.source_type.load(resolved.path, sink)
     except KsqlError:
@@ -115,7 +125,7 @@ def load_one(builder: CatalogBuilder, resolved: Resolved) -> int:
             resolved.path, f"cannot load as {resolved.source_type.name}: {_unquoted(exc)}"
         ) from exc
     batches = sink.batches()
-    rows = 0
+    rows = forwarded
     for batch in batches:
         rows += len(batch)
         builder.add(batch, resolved.label)
@@ -174,7 +184,7 @@ def load_catalog(
     with collector_paused():
         for r in resolved:
             try:
-                load_one(builder, r)
+                load_one(builder, r, stream=on_error is None)  # a failure fails the load
             except KsqlError as exc:
                 if on_error is None:
                     raise

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ksql.coded import take as take_rows
 from ksql.model import COLUMNS, Bind, ExportKind
 from ksql.schema import Encoding, Merge
 from ksql.sink import Batch
@@ -208,7 +209,7 @@ def fill(
             values = b[spec.name]
             if values.count(spec.default) == len(values):
                 continue  # the source left it unknown: nothing to learn
-            theirs = tables[spec.name].encode(list(map(values.__getitem__, i.tolist())))
+            theirs = tables[spec.name].encode(take_rows(values, i))
             known = theirs != 0
             take = (ours[r] == 0) & known
         elif spec.nullable:

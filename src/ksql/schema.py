@@ -88,6 +88,10 @@ class ColumnSpec:
     def string(self) -> bool:
         return self.encoding in (Encoding.INTERNED, Encoding.PACKED)
 
+    @property
+    def interned(self) -> bool:
+        return self.encoding is Encoding.INTERNED
+
     def to_python(self, stored: Any) -> Any:
         """The Symbol attribute's value of a stored PLAIN scalar."""
         if self.enum is not None:

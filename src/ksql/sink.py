@@ -6,18 +6,19 @@ numpy arrays of small codes so a million rows never become a million Python obje
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ksql.coded import Coded
 from ksql.errors import PluginError
 from ksql.model import COLUMNS
 from ksql.schema import ColumnSpec, Encoding
 
-__all__ = ["Batch", "RowSink", "parse_hex"]
+__all__ = ["Batch", "RowSink", "add_module_info", "parse_hex"]
 
 # What a source can give: every column but the provenance, which the catalog keeps.
 _GIVEN = tuple(c for c in COLUMNS if c.encoding is not Encoding.SOURCE_SET)
@@ -86,7 +87,11 @@ class Batch:
         cols: dict[str, Any] = {}
         for spec in _GIVEN:
             if spec.string:
-                cols[spec.name] = list(chain.from_iterable(p.columns[spec.name] for p in parts))
+                values = [p.columns[spec.name] for p in parts]
+                if all(isinstance(v, Coded) for v in values):
+                    cols[spec.name] = Coded.concat(values)
+                else:
+                    cols[spec.name] = list(chain.from_iterable(values))
         for key in _ARRAY_KEYS:
             cols[key] = np.concatenate([p.columns[key] for p in parts])
         out = cls(cols)
@@ -98,8 +103,8 @@ class Batch:
         return out
 
     # Worker processes send batches back pickled: one joined string instead of a string per
-    # name, a table plus codes for each interned column. Several times faster to pickle and
-    # unpickle at 600 k rows.
+    # name, a table plus codes for each interned column (kept coded on arrival: ksql.coded).
+    # Several times faster to pickle and unpickle at 600 k rows.
 
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -113,11 +118,8 @@ class Batch:
             if spec.encoding is Encoding.PACKED:
                 state[spec.name] = "\n".join(values)
             elif spec.encoding is Encoding.INTERNED:
-                # dict.fromkeys and map run at C speed: ~3x a setdefault generator.
-                table = list(dict.fromkeys(values))
-                index = {v: i for i, v in enumerate(table)}
-                codes = np.fromiter(map(index.__getitem__, values), np.uint32, len(values))
-                state[spec.name] = (table, codes)
+                coded = Coded.of(values)
+                state[spec.name] = (coded.table, coded.codes)
         for key in _ARRAY_KEYS:
             state[key] = self.columns[key]
         return state
@@ -132,10 +134,7 @@ class Batch:
             if spec.encoding is Encoding.PACKED:
                 self.columns[spec.name] = state[spec.name].split("\n") if count else []
             elif spec.encoding is Encoding.INTERNED:
-                strings, codes = state[spec.name]
-                self.columns[spec.name] = (
-                    np.array(strings, dtype=object)[codes].tolist() if count else []
-                )
+                self.columns[spec.name] = Coded(*state[spec.name])
 
 
 class RowSink:
@@ -147,8 +146,12 @@ class RowSink:
     ``addr``/``size``/``crc`` are ``None`` (or -1 in an integer sequence).
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, forward: Callable[[Batch], None] | None = None) -> None:
+        """``forward``: where each batch of rows goes as soon as it is whole (the catalog
+        takes a module tree's batches while the workers decode the rest); without it the
+        rows wait for :meth:`batches`."""
         self.source = source
+        self._forward = forward
         self._parts: list[Batch] = []
         self._rows: list[dict[str, Any]] = []
         self.notes: list[str] = []
@@ -167,10 +170,7 @@ class RowSink:
 
     def module_info(self, module: str, info: Mapping[str, Sequence[str]]) -> None:
         """Metadata of ``module`` (``.modinfo`` keys: license, import_ns, depends, ...)."""
-        known = self.modules.setdefault(module, {})
-        for key, values in info.items():
-            have = known.setdefault(key, [])
-            have.extend(v for v in values if v not in have)
+        add_module_info(self.modules.setdefault(module, {}), info)
 
     def add(self, name: str, **values: Any) -> None:
         """Add one row: ``sink.add("kfree", module="vmlinux", type="T", export=...)``."""
@@ -181,7 +181,7 @@ class RowSink:
     def extend(self, name: Sequence[str], **columns: Any) -> None:
         """Add many rows given as columns (``type`` may be ASCII bytes, one per row)."""
         self._flush_rows()
-        self._parts.append(Batch.of(name, **columns))
+        self._take(Batch.of(name, **columns))
 
     def append(self, batch: Batch) -> None:
         """Add a batch built with :meth:`Batch.of` (in a worker process, say), with its
@@ -194,7 +194,7 @@ class RowSink:
         for module, info in batch.module_info.items():
             self.module_info(module, info)
         if len(batch):
-            self._parts.append(Batch(batch.columns))
+            self._take(Batch(batch.columns))
 
     def _flush_rows(self) -> None:
         if not self._rows:
@@ -203,7 +203,13 @@ class RowSink:
         names = [r.pop("name") for r in rows]
         given = {key for r in rows for key in r}
         columns = {key: [r.get(key) for r in rows] for key in given}
-        self._parts.append(Batch.of(names, **columns))
+        self._take(Batch.of(names, **columns))
+
+    def _take(self, batch: Batch) -> None:
+        if self._forward is not None:
+            self._forward(batch)
+        else:
+            self._parts.append(batch)
 
     def batches(self) -> list[Batch]:
         """The rows added so far, as batches (row-wise additions become one batch); the
@@ -218,6 +224,18 @@ class RowSink:
             parts[0].module_info.update(self.modules)
         self.notes, self.problems, self.modules = [], [], {}
         return parts
+
+
+def add_module_info(known: dict[str, list[str]], info: Mapping[str, Sequence[str]]) -> None:
+    """``info``'s values added to a module's ``known`` ones: each value once, in the order
+    first seen (a module's alias list runs to thousands: a set, not a scan per value)."""
+    for key, values in info.items():
+        have = known.get(key)
+        if have is None:
+            known[key] = list(dict.fromkeys(values))
+        else:
+            seen = set(have)
+            have.extend(v for v in dict.fromkeys(values) if v not in seen)
 
 
 def _check_names(values: Mapping[str, Any]) -> None:
@@ -235,12 +253,14 @@ def _column(spec: ColumnSpec, value: Any, n: int, types: npt.NDArray[np.uint8]) 
         if spec.from_type is not None:
             return spec.from_type(types)
         if spec.string:
-            return [spec.default] * n
+            return Coded.repeat(spec.default, n) if spec.interned else [spec.default] * n
         return np.full(n, spec.unknown, dtype=spec.dtype)
     if spec.string:
         if isinstance(value, str):
-            return [value] * n
+            return Coded.repeat(value, n) if spec.interned else [value] * n
         _check_length(spec, value, n)
+        if isinstance(value, Coded):
+            return value
         if None in value:  # rows added one by one that did not say
             return [spec.default if v is None else v for v in value]
         return list(value)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ksql.coded import Coded
+
 Rows = npt.NDArray[np.intp]
 
 
@@ -97,6 +99,13 @@ class StringTable:
         return c
 
     def encode(self, values: Sequence[str]) -> npt.NDArray[np.uint32]:
+        if isinstance(values, Coded):  # re-coded in bulk: only the strings rows use
+            used = np.flatnonzero(np.bincount(values.codes, minlength=len(values.table)))
+            mapping = np.zeros(len(values.table), dtype=np.uint32)
+            if len(used):
+                mapping[used] = self.encode([values.table[k] for k in used.tolist()])
+            out: npt.NDArray[np.uint32] = mapping[values.codes]
+            return out
         distinct = set(values)
         if len(distinct) == 1:  # a column one source does not fill: all its default
             return np.full(len(values), self.code(distinct.pop()), dtype=np.uint32)

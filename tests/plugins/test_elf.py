@@ -212,11 +212,11 @@ def test_linux_7_2_kflagstab_modules(load: Load, module: str) -> None:
 
 
 def test_name_heads_stop_at_each_name_s_end() -> None:
-    from ksql.plugins.elf.reader import _heads
+    from ksql.plugins.elf.reader import heads
 
     strtab = b"\0ab\0.Lx\0_.L_long\0"
     offsets = np.array([0, 1, 4, 5, 8], dtype=np.uint32)
-    assert _heads(strtab, offsets).tolist() == [
+    assert heads(strtab, offsets).tolist() == [
         [0, 0, 0, 0],
         [ord("a"), ord("b"), 0, 0],  # the next name's bytes are not read into this one
         [ord("."), ord("L"), ord("x"), 0],
