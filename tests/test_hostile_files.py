@@ -116,3 +116,15 @@ def test_a_huge_text_source_is_refused(
     big.write_bytes(b"ffffffff81000000 T _text\n" * 50_000)  # 1.2 MB
     with pytest.raises(SourceError, match=r"System\.map: more than 1 MiB: not a symbol list"):
         load(f"kallsyms:{big}")
+
+
+def test_a_fifo_in_a_module_tree_is_a_problem_not_a_hang(
+    tmp_path: Path, load: Load, deadline: None
+) -> None:
+    tree = tmp_path / "modules"
+    tree.mkdir()
+    (tree / "m2.ko").write_bytes(M2)
+    os.mkfifo(tree / "stuck.ko")
+    cat = load(f"elf:{tree}")
+    assert [p for p in cat.problems if "stuck.ko" in p and "not a regular file" in p]
+    assert cat.module_names() == ["m2"]

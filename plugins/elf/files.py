@@ -16,6 +16,7 @@ from pathlib import Path
 from ksql.elf.magic import is_compressed
 from ksql.elf.unpack import decompress as decompress
 from ksql.errors import SourceError
+from ksql.regular import read_regular
 from ksql.sink import Batch
 
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
@@ -32,14 +33,17 @@ def read_file(path: Path) -> Batch:
 
 def load_bytes(path: Path) -> bytes:
     """The file's ELF bytes: decompressed, or mapped when big and plain (an ``mmap``, which
-    reads as bytes do)."""
+    reads as bytes do). A FIFO or a device where a file should be is refused, not waited on
+    (:func:`ksql.regular.read_regular`)."""
     try:
+        if os.stat(path).st_size < MMAP_FROM:
+            return decompress(path, read_regular(os.fspath(path)))
         with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
             head = f.read(8)
-            if size >= MMAP_FROM and not is_compressed(head):
+            if is_compressed(head):
+                data = head + f.read()
+            else:
                 return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # type: ignore[return-value]
-            data = head + f.read()
     except (OSError, ValueError) as exc:
         raise SourceError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
     return decompress(path, data)
@@ -153,6 +157,10 @@ def read_tree(
     import multiprocessing
     import threading
     from concurrent.futures import ProcessPoolExecutor
+
+    import numpy.ma  # noqa: F401  # (numpy loads it on first use: each worker would)
+
+    from . import batch as _decoder  # noqa: F401  # imported once, before the workers fork
 
     # fork is the fastest start, but only safe from a single-threaded process: forked from a
     # loader thread while another thread holds a lock (the language server's stdin reader

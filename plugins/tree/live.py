@@ -20,9 +20,10 @@ from ksql.kernel.exportmacros import exports_of
 from ksql.kernel.kbuild import Kbuild, scan_kbuild, srcarch
 from ksql.kernel.modules import VMLINUX
 from ksql.model import ExportKind
+from ksql.regular import read_regular
 from ksql.values import frozen
 
-from .index import TreeConfig, find_config, read_file
+from .index import TreeConfig, find_config
 from .rows import expand_xmacros
 from .scan import scan
 from .sites import FileSites
@@ -77,7 +78,7 @@ class TreeIndex:
     def scan(self, rel: str, data: bytes | None = None) -> FileSites:
         """The file's sites as scanned (``data``: the editor's buffer, else the file)."""
         if data is None:
-            data = read_file(os.path.join(self.root, rel))  # (a FIFO is refused, not waited on)
+            data = read_regular(os.path.join(self.root, rel))  # (a FIFO is refused, not waited on)
         sites = scan(rel, data, headers=rel.endswith(".h"))
         if sites.xmacros:  # cgroup.c's SUBSYS over cgroup_subsys.h: the header as saved
             config = self.config.values

@@ -283,13 +283,13 @@ def expand_xmacros(sites: FileSites, root: Path, config: Mapping[str, str], arch
     line of a header it includes (:func:`plugins.tree.macros.xmacros`), read now with
     the configuration's conditionals (include/linux/cgroup_subsys.h: ``#if
     IS_ENABLED(CONFIG_CPUSETS)``); their site is the ``#include`` line."""
-    from .index import read_file  # (index loads this module only when it indexes)
+    from ksql.regular import read_regular
 
     folder = sites.path.rpartition("/")[0]
     for header, name, template, line, col in sites.xmacros:
         for rel in (f"include/{header}", f"arch/{arch}/include/{header}", f"{folder}/{header}"):
             try:
-                data = read_file(str(root / rel))
+                data = read_regular(str(root / rel))
             except OSError:
                 continue
             default = sites.default_namespace or "\0"

@@ -168,7 +168,7 @@ class CatalogBuilder:
                 self._data[spec.known_key][start:end] = known if every else known[idx]
         self._n = end
         new_mod = mod if every else mod[idx]
-        np.add.at(self._module_rows, new_mod, 1)
+        self._module_rows += np.bincount(new_mod, minlength=len(self._module_rows)).astype(np.int64)
         for code, index in self._merge_index.items():
             for off in np.flatnonzero(new_mod == code).tolist():
                 merge.index_add(index, names[off], start + off)

@@ -110,8 +110,9 @@ class StringTable:
         if len(distinct) == 1:  # a column one source does not fill: all its default
             return np.full(len(values), self.code(distinct.pop()), dtype=np.uint32)
         codes = self.codes
-        if len(distinct) == len(values) and distinct.isdisjoint(codes):
+        if len(distinct) == len(values) and codes.keys().isdisjoint(distinct):
             # All new and distinct (a BTF source's declarations): the next codes in order.
+            # (keys().isdisjoint walks the smaller side; set.isdisjoint(dict) the dict.)
             first = len(self.strings)
             self.strings.extend(values)
             codes.update(zip(values, range(first, len(self.strings)), strict=True))
@@ -165,6 +166,11 @@ class NameColumn:
     @classmethod
     def from_names(cls, names: Sequence[str]) -> NameColumn:
         blob = "\n" + "\n".join(names) + "\n"
+        if blob.isascii():  # the newlines' places, found in the bytes: 4x len() per name
+            nl = np.frombuffer(blob.encode("ascii"), dtype=np.uint8) == 10
+            starts: npt.NDArray[np.int64] = np.flatnonzero(nl).astype(np.int64)
+            if len(starts) == len(names) + 1 + (not names):  # no name holds a newline
+                return cls(blob, starts[: len(names) + 1])
         starts = np.zeros(len(names) + 1, dtype=np.int64)
         if len(names):
             lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1

@@ -136,7 +136,8 @@ def test_definitions(text: bytes, expected: list[tuple[str, int, int, bool, bool
 
 
 def test_a_fifo_in_a_files_place_is_skipped(tmp_path: Path) -> None:
-    from ksql.plugins.tree.index import read_file, scan_paths
+    from ksql.plugins.tree.index import scan_paths
+    from ksql.regular import read_regular as read_file
 
     (tmp_path / "a.c").write_bytes(b"int a;\n")
     os.mkfifo(tmp_path / "b.c")  # opened for reading, it would wait for a writer

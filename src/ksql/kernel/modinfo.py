@@ -30,11 +30,15 @@ class Sections(Protocol):
 def modinfo(image: Sections) -> dict[str, list[str]]:
     """``.modinfo`` as key -> values (keys may repeat: alias, author, import_ns, ...)."""
     index = image.index(".modinfo")
-    if index is None:
-        return {}
+    return {} if index is None else parse_modinfo(image.section_bytes(index))
+
+
+def parse_modinfo(raw: bytes) -> dict[str, list[str]]:
+    """A ``.modinfo`` section's bytes as key -> values."""
     out: dict[str, list[str]] = {}
-    for entry in image.section_bytes(index).split(b"\0"):
-        key, sep, value = entry.decode("utf-8", "replace").partition("=")
+    # Decoded once, not entry by entry: a NUL ends an invalid sequence either way.
+    for entry in raw.decode("utf-8", "replace").split("\0"):
+        key, sep, value = entry.partition("=")
         if sep and key:
             out.setdefault(key, []).append(value)
     return out
