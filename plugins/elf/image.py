@@ -64,7 +64,7 @@ def read_image(path: Path, data: bytes) -> Batch:
     shown[special.hidden(image.machine, syms.head)] = False
     keep = np.flatnonzero(shown)
     letters = nmtypes.nm_letters(image, syms)[keep]
-    names = [syms.name[i] for i in keep.tolist()]
+    names: list[str] = np.array(syms.name, dtype=object)[keep].tolist()
     undefined = syms.shndx[keep] == SHN_UNDEF
     bind = nmtypes.binds(syms.info)[keep]
     exports = kexports.find_exports(image, syms)

@@ -264,6 +264,22 @@ def heads(strtab: bytes, offsets: npt.NDArray[np.integer[Any]]) -> npt.NDArray[n
     return head
 
 
+def _tails(strtab: bytes, offs: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> list[str]:
+    """The strings at ``offs``, each up to ``ends`` (its NUL, or the table's end), gathered
+    in one numpy take and decoded at once: vmlinux has 15.8 k tail-merged names, one slice
+    each cost 25 of the 52 ms its names took. A crafted table whose strings overlap
+    beyond reason is read one string at a time."""
+    buf = np.frombuffer(strtab + b"\0", dtype=np.uint8)
+    lengths = ends - offs + 1  # each with its NUL
+    total = int(lengths.sum())
+    if total > 4 * len(buf):
+        return [_cstr(strtab, int(o)) for o in offs.tolist()]
+    first = np.cumsum(lengths) - lengths
+    picked = buf[np.arange(total) - np.repeat(first - offs, lengths)]
+    text: str = picked.tobytes().decode("utf-8", "surrogateescape")
+    return text.split("\0")[:-1]
+
+
 def _cstr(table: bytes, offset: int) -> str:
     end = table.find(b"\0", offset)
     if offset >= len(table):
@@ -280,15 +296,14 @@ def names_at(
     try:  # symbol names are ASCII in practice: one C-level decode and split
         pieces: list[str] = strtab.decode("ascii").split("\0")
         lengths = list(map(len, pieces))
-        ascii_only = True
     except UnicodeDecodeError:
         raw = strtab.split(b"\0")
         pieces = [p.decode("utf-8", "surrogateescape") for p in raw]
         lengths = list(map(len, raw))
-        ascii_only = False
+    lengths_of = np.array(lengths, dtype=np.int64)
     starts = np.zeros(len(pieces), dtype=np.int64)
     if len(pieces) > 1:
-        np.cumsum(np.array(lengths[:-1], dtype=np.int64) + 1, out=starts[1:])
+        np.cumsum(lengths_of[:-1] + 1, out=starts[1:])
     offs = offsets.astype(np.int64)
     if len(offs) and int(offs.max()) >= max(len(strtab), 1):
         bad = int(np.flatnonzero(offs >= len(strtab))[0])
@@ -302,15 +317,14 @@ def names_at(
     exact = starts[pos] == offs
     table = np.empty(len(pieces), dtype=object)
     table[:] = pieces
-    names: list[str] = table[pos].tolist()
+    found = table[pos]
     # Offsets into the middle of a string: linkers share tails (vmlinux's "foo" is the end
     # of "__kstrtab_foo"), so the name is the rest of the string that holds the offset.
     inner = np.flatnonzero(~exact)
     if len(inner):
         holder = np.searchsorted(starts, offs[inner], side="right") - 1
-        skip = offs[inner] - starts[holder]
-        for i, h, k in zip(inner.tolist(), holder.tolist(), skip.tolist(), strict=True):
-            names[i] = pieces[h][k:] if ascii_only else _cstr(strtab, int(offs[i]))
+        found[inner] = _tails(strtab, offs[inner], starts[holder] + lengths_of[holder])
+    names: list[str] = found.tolist()
     if b"\n" in strtab:
         # A newline is no byte of a C identifier or a section name, and ksql keeps names
         # newline-separated: a table holding one is crafted or corrupt.

@@ -83,17 +83,26 @@ def export_symbol_record(image: EntryImage, syms: EntrySymbols, row: int) -> tup
 class KsymtabEntries:
     """The entries of the ksymtab sections that hold the labels at ``label_rows``."""
 
-    def __init__(self, image: EntryImage, syms: EntrySymbols, label_rows: Iterable[int]) -> None:
+    def __init__(
+        self,
+        image: EntryImage,
+        syms: EntrySymbols,
+        label_rows: Iterable[int],
+        per_section: dict[int, int] | None = None,
+    ) -> None:
+        """``per_section``: how many labels each section holds, when the caller counted
+        them already (a numpy reader, in one pass)."""
         self.image = image
         self.syms = syms
         self.sections = len(image.section_names)
         flag_idx = image.index("__kflagstab")
         self.flags = image.section_bytes(flag_idx) if flag_idx is not None else None
-        per_section: dict[int, int] = {}
-        for r in label_rows:
-            sec = self.section_of(r)
-            if sec is not None:
-                per_section[sec] = per_section.get(sec, 0) + 1
+        if per_section is None:
+            per_section = {}
+            for r in label_rows:
+                sec = self.section_of(r)
+                if sec is not None:
+                    per_section[sec] = per_section.get(sec, 0) + 1
         word = 8 if image.is64 else 4
         self.entry: dict[int, int] = {}  # section -> entry size (0: not one of the layouts)
         for sec, count in per_section.items():
