@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from ksql.builder import CatalogBuilder
 from ksql.catalog import Catalog
@@ -167,3 +168,32 @@ def test_derived_values_are_built_once_per_catalog() -> None:
         t.join()
     assert got == ["v!"] * 8 and builds == ["v"]
     assert other.derived("k", lambda: "w") == "w"
+
+
+def test_a_symvers_meeting_many_modules_merges_as_one_meeting_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Module.symvers over 40 modules merges through indexes of just its own names; the
+    catalog equals the one made with a whole name index per module."""
+    from ksql import builder
+    from ksql.testing import load
+
+    kallsyms, symvers = [], []
+    for m in range(40):
+        for k in range(30):
+            kallsyms.append(f"{m:08x}{k:08x} T f{k}_{m % 7}\t[mod{m}]")
+            kallsyms.append(f"{m:08x}{k:08x} t s{k}\t[mod{m}]")
+            kallsyms.append(f"0000000000000000 U printk\t[mod{m}]")
+        symvers.append(f"0x{m:08x}\tf{m % 30}_{m % 7}\tmod{m}\tEXPORT_SYMBOL_GPL\tNS{m % 3}")
+        symvers.append(f"0x{m + 1:08x}\tnew_{m}\tmod{m}\tEXPORT_SYMBOL\t")
+    (tmp_path / "kallsyms").write_text("\n".join(kallsyms) + "\n")
+    (tmp_path / "Module.symvers").write_text("\n".join(symvers) + "\n")
+    sources = (tmp_path / "kallsyms", tmp_path / "Module.symvers")
+
+    def rows(cat: Catalog) -> list[str]:
+        return sorted(repr(s) for s in cat.symbols(range(len(cat))))
+
+    few = rows(load(*sources))
+    monkeypatch.setattr(builder, "_FEW_MODULES", 10**6)  # every module indexed whole
+    assert rows(load(*sources)) == few
+    assert sum("EXPORT_SYMBOL_GPL" in r and "NS" in r for r in few) == 40

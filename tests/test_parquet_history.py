@@ -257,3 +257,38 @@ def test_name_ranges_cover_every_string() -> None:
     assert name_ranges(["a", "b", "c", "d"], 1) == [(None, None)]
     assert name_ranges(["a", "b", "c", "d"], 2) == [(None, "c"), ("c", None)]
     assert name_ranges(["a", "a", "a", "b"], 4) == [(None, "a"), ("a", "b"), ("b", None)]
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_rows_sort_alike_on_one_or_two_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    """Enough rows to split the sort at a first byte (names from "0" to "~", some alike in
+    two modules): the order is the one-thread sort's, by name then module."""
+    import random
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ksql.history.arrow import name_array
+    from ksql.history.parquet import sorted_rows
+
+    rng = random.Random(7)
+    lines = []
+    for i in range(6000):
+        name = "".join(rng.choice("_abcxyzABZ09~") for _ in range(rng.randrange(1, 9)))
+        lines.append(f"{i:016x} T {name}\t[mod{rng.randrange(3)}]")
+    kallsyms = tmp_path / "kallsyms"
+    kallsyms.write_text("\n".join(lines) + "\n")
+    catalog = load(kallsyms)
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(cores)))
+    names = name_array(catalog)
+    rank = np.arange(len(catalog.table("module").strings), dtype=np.int32)
+    modules = catalog.table("module").strings
+    rank[sorted(range(len(modules)), key=modules.__getitem__)] = np.arange(len(modules))
+    module_rank = rank[catalog.columns()["module"]]
+    got = sorted_rows(catalog, names, module_rank)
+    keys = pa.table({"name": names, "module": module_rank})
+    want = pc.sort_indices(keys, sort_keys=[("name", "ascending"), ("module", "ascending")])
+    assert got.tolist() == want.to_numpy().tolist()
