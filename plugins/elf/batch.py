@@ -16,7 +16,6 @@ file order either way, and equal the one-file path's (tests/plugins/test_elf_bat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import accumulate, repeat
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy.typing as npt
 from ksql.coded import Coded
 from ksql.elf.header import ElfHeader
 from ksql.errors import SourceError
-from ksql.kernel.modinfo import MODULE_NAME_LEN, extended_crcs, modinfo
+from ksql.kernel.modinfo import modinfo
 from ksql.model import Bind
 from ksql.sink import Batch
 
@@ -41,6 +40,7 @@ from .reader import (
     heads,
     names_at,
 )
+from .runversions import Sections, expected_crcs
 from .slips import SLIPS
 
 I64 = npt.NDArray[np.int64]
@@ -74,6 +74,8 @@ def read_many(paths: Sequence[Path]) -> Batch:
             data = load_bytes(path)
             header = ElfHeader(path, data)
         except SourceError as exc:
+            parts.extend(_decode(run, problems))  # the problems stay in file order
+            run = []
             problems.append(str(exc))
             continue
         file = _File(path, data, header)
@@ -255,11 +257,11 @@ class Run:
         bind = nmtypes.binds(self.info)[keep]
         fid = self.fid[keep]
         export, namespace, crc = self._exports(fid, names, undefined, bind)
-        self._expected_crcs(fid, names, undefined, crc)
+        self.odd.update(expected_crcs(self, fid, names, undefined, crc))
         info = []
         for i in range(len(self.files)):
             try:
-                info.append(modinfo(_Sections(self, i)))
+                info.append(modinfo(Sections(self, i)))
             except SLIPS:
                 self.odd.add(i)
         if self.odd:
@@ -299,10 +301,7 @@ class Run:
         ``names``): :func:`.runexports.run_exports` marked by :func:`.kexports.mark`."""
         from .runexports import run_exports
 
-        n = len(names)
-        export = np.zeros(n, dtype=np.uint8)
-        namespace = [""] * n
-        crc = np.full(n, -1, dtype=np.int64)
+        export, namespace, crc = kexports.no_exports(len(names))
         exports, odd = run_exports(self)
         if odd:
             self.odd.update(odd)
@@ -314,89 +313,3 @@ class Run:
             ex, ns, cr = kexports.mark(found, names[s:e], undefined[s:e], local)
             export[s:e], namespace[s:e], crc[s:e] = ex, ns, cr
         return export, namespace, crc
-
-    def _expected_crcs(
-        self,
-        fid: npt.NDArray[np.int64],
-        names: list[str],
-        undefined: npt.NDArray[np.bool_],
-        crc: npt.NDArray[np.int64],
-    ) -> None:
-        """The CRC each import expects, from every file's ``__versions`` at once (and the
-        extended modversions of 6.14+, file by file): :func:`.modinfo.expected_crcs`."""
-        pieces: list[bytes] = []
-        owners: list[int] = []
-        extended: dict[int, dict[str, int]] = {}
-        for i, by_name in enumerate(self.by_name):
-            index = by_name.get("__versions")
-            if index is not None:
-                versions = _Sections(self, i).section_bytes(index)
-                versions = versions[: len(versions) - len(versions) % MODULE_NAME_LEN]
-                pieces.append(versions)
-                owners.append(len(versions) // MODULE_NAME_LEN)
-            else:
-                owners.append(0)
-            if "__version_ext_crcs" in by_name:
-                try:
-                    extended[i] = extended_crcs(_Sections(self, i))
-                except SLIPS:
-                    self.odd.add(i)
-        rows = np.flatnonzero(undefined)
-        if not len(rows) or (not pieces and not extended):
-            return
-        width = 8 if self.is64 else 4
-        record = np.dtype([("crc", self.word), ("name", f"S{MODULE_NAME_LEN - width}")])
-        table = np.frombuffer(b"".join(pieces), record)
-        raw: list[bytes] = table["name"].tolist()  # numpy's S dtype drops the NUL padding
-        names_of = b"\0".join(raw).decode("utf-8", "replace").split("\0")
-        if len(names_of) != len(raw):  # bytes after a name's NUL: cut record by record
-            names_of = [n.split(b"\0", 1)[0].decode("utf-8", "replace") for n in raw]
-        crcs = (table["crc"] & 0xFFFFFFFF).tolist()
-        starts = [0, *accumulate(owners)]
-        wanted = [names[j] for j in rows.tolist()]
-        ranges = np.searchsorted(fid[rows], np.arange(len(owners) + 1)).tolist()
-        found: list[int] = []
-        for i in range(len(owners)):
-            a, b = ranges[i], ranges[i + 1]
-            if a == b:
-                continue
-            # One dict per file, built and read at C speed: keys of (file, name) tuples
-            # cost 3x (190 k records in Debian's 6.1 modules).
-            expected = dict(
-                zip(
-                    names_of[starts[i] : starts[i + 1]],
-                    crcs[starts[i] : starts[i + 1]],
-                    strict=True,
-                )
-            )
-            expected.pop("", None)  # an empty record names nothing
-            expected.update(extended.get(i, {}))
-            found.extend(map(expected.get, wanted[a:b], repeat(-1)))
-        hits = np.array(found, dtype=np.int64)
-        hit = hits >= 0
-        crc[rows[hit]] = hits[hit]
-
-
-class _Sections:
-    """What :mod:`ksql.kernel.modinfo`'s rules read of one file of a run."""
-
-    def __init__(self, run: Run, i: int) -> None:
-        self.run, self.i = run, i
-        self.base = int(run.secbase[i])
-        self.data = run.files[i].data
-        self.little = run.files[i].header.little
-
-    def index(self, name: str) -> int | None:
-        return self.run.by_name[self.i].get(name)
-
-    def section_bytes(self, index: int) -> bytes:
-        run, row = self.run, self.base + index
-        if run.types[row] == SHT_NOBITS:
-            return b""
-        start, size = run.offsets[row], run.sizes[row]
-        if start + size > len(self.data):
-            raise SourceError(self.run.files[self.i].path, f"section {index} runs past the end")
-        return bytes(self.data[start : start + size])
-
-    def u32(self, chunk: bytes) -> int:
-        return int.from_bytes(chunk[:4], "little" if self.little else "big")

@@ -228,6 +228,11 @@ class _Tables(KsymtabEntries):
         return kind
 
 
+def no_exports(n: int) -> tuple[npt.NDArray[np.uint8], list[str], npt.NDArray[np.int64]]:
+    """Export kind, namespace and CRC columns of ``n`` rows that export nothing."""
+    return np.zeros(n, dtype=np.uint8), [""] * n, np.full(n, -1, dtype=np.int64)
+
+
 def mark(
     exports: dict[K, Export],
     keys: Sequence[K],
@@ -238,9 +243,7 @@ def mark(
     (file, name) for many files at once): each export marks the defined row of its key,
     the global one where static namesakes exist."""
     n = len(keys)
-    export = np.zeros(n, dtype=np.uint8)
-    namespace = [""] * n
-    crc = np.full(n, -1, dtype=np.int64)
+    export, namespace, crc = no_exports(n)
     if not exports:
         return export, namespace, crc
     # The rows that carry an export's key, found at C speed (vmlinux: 127 k names).
