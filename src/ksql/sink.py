@@ -35,8 +35,9 @@ _TYPE = next(c for c in _GIVEN if c.name == "type")
 
 
 class Batch:
-    """``n`` rows as columns: a ``list[str]`` per string column, an array per other one,
-    plus the remarks, problems and module metadata the source gave with them."""
+    """``n`` rows as columns: a ``list[str]`` per string column (an interned one may be a
+    :class:`~ksql.coded.Coded` instead: codes into a table), an array per other one, plus
+    the remarks, problems and module metadata the source gave with them."""
 
     __slots__ = ("columns", "module_info", "notes", "problems")
 
