@@ -295,15 +295,14 @@ def names_at(
     into the middle of another (tail-merged) are sliced one by one."""
     try:  # symbol names are ASCII in practice: one C-level decode and split
         pieces: list[str] = strtab.decode("ascii").split("\0")
-        lengths = list(map(len, pieces))
     except UnicodeDecodeError:
-        raw = strtab.split(b"\0")
-        pieces = [p.decode("utf-8", "surrogateescape") for p in raw]
-        lengths = list(map(len, raw))
-    lengths_of = np.array(lengths, dtype=np.int64)
+        pieces = [p.decode("utf-8", "surrogateescape") for p in strtab.split(b"\0")]
+    # Where each piece starts and ends (its NUL, or the table's end), in bytes: from the
+    # NULs' places, not a len() per piece.
+    nul = np.flatnonzero(np.frombuffer(strtab, dtype=np.uint8) == 0)
     starts = np.zeros(len(pieces), dtype=np.int64)
-    if len(pieces) > 1:
-        np.cumsum(lengths_of[:-1] + 1, out=starts[1:])
+    starts[1:] = nul + 1
+    ends = np.append(nul, len(strtab))
     offs = offsets.astype(np.int64)
     if len(offs) and int(offs.max()) >= max(len(strtab), 1):
         bad = int(np.flatnonzero(offs >= len(strtab))[0])
@@ -323,7 +322,7 @@ def names_at(
     inner = np.flatnonzero(~exact)
     if len(inner):
         holder = np.searchsorted(starts, offs[inner], side="right") - 1
-        found[inner] = _tails(strtab, offs[inner], starts[holder] + lengths_of[holder])
+        found[inner] = _tails(strtab, offs[inner], ends[holder])
     names: list[str] = found.tolist()
     if b"\n" in strtab:
         # A newline is no byte of a C identifier or a section name, and ksql keeps names
