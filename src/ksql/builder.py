@@ -26,13 +26,12 @@ _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
 _SOURCES = next(c.name for c in COLUMNS if c.encoding is Encoding.SOURCE_SET)
 _INTERNED = [c for c in COLUMNS if c.encoding is Encoding.INTERNED]
 _STORED = [c for c in COLUMNS if c.encoding is not Encoding.PACKED]
-# Every stored array: (key, dtype, fill value for unused capacity), known-masks included.
+# Every stored array: (key, dtype), known-masks included. Capacity past the rows is left
+# unset: every row appended writes every array (_append), and nothing reads past the rows.
 _ARRAYS = [
     entry
     for c in _STORED
-    for entry in ((c.name, c.dtype, c.unknown), (c.known_key, np.dtype(np.bool_), False))[
-        : 2 if c.nullable else 1
-    ]
+    for entry in ((c.name, c.dtype), (c.known_key, np.dtype(np.bool_)))[: 2 if c.nullable else 1]
 ]
 
 
@@ -43,7 +42,7 @@ class CatalogBuilder:
         self._n = 0
         self._names = np.empty(0, dtype=np.object_)
         self._data: dict[str, npt.NDArray[Any]] = {
-            key: np.empty(0, dtype=dtype) for key, dtype, _ in _ARRAYS
+            key: np.empty(0, dtype=dtype) for key, dtype in _ARRAYS
         }
         # Code 0 of every table is the column's default, so "unknown" is code 0.
         self._tables = {c.name: StringTable([c.default]) for c in _INTERNED}
@@ -211,11 +210,9 @@ class CatalogBuilder:
         names = np.empty(new_cap, dtype=np.object_)
         names[: self._n] = self._names[: self._n]
         self._names = names
-        for key, dtype, fill in _ARRAYS:
-            old = self._data[key]
+        for key, dtype in _ARRAYS:
             new = np.empty(new_cap, dtype=dtype)
-            new[: self._n] = old[: self._n]
-            new[self._n :] = fill
+            new[: self._n] = self._data[key][: self._n]
             self._data[key] = new
 
     def _source_set(self, labels: tuple[int, ...]) -> int:
