@@ -301,15 +301,17 @@ class Run:
         ``names``): :func:`.runexports.run_exports` marked by :func:`.kexports.mark`."""
         from .runexports import run_exports
 
-        export, namespace, crc = kexports.no_exports(len(names))
         exports, odd = run_exports(self)
         if odd:
             self.odd.update(odd)
             raise _Odd
         starts = np.searchsorted(kfid, np.arange(len(self.files) + 1)).tolist()
+        undefined_of, local_of = undefined.tolist(), (bind == Bind.LOCAL).tolist()
+        rows: list[int] = []
+        chosen: list[kexports.Export] = []
         for i, found in exports.items():
             s, e = starts[i], starts[i + 1]
-            local = bind[s:e] == Bind.LOCAL
-            ex, ns, cr = kexports.mark(found, names[s:e], undefined[s:e], local)
-            export[s:e], namespace[s:e], crc[s:e] = ex, ns, cr
-        return export, namespace, crc
+            r, c = kexports.marked(found, names[s:e], undefined_of, local_of, s)
+            rows.extend(r)
+            chosen.extend(c)
+        return kexports.export_columns(len(names), rows, chosen)

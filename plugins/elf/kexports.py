@@ -20,8 +20,9 @@ flavour, namespace and CRC.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import NamedTuple, TypeVar
+from collections.abc import Sequence
+from itertools import compress
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -45,8 +46,6 @@ from .reader import (
     ElfImage,
     Symbols,
 )
-
-K = TypeVar("K", bound=Hashable)
 
 
 class Export(NamedTuple):
@@ -234,28 +233,42 @@ def no_exports(n: int) -> tuple[npt.NDArray[np.uint8], list[str], npt.NDArray[np
 
 
 def mark(
-    exports: dict[K, Export],
-    keys: Sequence[K],
+    exports: dict[str, Export],
+    names: list[str],
     undefined: npt.NDArray[np.bool_],
     local: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.uint8], list[str], npt.NDArray[np.int64]]:
-    """Export kind, namespace and CRC columns for rows whose keys are ``keys`` (the names;
-    (file, name) for many files at once): each export marks the defined row of its key,
-    the global one where static namesakes exist."""
-    n = len(keys)
+    """Export kind, namespace and CRC columns for rows named ``names``: each export marks
+    the defined row of its name, the global one where static namesakes exist."""
+    rows, chosen = marked(exports, names, undefined, local)
+    return export_columns(len(names), rows, chosen)
+
+
+def marked(
+    exports: dict[str, Export],
+    names: list[str],
+    undefined: Sequence[bool] | npt.NDArray[np.bool_],
+    local: Sequence[bool] | npt.NDArray[np.bool_],
+    first: int = 0,
+) -> tuple[list[int], list[Export]]:
+    """The rows the exports mark and the exports, for rows ``first``, ``first + 1``, ...
+    named ``names`` (``undefined`` and ``local`` indexed by those row numbers)."""
+    # The rows that carry an export's name, found at C speed (vmlinux: 127 k names).
+    hits = compress(range(first, first + len(names)), map(exports.__contains__, names))
+    best = export_targets(((names[j - first], j) for j in hits), undefined, local)
+    return list(best.values()), [exports[name] for name in best]
+
+
+def export_columns(
+    n: int, rows: list[int], chosen: list[Export]
+) -> tuple[npt.NDArray[np.uint8], list[str], npt.NDArray[np.int64]]:
+    """Export kind, namespace and CRC columns of ``n`` rows, ``chosen[k]`` at ``rows[k]``."""
     export, namespace, crc = no_exports(n)
-    if not exports:
-        return export, namespace, crc
-    # The rows that carry an export's key, found at C speed (vmlinux: 127 k names).
-    hits = np.flatnonzero(np.fromiter(map(exports.__contains__, keys), np.bool_, n))
-    best = export_targets(((keys[j], j) for j in hits.tolist()), undefined, local)
-    if not best:
-        return export, namespace, crc
-    rows = np.array(list(best.values()), dtype=np.intp)
-    chosen = [exports[key] for key in best]
-    export[rows] = [e.kind for e in chosen]
-    crc[rows] = [-1 if e.crc is None else e.crc for e in chosen]
-    for j, e in zip(rows.tolist(), chosen, strict=True):
-        if e.namespace:
-            namespace[j] = e.namespace
+    if rows:
+        at = np.array(rows, dtype=np.intp)
+        export[at] = [e.kind for e in chosen]
+        crc[at] = [-1 if e.crc is None else e.crc for e in chosen]
+        for j, e in zip(rows, chosen, strict=True):
+            if e.namespace:
+                namespace[j] = e.namespace
     return export, namespace, crc

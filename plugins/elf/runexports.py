@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ksql.kernel.ksymentries import section_index
+import numpy as np
+import numpy.typing as npt
+
 from ksql.kernel.ksymtab import (
     CRC_PREFIX,
     EXPORT_SYMBOL_PREFIX,
@@ -24,11 +26,13 @@ from ksql.kernel.ksymtab import (
 from ksql.model import ExportKind
 
 from .kexports import LABELS, Export, by_label, export_section_kind, find_exports, label_rows
-from .reader import SHN_ABS, SHT_NOBITS, ElfImage, Symbols
+from .reader import SHN_ABS, SHN_LORESERVE, SHT_NOBITS, ElfImage, Symbols
 from .slips import SLIPS
 
 if TYPE_CHECKING:
     from .batch import Run
+
+I64 = npt.NDArray[np.int64]
 
 
 def run_exports(run: Run) -> tuple[dict[int, dict[str, Export]], set[int]]:
@@ -36,92 +40,145 @@ def run_exports(run: Run) -> tuple[dict[int, dict[str, Export]], set[int]]:
     failed (to decode on their own, which words the error)."""
     found = label_rows(run.names, run.head)
     per_file: dict[int, dict[str, list[int]]] = {}
-    fid = run.fid
+    fid = run.fid.tolist()
     for prefix, rows in found.items():
         for r in rows:
-            per_file.setdefault(int(fid[r]), {}).setdefault(prefix, []).append(r)
-    out: dict[int, dict[str, Export]] = {}
-    odd: set[int] = set()
-    for i, labels in per_file.items():
-        if KSYMTAB_PREFIX not in labels and EXPORT_SYMBOL_PREFIX not in labels:
+            per_file.setdefault(fid[r], {}).setdefault(prefix, []).append(r)
+    labels = _Labels()
+    slow: list[int] = []
+    for i, rows_of in per_file.items():
+        if KSYMTAB_PREFIX not in rows_of and EXPORT_SYMBOL_PREFIX not in rows_of:
             continue
-        got = _read(run, i, labels)
-        if got is None:
-            try:
-                got = _one_file(run, i, labels)
-            except SLIPS:
-                odd.add(i)
-                continue
-        out[i] = got
+        if not labels.add(run, i, rows_of):
+            slow.append(i)
+    out, unread = labels.read(run)
+    odd: set[int] = set()
+    for i in [*slow, *unread]:
+        try:
+            out[i] = _one_file(run, i, per_file[i])
+        except SLIPS:
+            odd.add(i)
     return out, odd
 
 
-def _read(run: Run, i: int, found: dict[str, list[int]]) -> dict[str, Export] | None:
-    """The common layout's exports, or None for :func:`_one_file`."""
-    if EXPORT_SYMBOL_PREFIX in found or "__kflagstab" in run.by_name[i]:
-        return None
-    names = run.names
-    labels = by_label(names, found.get(KSYMTAB_PREFIX, []), KSYMTAB_PREFIX)
-    spaces = by_label(names, found.get(KSTRTABNS_PREFIX, []), KSTRTABNS_PREFIX)
-    crcs = by_label(names, found.get(CRC_PREFIX, []), CRC_PREFIX)
-    if not labels.keys() <= spaces.keys() or not labels.keys() <= crcs.keys():
-        return None
-    file = _File(run, i)
-    out: dict[str, Export] = {}
-    for name, r in labels.items():
-        sec = section_index(int(run.shndx[r]), file.nsec)
-        kind = None if sec is None else file.kind(sec)
-        if kind is None:
-            continue
-        ns, crc = file.namespace(spaces[name]), file.crc(crcs[name])
-        if ns is None or crc is None:
-            return None
-        out[name] = Export(kind, ns, crc)
-    return out
+class _Labels:
+    """The common layout's labels of a run, one row per export: its file, its name and the
+    rows of its ``__ksymtab_``, ``__kstrtabns_`` and ``__crc_`` labels."""
+
+    def __init__(self) -> None:
+        self.file: list[int] = []
+        self.name: list[str] = []
+        self.rows: tuple[list[int], list[int], list[int]] = ([], [], [])
+
+    def add(self, run: Run, i: int, found: dict[str, list[int]]) -> bool:
+        """File ``i``'s labels, when it has the common layout (else False: read it on its
+        own)."""
+        if EXPORT_SYMBOL_PREFIX in found or "__kflagstab" in run.by_name[i]:
+            return False
+        names = run.names
+        labels = by_label(names, found.get(KSYMTAB_PREFIX, []), KSYMTAB_PREFIX)
+        spaces = by_label(names, found.get(KSTRTABNS_PREFIX, []), KSTRTABNS_PREFIX)
+        crcs = by_label(names, found.get(CRC_PREFIX, []), CRC_PREFIX)
+        if not labels.keys() <= spaces.keys() or not labels.keys() <= crcs.keys():
+            return False
+        self.file.extend([i] * len(labels))
+        self.name.extend(labels)
+        self.rows[0].extend(labels.values())
+        self.rows[1].extend(spaces[n] for n in labels)
+        self.rows[2].extend(crcs[n] for n in labels)
+        return True
+
+    def read(self, run: Run) -> tuple[dict[int, dict[str, Export]], set[int]]:
+        """Every export these labels describe, by file; and the files one of whose labels
+        points outside its section (to read on their own)."""
+        files = np.array(self.file, dtype=np.intp)
+        places = _Places(run, files)
+        kinds = places.kinds(np.array(self.rows[0], dtype=np.intp))
+        spaces = places.offsets(np.array(self.rows[1], dtype=np.intp), 1)
+        crc_rows = np.array(self.rows[2], dtype=np.intp)
+        crcs = places.offsets(crc_rows, 4)
+        absolute = (run.shndx[crc_rows] == SHN_ABS).tolist()
+        values = run.value[crc_rows].tolist()
+        out: dict[int, dict[str, Export]] = {}
+        unread: set[int] = set()
+        for j, (i, name, kind, ns_at, crc_at) in enumerate(
+            zip(self.file, self.name, kinds, spaces.tolist(), crcs.tolist(), strict=True)
+        ):
+            if kind is None or i in unread:
+                continue
+            if ns_at < 0 or (crc_at < 0 and not absolute[j]):
+                unread.add(i)  # no label said it: the ksymtab entry must
+                continue
+            data = run.files[i].data
+            if not data[ns_at]:
+                ns = ""
+            else:
+                end = data.find(b"\0", ns_at)
+                ns = bytes(data[ns_at:end]).decode("utf-8", "surrogateescape") if end > 0 else ""
+            if absolute[j]:
+                crc = values[j] & 0xFFFFFFFF
+            else:
+                little = run.files[i].header.little
+                crc = int.from_bytes(data[crc_at : crc_at + 4], "little" if little else "big")
+            out.setdefault(i, {})[name] = Export(kind, ns, crc)
+        for i in unread:
+            out.pop(i, None)
+        return out, unread
 
 
-class _File:
-    """One file of the run, read at its labels' places as :mod:`.kexports` does."""
+class _Places:
+    """Where labels of a run's files point, for many labels at once (``files``: each
+    label's file), as :mod:`.kexports` reads one file's."""
 
-    def __init__(self, run: Run, i: int) -> None:
+    def __init__(self, run: Run, files: npt.NDArray[np.intp]) -> None:
         self.run = run
-        self.data = run.files[i].data
-        self.little = run.files[i].header.little
-        self.base = int(run.secbase[i])
-        self.nsec = run.nsec[i]
+        self.nsec = np.array(run.nsec, dtype=np.int64)[files]
+        self.base = run.secbase[files]
+        self.size_of_file = np.array([len(f.data) for f in run.files], dtype=np.int64)[files]
+        self.kind_of: dict[str, ExportKind | None] = {}
 
-    def kind(self, sec: int) -> ExportKind | None:
-        return export_section_kind(self.run.section_names[self.base + sec])
+    def _sections(self, rows: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.bool_], I64]:
+        """Whether each label lies in one of its file's sections, and that section's row
+        in the run's table."""
+        sec = self.run.shndx[rows].astype(np.int64)
+        valid = (sec > 0) & (sec < self.nsec) & (sec < SHN_LORESERVE)
+        return valid, np.where(valid, sec + self.base, 0)
 
-    def offset(self, r: int, width: int) -> int | None:
-        """Where the ``width`` bytes label ``r`` marks lie in the file (a relocatable
-        file's symbol value is its section offset), when inside its section."""
-        sec = section_index(int(self.run.shndx[r]), self.nsec)
-        if sec is None:
-            return None
-        row = self.base + sec
-        start, size = self.run.offsets[row], self.run.sizes[row]
-        if self.run.types[row] == SHT_NOBITS or start + size > len(self.data):
-            return None
-        rel = int(self.run.value[r])
-        return start + rel if rel + width <= size else None
+    def kinds(self, rows: npt.NDArray[np.intp]) -> list[ExportKind | None]:
+        """The flavour each ``__ksymtab_`` label's section says (None: not a ksymtab)."""
+        valid, at = self._sections(rows)
+        names = self.run.section_names
+        out: list[ExportKind | None] = []
+        for ok, g in zip(valid.tolist(), at.tolist(), strict=True):
+            if not ok:
+                out.append(None)
+                continue
+            name = names[g]
+            if name not in self.kind_of:
+                self.kind_of[name] = export_section_kind(name)
+            out.append(self.kind_of[name])
+        return out
 
-    def namespace(self, r: int) -> str | None:
-        off = self.offset(r, 1)
-        if off is None:
-            return None
-        if not self.data[off]:
-            return ""
-        end = self.data.find(b"\0", off)
-        return bytes(self.data[off:end]).decode("utf-8", "surrogateescape") if end > 0 else ""
-
-    def crc(self, r: int) -> int | None:
-        if int(self.run.shndx[r]) == SHN_ABS:
-            return int(self.run.value[r]) & 0xFFFFFFFF
-        off = self.offset(r, 4)
-        if off is None:
-            return None
-        return int.from_bytes(self.data[off : off + 4], "little" if self.little else "big")
+    def offsets(self, rows: npt.NDArray[np.intp], width: int) -> I64:
+        """The file offset of the ``width`` bytes each label marks (a relocatable file's
+        symbol value is its section offset), or -1 outside its section's contents."""
+        valid, at = self._sections(rows)
+        secs = self.run.secs[at]
+        start = secs["offset"].astype(np.uint64)
+        size = secs["size"].astype(np.uint64)
+        rel = self.run.value[rows]
+        end = self.size_of_file.astype(np.uint64)
+        room = np.where(start <= end, end - start, 0)  # no wrap-around on crafted offsets
+        ok = (
+            valid
+            & (secs["type"] != SHT_NOBITS)
+            & (start <= end)
+            & (size <= room)
+            & (size >= np.uint64(width))
+        )
+        ok &= rel <= np.where(ok, size - np.uint64(width), 0)
+        out: I64 = np.where(ok, (start + rel).astype(np.int64), -1)
+        return out
 
 
 def _one_file(run: Run, i: int, found: dict[str, list[int]]) -> dict[str, Export]:

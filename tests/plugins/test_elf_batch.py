@@ -139,6 +139,25 @@ def test_crafted_export_labels_read_alike(
     assert not got.problems
 
 
+@pytest.mark.parametrize("section", ["__kcrctab", "__ksymtab_strings"])
+def test_a_section_far_past_the_file_reads_alike(tmp_path: Path, section: str) -> None:
+    """A CRC or namespace section whose offset is near 2**64: no wrap-around lets its labels
+    read bytes elsewhere; both paths give the same rows."""
+    from ksql.plugins.elf.reader import ElfImage
+
+    image = ElfImage("m2.ko", M2)
+    index = image.index(section)
+    if index is None:
+        pytest.skip(f"m2.ko has no {section}")
+    at = 0x28 + 0  # e_shoff's place in Elf64_Ehdr
+    shoff = int.from_bytes(M2[at : at + 8], "little")
+    field = shoff + 64 * index + 24  # sh_offset in Elf64_Shdr
+    crafted = tmp_path / "far.ko"
+    crafted.write_bytes(M2[:field] + (2**64 - 8).to_bytes(8, "little") + M2[field + 8 :])
+    paths = [DATA / "m1.ko", crafted, DATA / "m2.ko"]
+    assert_same(read_many(paths), one_by_one(paths))
+
+
 def _label_changed(data: bytes, prefix: str, field: str, value: int) -> bytes:
     """``data`` with the first ``prefix`` label's ``shndx`` or ``value`` set to ``value``."""
     from ksql.plugins.elf.reader import ElfImage
