@@ -15,6 +15,7 @@ file order either way, and equal the one-file path's (tests/plugins/test_elf_bat
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,7 +45,10 @@ from .runversions import Sections, expected_crcs
 from .slips import SLIPS
 
 I64 = npt.NDArray[np.int64]
-_READ = (".modinfo", "__versions", "__version_ext_crcs", "__version_ext_names")
+# The sections a run looks up by name (a file with __kflagstab is read on its own).
+_NAMED = frozenset(
+    (".modinfo", "__versions", "__version_ext_crcs", "__version_ext_names", "__kflagstab")
+)
 
 
 class _Odd(Exception):
@@ -196,11 +200,16 @@ class Run:
         item = self.sym_dtype.itemsize
         tables: list[bytes] = []
         strings: list[bytes] = []
-        self.by_name: list[dict[str, int]] = []
+        # The sections read by name, each file's first of each name: one pass over the
+        # run's names rather than a dictionary of every section per file.
+        self.named: list[dict[str, int]] = [{} for _ in files]
+        bases = self.secbase.tolist()
+        for row, section in enumerate(self.section_names):
+            if section in _NAMED:
+                i = bisect_right(bases, row) - 1
+                self.named[i].setdefault(section, row - bases[i])
         for i, row in enumerate(symtab.tolist()):
-            data, base, n = files[i].data, int(self.secbase[i]), self.nsec[i]
-            names = self.section_names[base : base + n]
-            self.by_name.append({s: k for k, s in reversed(list(enumerate(names)))})
+            data, base, n = files[i].data, bases[i], self.nsec[i]
             if row < 0 or (entsize[row] and entsize[row] != item) or links[row] >= n:
                 self.odd.add(i)
                 continue
@@ -215,9 +224,8 @@ class Run:
             if count == 0 or offsets[row] + sizes[row] > len(data) or raw is None:
                 self.odd.add(i)
                 continue
-            for wanted in _READ:
-                k = self.by_name[i].get(wanted)
-                if k is not None and offsets[base + k] + sizes[base + k] > len(data):
+            for k in self.named[i].values():
+                if offsets[base + k] + sizes[base + k] > len(data):
                     self.odd.add(i)  # the one-file path words the error
             tables.append(data[offsets[row] : end])
             strings.append(raw)
@@ -241,6 +249,16 @@ class Run:
         self.info = table["info"].astype(np.uint8)
         self.value = table["value"].astype(np.uint64)
         self.size = table["size"].astype(np.uint64)
+
+    def index(self, i: int, name: str) -> int | None:
+        """File ``i``'s first section called ``name`` (one of :data:`_NAMED`)."""
+        return self.named[i].get(name)
+
+    def by_name(self, i: int) -> dict[str, int]:
+        """File ``i``'s every section by name (its first of each name)."""
+        base = int(self.secbase[i])
+        names = self.section_names[base : base + self.nsec[i]]
+        return {s: k for k, s in reversed(list(enumerate(names)))}
 
     def batch(self) -> Batch:
         nsec = np.array(self.nsec, dtype=np.int64)[self.fid]

@@ -73,7 +73,7 @@ class _Labels:
     def add(self, run: Run, i: int, found: dict[str, list[int]]) -> bool:
         """File ``i``'s labels, when it has the common layout (else False: read it on its
         own)."""
-        if EXPORT_SYMBOL_PREFIX in found or "__kflagstab" in run.by_name[i]:
+        if EXPORT_SYMBOL_PREFIX in found or run.index(i, "__kflagstab") is not None:
             return False
         names = run.names
         labels = by_label(names, found.get(KSYMTAB_PREFIX, []), KSYMTAB_PREFIX)
@@ -192,7 +192,7 @@ def _one_file(run: Run, i: int, found: dict[str, list[int]]) -> dict[str, Export
         file.header,
         run.secs[base : base + n],
         run.section_names[base : base + n],
-        run.by_name[i],
+        run.by_name(i),
     )
     syms = Symbols(
         name=run.names[s:e],

@@ -35,8 +35,8 @@ def expected_crcs(
     pieces: list[bytes] = []
     owners: list[int] = []
     extended: dict[int, dict[str, int]] = {}
-    for i, by_name in enumerate(run.by_name):
-        index = by_name.get("__versions")
+    for i in range(len(run.files)):
+        index = run.index(i, "__versions")
         if index is not None:
             versions = Sections(run, i).section_bytes(index)
             versions = versions[: len(versions) - len(versions) % MODULE_NAME_LEN]
@@ -44,7 +44,7 @@ def expected_crcs(
             owners.append(len(versions) // MODULE_NAME_LEN)
         else:
             owners.append(0)
-        if "__version_ext_crcs" in by_name:
+        if run.index(i, "__version_ext_crcs") is not None:
             try:
                 extended[i] = extended_crcs(Sections(run, i))
             except SLIPS:
@@ -96,7 +96,7 @@ class Sections:
         self.little = run.files[i].header.little
 
     def index(self, name: str) -> int | None:
-        return self.run.by_name[self.i].get(name)
+        return self.run.index(self.i, name)
 
     def section_bytes(self, index: int) -> bytes:
         run, row = self.run, self.base + index
