@@ -39,6 +39,7 @@ from .reader import (
     SHT_SYMTAB,
     dtypes,
     heads,
+    name_objects,
     names_at,
 )
 from .runversions import Sections, expected_crcs
@@ -244,7 +245,8 @@ class Run:
             return
         joined = b"".join(strings)
         offs = name + _starts(lengths)[self.fid]
-        self.names = names_at(joined, offs, "")
+        self.name_objects = name_objects(joined, offs, "")  # (no newline: _table)
+        self.names: list[str] = self.name_objects.tolist()
         self.head = heads(joined, offs)
         self.info = table["info"].astype(np.uint8)
         self.value = table["value"].astype(np.uint64)
@@ -270,7 +272,7 @@ class Run:
         sec_letters = nmtypes.section_letters(self.section_names, secs["type"], secs["flags"])
         shndx = self.shndx
         letters = nmtypes.letter_codes(self.info, shndx, sec_letters, nsec, base)[keep]
-        names: list[str] = np.array(self.names, dtype=object)[keep].tolist()
+        names: list[str] = self.name_objects[keep].tolist()
         undefined = shndx[keep] == SHN_UNDEF
         bind = nmtypes.binds(self.info)[keep]
         fid = self.fid[keep]

@@ -292,7 +292,22 @@ def names_at(
 ) -> list[str]:
     """Symbol names by their string-table offsets. Linkers write each name once, in symbol
     order, so splitting the table at NULs and matching offsets is exact; names that point
-    into the middle of another (tail-merged) are sliced one by one."""
+    into the middle of another (tail-merged) are gathered apart (:func:`_tails`)."""
+    names: list[str] = name_objects(strtab, offsets, path, what).tolist()
+    if b"\n" in strtab:
+        # A newline is no byte of a C identifier or a section name, and ksql keeps names
+        # newline-separated: a table holding one is crafted or corrupt.
+        holder_of = next((i for i, n in enumerate(names) if "\n" in n), None)
+        if holder_of is not None:
+            raise SourceError(path, f"{what} {holder_of}: its name holds a newline byte")
+    return names
+
+
+def name_objects(
+    strtab: bytes, offsets: npt.NDArray[np.integer[Any]], path: str, what: str = "symbol"
+) -> npt.NDArray[np.object_]:
+    """:func:`names_at` as an object array, the newline check left to the caller (a table
+    known to hold none)."""
     try:  # symbol names are ASCII in practice: one C-level decode and split
         pieces: list[str] = strtab.decode("ascii").split("\0")
     except UnicodeDecodeError:
@@ -323,11 +338,4 @@ def names_at(
     if len(inner):
         holder = np.searchsorted(starts, offs[inner], side="right") - 1
         found[inner] = _tails(strtab, offs[inner], ends[holder])
-    names: list[str] = found.tolist()
-    if b"\n" in strtab:
-        # A newline is no byte of a C identifier or a section name, and ksql keeps names
-        # newline-separated: a table holding one is crafted or corrupt.
-        holder_of = next((i for i, n in enumerate(names) if "\n" in n), None)
-        if holder_of is not None:
-            raise SourceError(path, f"{what} {holder_of}: its name holds a newline byte")
-    return names
+    return found

@@ -70,8 +70,13 @@ class CatalogBuilder:
             if note not in self._notes:
                 self._notes.append(note)
         self._problems.extend(batch.problems)
+        mine = self._module_info
         for module, info in batch.module_info.items():
-            add_module_info(self._module_info.setdefault(module, {}), info)
+            known = mine.get(module)
+            if known is None:  # the usual case: each value once, in order
+                mine[module] = {key: list(dict.fromkeys(v)) for key, v in info.items()}
+            else:
+                add_module_info(known, info)
         self._count_loaded(source, k)
         if k == 0:
             return 0
