@@ -40,10 +40,14 @@ class CatalogBuilder:
 
     def __init__(self) -> None:
         self._n = 0
-        self._names = np.empty(0, dtype=np.object_)
+        self._names: list[str] = []
+        # The columns of the rows so far: ``_data`` holds the first ones whole, ``_pending``
+        # the rest batch by batch (joined by :meth:`_whole` when a merge or the build reads
+        # them). A module tree's 84 batches are joined once, not regrown and copied.
         self._data: dict[str, npt.NDArray[Any]] = {
             key: np.empty(0, dtype=dtype) for key, dtype in _ARRAYS
         }
+        self._pending: dict[str, list[npt.NDArray[Any]]] = {key: [] for key, _ in _ARRAYS}
         # Code 0 of every table is the column's default, so "unknown" is code 0.
         self._tables = {c.name: StringTable([c.default]) for c in _INTERNED}
         self._labels = StringTable()
@@ -88,7 +92,7 @@ class CatalogBuilder:
         keep = np.ones(k, dtype=np.bool_)
         colliding = np.flatnonzero(self._module_rows[mod] > 0)
         if len(colliding):
-            live = {key: value[: self._n] for key, value in self._data.items()}
+            live = self._whole()
             index_of = self._indexes_for(batch, mod, colliding)
             r, i = merge.targets(live, index_of, batch, mod, colliding, keep)
             if len(r):
@@ -102,12 +106,12 @@ class CatalogBuilder:
         The builder is spent afterwards."""
         self._built = True
         n = self._n
-        names = NameColumn.from_names(self._names[:n].tolist())
-        arrays = {k: v[:n].copy() if len(v) != n else v for k, v in self._data.items()}
+        names = NameColumn.from_names(self._names)
+        arrays = dict(self._whole())
         for spec in _INTERNED:
             arrays[spec.name] = compact_codes(arrays[spec.name], len(self._tables[spec.name]))
         arrays[_SOURCES] = compact_codes(arrays[_SOURCES], len(self._source_sets))
-        self._names = np.empty(0, dtype=np.object_)
+        self._names = []
         self._data.clear()
         self._merge_index.clear()
         release_free_memory()  # the per-row strings of loading
@@ -142,14 +146,14 @@ class CatalogBuilder:
         if sum(c not in self._merge_index for c in codes) <= _FEW_MODULES:
             return self._module_index
         wanted = {batch[_NAME][i] for i in colliding.tolist()}
-        module = self._data["module"][: self._n]
+        module = self._whole()["module"]
         rows = np.flatnonzero(np.isin(module, codes))  # a name lookup costs ~0.2 us a row
-        names = self._names[rows].tolist()
+        names = self._names_of(rows)
         hit = np.fromiter(map(wanted.__contains__, names), np.bool_, len(names))
         rows = rows[hit]
         rows = rows[np.argsort(module[rows], kind="stable")]
         bounds = np.searchsorted(module[rows], [*codes, codes[-1] + 1]).tolist()
-        names = self._names[rows].tolist()
+        names = self._names_of(rows)
         found = rows.tolist()
         indexes = {
             code: merge.name_index(
@@ -162,8 +166,8 @@ class CatalogBuilder:
     def _module_index(self, code: int) -> merge.Index:
         index = self._merge_index.get(code)
         if index is None:
-            rows = np.flatnonzero(self._data["module"][: self._n] == code).tolist()
-            index = merge.name_index(self._names[rows].tolist(), rows)
+            found = np.flatnonzero(self._whole()["module"] == code)
+            index = merge.name_index(self._names_of(found), found.tolist())
             self._merge_index[code] = index
         return index
 
@@ -175,31 +179,31 @@ class CatalogBuilder:
         if k == 0:
             return
         every = k == len(b)
-        start, end = self._n, self._n + k
-        self._reserve(end)
+        start = self._n
+        pending = self._pending
 
         def strings(values: Sequence[str]) -> Sequence[str]:
             return values if every else take(values, idx)
 
         names = strings(b[_NAME])
-        self._names[start:end] = names
+        self._names.extend(names)
         for spec in _STORED:
             if spec.name == "module":
                 values: Any = mod
             elif spec.encoding is Encoding.SOURCE_SET:
-                self._data[spec.name][start:end] = src
+                pending[spec.name].append(np.full(k, src, dtype=spec.dtype))
                 continue
             elif spec.encoding is Encoding.INTERNED:
-                self._data[spec.name][start:end] = self._tables[spec.name].encode(
-                    strings(b[spec.name])
-                )
+                pending[spec.name].append(self._tables[spec.name].encode(strings(b[spec.name])))
                 continue
             else:
                 values = b[spec.name]
-            self._data[spec.name][start:end] = values if every else values[idx]
+            column = values if every else values[idx]
+            pending[spec.name].append(np.asarray(column, dtype=spec.dtype))
             if spec.nullable:
                 known = b[spec.known_key]
-                self._data[spec.known_key][start:end] = known if every else known[idx]
+                pending[spec.known_key].append(known if every else known[idx])
+        end = start + k
         self._n = end
         new_mod = mod if every else mod[idx]
         self._module_rows += np.bincount(new_mod, minlength=len(self._module_rows)).astype(np.int64)
@@ -207,18 +211,17 @@ class CatalogBuilder:
             for off in np.flatnonzero(new_mod == code).tolist():
                 merge.index_add(index, names[off], start + off)
 
-    def _reserve(self, need: int) -> None:
-        cap = len(self._names)
-        if need <= cap:
-            return
-        new_cap = max(need, cap * 2, 1024)
-        names = np.empty(new_cap, dtype=np.object_)
-        names[: self._n] = self._names[: self._n]
-        self._names = names
-        for key, dtype in _ARRAYS:
-            new = np.empty(new_cap, dtype=dtype)
-            new[: self._n] = self._data[key][: self._n]
-            self._data[key] = new
+    def _whole(self) -> dict[str, npt.NDArray[Any]]:
+        """Every column of the rows so far, each one array (merges write into them)."""
+        for key, parts in self._pending.items():
+            if parts:
+                self._data[key] = np.concatenate([self._data[key], *parts])
+                parts.clear()
+        return self._data
+
+    def _names_of(self, rows: npt.NDArray[np.intp]) -> list[str]:
+        names = self._names
+        return [names[r] for r in rows.tolist()]
 
     def _source_set(self, labels: tuple[int, ...]) -> int:
         code = self._source_set_codes.get(labels)
@@ -229,7 +232,7 @@ class CatalogBuilder:
 
     def _add_source(self, rows: npt.NDArray[np.intp], label: int) -> None:
         """Rows ``rows`` heard from source ``label`` too."""
-        column = self._data[_SOURCES]
+        column = self._whole()[_SOURCES]
         sets = column[rows]
         for code in np.unique(sets).tolist():
             labels = self._source_sets[code]
