@@ -105,17 +105,24 @@ def _decode(files: list[_File], problems: list[str]) -> list[Batch]:
     and those files one by one."""
     if not files:
         return []
-    run = Run(files)
-    if not run.odd:
+    from .files import decode_file
+
+    every = set(range(len(files)))  # a slip the run's checks did not foresee: each alone
+    try:
+        run: Run | None = Run(files)
+    except SLIPS:
+        run = None
+    odd = every if run is None else run.odd
+    if run is not None and not odd:
         try:
             return [run.batch()]
         except _Odd:
-            pass
-    from .files import decode_file
-
+            odd = run.odd
+        except SLIPS:
+            odd = every
     out: list[Batch] = []
     start = 0
-    for i in sorted(run.odd):
+    for i in sorted(odd):
         out.extend(_decode(files[start:i], problems))
         try:
             out.append(decode_file(files[i].path, files[i].data))

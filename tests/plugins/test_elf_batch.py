@@ -112,6 +112,23 @@ def _name_past_strtab(data: bytes) -> bytes:
     return data[:last] + (int(strtab["size"]) + 5).to_bytes(4, "little") + data[last + 4 :]
 
 
+@pytest.mark.parametrize("where", ["__init__", "batch"])
+def test_a_slip_the_run_did_not_foresee_decodes_each_file_alone(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Should the run's code itself fail on some file (an IndexError its checks missed), the
+    tree still loads: every file of that run is decoded on its own."""
+    from ksql.plugins.elf import batch
+
+    def slip(*_args: object) -> None:
+        raise IndexError("a slip")
+
+    paths = [DATA / "m1.ko", DATA / "m2.ko", DATA / "m3-6.1/m3.ko"]
+    want = one_by_one(paths)
+    monkeypatch.setattr(batch.Run, where, slip)
+    assert_same(read_many(paths), want)
+
+
 def test_a_run_of_one_and_an_empty_run() -> None:
     assert_same(read_many([DATA / "m2.ko"]), one_by_one([DATA / "m2.ko"]))
     assert len(read_many([])) == 0
