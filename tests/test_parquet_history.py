@@ -292,3 +292,48 @@ def test_rows_sort_alike_on_one_or_two_threads(
     keys = pa.table({"name": names, "module": module_rank})
     want = pc.sort_indices(keys, sort_keys=[("name", "ascending"), ("module", "ascending")])
     assert got.tolist() == want.to_numpy().tolist()
+
+
+def test_groups_written_while_the_next_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With small row groups, :func:`write_sorted` makes the file that writing the sorted
+    table at once makes: the same rows in the same groups, each group's names in order."""
+    import ksql.history.parquet as parquet
+
+    monkeypatch.setattr(parquet, "ROW_GROUP", 7)
+    catalog = load(*SOURCES)
+    kernel = parquet.Kernel("6.1.0-53-amd64", "amd64", "6.1.0-53-amd64 SMP", "6.1.158-1")
+    path = parquet.export_parquet(catalog, tmp_path / "piped", kernel)
+    whole = tmp_path / "whole.parquet"
+    parquet.write_table(parquet.kernel_table(catalog, kernel), whole)
+    piped, want = pq.ParquetFile(path), pq.ParquetFile(whole)
+    assert piped.metadata.num_row_groups == want.metadata.num_row_groups > 3
+    assert piped.read().equals(want.read())
+    for g in range(piped.metadata.num_row_groups):
+        names = piped.read_row_group(g, columns=["name"])["name"].to_pylist()
+        assert len(names) <= 7 and names == want.read_row_group(g)["name"].to_pylist()
+
+
+def test_a_failed_group_fails_the_export_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq_module
+
+    import ksql.history.parquet as parquet
+
+    monkeypatch.setattr(parquet, "ROW_GROUP", 5)
+    written = 0
+    original = pq_module.ParquetWriter.write_table
+
+    def full_after_two(self: object, table: object, **kw: object) -> None:
+        nonlocal written
+        written += 1
+        if written > 2:
+            raise OSError(28, "No space left on device")
+        original(self, table, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pq_module.ParquetWriter, "write_table", full_after_two)
+    code, _ = run("export", tmp_path, "-s", DATA / "m2.ko", "-s", DATA / "m1.ko")
+    assert code == 2 and written > 2
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +30,43 @@ KERNEL_COLUMNS = ("release", "arch", "vermagic", "distro_version")
 
 
 def write_table(table: Any, path: Path) -> None:
-    """One kernel's table (sorted by name) as Parquet: zstd, 64 Ki-row groups, every column
-    dictionary-encoded but the name, which is front-coded (DELTA_BYTE_ARRAY: each name
-    stores only what differs from the one before, and sorted kernel names share long
-    prefixes). On Debian 6.1's full kernel (917,638 rows) the name took 5.32 of the file's
-    10.36 bytes a row as a dictionary; front-coded the file is 8.38 bytes a row, written in
-    the same time."""
+    """One kernel's table (sorted by name) as Parquet: :func:`_writer`'s file, 64 Ki-row
+    groups."""
+    with _writer(path, table.schema) as writer:
+        writer.write_table(table, row_group_size=ROW_GROUP)
+
+
+def write_sorted(table: Any, order: Any, path: Path) -> None:
+    """:func:`write_table` of ``table.take(order)``, each row group taken while the one
+    before is encoded: pyarrow encodes a file on one thread and lets go of the GIL, so the
+    take runs beside it. On Debian 6.1's full kernel (917,638 rows) sorting, taking and
+    writing went 1.49-1.73 -> 0.95-1.35 s (two cores, three runs)."""
+    import pyarrow as pa
+
+    pending: deque[Future[None]] = deque()
+    with _writer(path, table.schema) as writer, ThreadPoolExecutor(1) as pool:
+        for start in range(0, len(order), ROW_GROUP):
+            part = table.take(pa.array(order[start : start + ROW_GROUP]))
+            pending.append(pool.submit(writer.write_table, part, row_group_size=ROW_GROUP))
+            if len(pending) > 2:  # at most two groups taken ahead of the encoder
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
+
+
+def _writer(path: Path, schema: Any) -> Any:
+    """A Parquet writer for kernel tables: zstd, every column dictionary-encoded but the
+    name, which is front-coded (DELTA_BYTE_ARRAY: each name stores only what differs from
+    the one before, and sorted kernel names share long prefixes). On Debian 6.1's full
+    kernel (917,638 rows) the name took 5.32 of the file's 10.36 bytes a row as a
+    dictionary; front-coded the file is 8.38 bytes a row, written in the same time."""
     import pyarrow.parquet as pq
 
-    pq.write_table(
-        table,
+    return pq.ParquetWriter(
         path,
+        schema,
         compression="zstd",
-        row_group_size=ROW_GROUP,
-        use_dictionary=[c for c in table.column_names if c != "name"],
+        use_dictionary=[c for c in schema.names if c != "name"],
         column_encoding={"name": "DELTA_BYTE_ARRAY"},
     )
 
@@ -130,6 +155,15 @@ def _debian_arch(release: str) -> str:
 
 def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
     """The catalog as an Arrow table sorted by (name, module), with the kernel's columns."""
+    import pyarrow as pa
+
+    table, order = _unsorted_table(catalog, kernel)
+    return table.take(pa.array(order))
+
+
+def _unsorted_table(catalog: Catalog, kernel: Kernel) -> tuple[Any, Any]:
+    """The catalog as an Arrow table with the kernel's columns, in the catalog's order, and
+    the row numbers that sort it by (name, module)."""
     import numpy as np
     import pyarrow as pa
 
@@ -140,7 +174,7 @@ def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
     rank = np.empty(len(modules), dtype=np.int32)
     rank[sorted(range(len(modules)), key=modules.__getitem__)] = np.arange(len(modules))
     order = sorted_rows(catalog, names, rank[catalog.columns()["module"]])
-    table = catalog_table(catalog, order, names)
+    table = catalog_table(catalog, None, names)
     n = table.num_rows
     for column in ("vermagic", "distro_version"):
         value = getattr(kernel, column)
@@ -151,7 +185,7 @@ def kernel_table(catalog: Catalog, kernel: Kernel) -> Any:
                 pa.array([value or ""], type=pa.string()),
             ),
         )
-    return table
+    return table, order
 
 
 def sorted_rows(catalog: Catalog, names: Any, module_rank: Any) -> Any:
@@ -179,8 +213,6 @@ def sorted_rows(catalog: Catalog, names: Any, module_rank: Any) -> Any:
     first[np.diff(starts) == 1] = 0  # an empty name (its "first byte" is the newline)
     split = int(np.searchsorted(np.bincount(first, minlength=256).cumsum(), n // 2))
     low = first <= split
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(2) as pool:
         halves = list(pool.map(sort, [every[low], every[~low]]))
     return np.concatenate(halves)
@@ -189,7 +221,7 @@ def sorted_rows(catalog: Catalog, names: Any, module_rank: Any) -> Any:
 def export_parquet(catalog: Catalog, root: Path, kernel: Kernel) -> Path:
     """Write the kernel's file (replacing it atomically); returns its path."""
 
-    table = kernel_table(catalog, kernel)
+    table, order = _unsorted_table(catalog, kernel)
     directory = root / f"release={kernel.release}" / f"arch={kernel.arch}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -198,7 +230,7 @@ def export_parquet(catalog: Catalog, root: Path, kernel: Kernel) -> Path:
     path = directory / FILE_NAME
     partial = directory / f".{FILE_NAME}.{os.getpid()}"
     try:
-        write_table(table, partial)
+        write_sorted(table, order, partial)
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
