@@ -64,6 +64,9 @@ class NmText(SourceType):
             lines = lines[1:]
         return bool(lines) and bool(_LINE.match(lines[0]))
 
+    def independent(self, path: Path) -> bool:
+        return True  # a text parse: its rows are all it gives
+
     def load(self, path: Path, sink: RowSink) -> None:
         text = read_bounded(path).decode("utf-8", "surrogateescape")
         if PLACEHOLDER in text[:512]:

@@ -51,6 +51,9 @@ class ModuleSymvers(SourceType):
         first = next((ln for ln in head.split(b"\n")[:64] if ln.strip()), b"")
         return bool(_SNIFF.match(first.rstrip(b"\r")))
 
+    def independent(self, path: Path) -> bool:
+        return True  # a text parse: its rows are all it gives
+
     def load(self, path: Path, sink: RowSink) -> None:
         text = read_bounded(path).decode("utf-8", "surrogateescape")
         names: list[str] = []

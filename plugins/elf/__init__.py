@@ -8,13 +8,13 @@ module its ``.modinfo`` as queryable fields (:mod:`.modinfo`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ksql.elf.magic import ELF_MAGIC, is_compressed
 from ksql.hookspecs import hookimpl
 from ksql.kernel.modules import VMLINUX
-from ksql.sink import RowSink
+from ksql.sink import Batch, RowSink
 from ksql.source import DefaultSource, Kernel, SourceRegistry, SourceType
 
 # Every ksql run imports every plugin: the decoder (with numpy and multiprocessing) is
@@ -50,19 +50,24 @@ class ElfSource(SourceType):
             found += ":btf"
         return None if found is None else found + (":special-syms" if wanted() else "")
 
+    def independent(self, path: Path) -> bool:
+        """Unless its BTF is read too (KSQL_ELF_BTF=1): a module's split BTF continues the
+        vmlinux BTF an earlier source left (:mod:`..btf.bases`)."""
+        from ..btf.optin import elf_wanted
+
+        return not elf_wanted()
+
+    def taken(self, path: Path, batches: Sequence[Batch]) -> None:
+        if batches:
+            _remember_kernel(path, batches[0])
+
     def load(self, path: Path, sink: RowSink) -> None:
         from .files import Progress, module_files, read_file, read_tree
 
         if not path.is_dir():
             batch = read_file(path)
             sink.append(batch)
-            if len(batch) and batch["module"][0] == VMLINUX:
-                # A linked kernel: its .BTF is the base of module BTF read after it. Not
-                # decoded here: that costs ~0.5 s (the corpus vmlinux), so BTF rows of an
-                # ELF file are opt-in, -s btf:PATH (README, "Sources").
-                from ..btf.bases import remember
-
-                remember(path)
+            _remember_kernel(path, batch)
             from ..btf.optin import elf_wanted
 
             if elf_wanted():  # KSQL_ELF_BTF=1: the same decoder as -s btf:PATH
@@ -77,6 +82,16 @@ class ElfSource(SourceType):
                 sink.append(batch)
         finally:
             progress.close()
+
+
+def _remember_kernel(path: Path, batch: Batch) -> None:
+    """A linked kernel's .BTF is the base of module BTF read after it. Not decoded here:
+    that costs ~0.5 s (the corpus vmlinux), so BTF rows of an ELF file are opt-in,
+    -s btf:PATH (README, "Sources")."""
+    if len(batch) and batch["module"][0] == VMLINUX:
+        from ..btf.bases import remember
+
+        remember(path)
 
 
 _COMPRESSED = (".ko.xz", ".ko.gz", ".ko.zst", ".o.xz", ".o.gz", ".o.zst", ".xz", ".gz", ".zst")

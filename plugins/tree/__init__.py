@@ -63,6 +63,9 @@ class TreeSource(SourceType):
 
         return "|".join(fingerprint(r) for r in headers_roots(path))
 
+    def independent(self, path: Path) -> bool:
+        return True  # it reads its own tree only
+
     def load(self, path: Path, sink: RowSink) -> None:
         from .index import find_config, index_tree, symvers_modules
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import stat
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
-from ksql import cache
+from ksql import cache, sideload
 from ksql.builder import CatalogBuilder
 from ksql.catalog import Catalog
 from ksql.errors import KsqlError, SourceError
@@ -103,19 +104,39 @@ def usable_defaults(plugins: Plugins) -> list[Resolved]:
     return out
 
 
-def load_one(builder: CatalogBuilder, resolved: Resolved, stream: bool = False) -> int:
+def load_one(
+    builder: CatalogBuilder,
+    resolved: Resolved,
+    stream: bool = False,
+    before: Callable[[], None] | None = None,
+) -> int:
     """Load one source into ``builder``; returns the rows it read. ``stream``: the builder
     takes each batch as the source gives it (the builder is thrown away if the source
-    fails); otherwise only once the source has read them all."""
+    fails); otherwise only once the source has read them all. ``before``: called before
+    each batch reaches the builder (the sources before this one, added first)."""
     label = resolved.label
     forwarded = 0
 
     def forward(batch: Batch) -> None:
         nonlocal forwarded
         forwarded += len(batch)
+        if before is not None:
+            before()
         builder.add(batch, label)
 
-    sink = RowSink(label, forward if stream else None)
+    batches = decode(resolved, forward if stream else None)
+    rows = forwarded
+    if batches and before is not None:
+        before()
+    for batch in batches:
+        rows += len(batch)
+        builder.add(batch, resolved.label)
+    return rows
+
+
+def decode(resolved: Resolved, forward: Callable[[Batch], None] | None = None) -> list[Batch]:
+    """The source's batches (those not given to ``forward`` as they came)."""
+    sink = RowSink(resolved.label, forward)
     try:
         resolved.source_type.load(resolved.path, sink)
     except KsqlError:
@@ -124,12 +145,66 @@ def load_one(builder: CatalogBuilder, resolved: Resolved, stream: bool = False) 
         raise SourceError(
             resolved.path, f"cannot load as {resolved.source_type.name}: {_unquoted(exc)}"
         ) from exc
-    batches = sink.batches()
-    rows = forwarded
-    for batch in batches:
-        rows += len(batch)
-        builder.add(batch, resolved.label)
-    return rows
+    return sink.batches()
+
+
+def load_in_order(builder: CatalogBuilder, resolved: list[Resolved]) -> None:
+    """Every source into ``builder`` in order, the first failure raised (the builder is
+    then thrown away). Big source files are decoded by forked children meanwhile
+    (:mod:`ksql.sideload`); each is added when a later source is about to add rows (or at
+    the end), so the rows are in the sources' order as one by one."""
+    sides = _sides(resolved)
+    waiting: list[int] = []  # decoded aside, not added yet, in order
+
+    def flush() -> None:
+        while waiting:
+            i = waiting.pop(0)
+            batches = sides.pop(i).batches()
+            if batches is None:  # the child failed: load it here, which words the error
+                load_one(builder, resolved[i], stream=True)
+                continue
+            for batch in batches:
+                builder.add(batch, resolved[i].label)
+            resolved[i].source_type.taken(resolved[i].path, batches)
+
+    try:
+        for i, r in enumerate(resolved):
+            if i in sides:
+                waiting.append(i)
+                continue
+            try:
+                load_one(builder, r, stream=True, before=flush)
+            except BaseException:
+                flush()  # an earlier source's error is the one to raise
+                raise
+            flush()
+        flush()
+    finally:
+        for side in sides.values():
+            side.cancel()
+
+
+def _sides(resolved: list[Resolved]) -> dict[int, sideload.Side]:
+    """The children that decode big source files while this process loads the rest: the
+    last source, or the directory among them, stays here (a child then has company). None
+    unless every source is :meth:`~ksql.source.SourceType.independent`."""
+    if len(resolved) < 2 or not sideload.usable():
+        return {}
+    if not all(r.source_type.independent(r.path) for r in resolved):
+        return {}
+    big = [i for i, r in enumerate(resolved) if _size(r.path) >= sideload.SIDE_FROM]
+    if len(big) == len(resolved):
+        big.pop()
+    return {i: sideload.Side(partial(decode, resolved[i])) for i in big}
+
+
+def _size(path: Path) -> int:
+    """A regular file's size; -1 for a directory or what cannot be stat'ed."""
+    try:
+        st = path.stat()
+    except OSError:
+        return -1
+    return st.st_size if stat.S_ISREG(st.st_mode) else -1
 
 
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
@@ -182,14 +257,15 @@ def load_catalog(
     builder = CatalogBuilder()
     failed = False
     with collector_paused():
-        for r in resolved:
-            try:
-                load_one(builder, r, stream=on_error is None)  # a failure fails the load
-            except KsqlError as exc:
-                if on_error is None:
-                    raise
-                on_error(exc)
-                failed = True
+        if on_error is None:
+            load_in_order(builder, resolved)  # a failure fails the load
+        else:
+            for r in resolved:
+                try:
+                    load_one(builder, r)
+                except KsqlError as exc:
+                    on_error(exc)
+                    failed = True
         catalog = builder.build()
     if cache_key is not None and prints is not None and not failed:
         cache.store(cache_key, catalog, prints)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from ksql.errors import PluginError, SourceError
 from ksql.values import frozen
 
 if TYPE_CHECKING:  # the sink pulls in numpy: naming a type must not
-    from ksql.sink import RowSink
+    from ksql.sink import Batch, RowSink
 
 SNIFF_BYTES = 4096
 
@@ -39,6 +39,19 @@ class SourceType(ABC):
     def load(self, path: Path, sink: RowSink) -> None:
         """Read ``path`` into ``sink``. Raise :class:`~ksql.errors.SourceError` naming the
         file and line (or byte offset) for bad input."""
+
+    def independent(self, path: Path) -> bool:
+        """Whether loading ``path`` reads nothing an earlier source's load left in this
+        process, and leaves nothing besides its rows that :meth:`taken` does not redo. When
+        every source of a load is, the loader may decode them side by side (a big file in
+        a forked child, :mod:`ksql.sideload`). False unless a source type says so."""
+        return False
+
+    def taken(self, path: Path, batches: Sequence[Batch]) -> None:
+        """Called in this process for a file a child decoded, as its rows join the catalog
+        (in their place among the sources): redo here what :meth:`load` does besides giving
+        rows. Nothing by default."""
+        return None
 
     def fingerprint(self, path: Path) -> str | None:
         """What identifies this input's current contents, for the decoded-source cache;
