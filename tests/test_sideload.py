@@ -177,3 +177,18 @@ def test_a_vmlinux_decoded_aside_is_the_base_of_module_btf_read_after_it(
         assert forked and bases.base_path(DATA / "m1.ko") == vmlinux.resolve()
     finally:
         bases.forget()
+
+
+def test_an_interrupt_stops_the_children_without_waiting_for_them(
+    forked: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ksql.plugins.kallsyms import NmText
+
+    def interrupted(self: NmText, path: Path, sink: RowSink) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NmText, "load", interrupted)
+    monkeypatch.setattr(sideload.Side, "batches", lambda self: pytest.fail("waited for"))
+    with pytest.raises(KeyboardInterrupt):
+        load(DATA / "m1.ko", DATA / "System.map-6.1-excerpt")
+    assert forked and no_children_left()

@@ -174,7 +174,7 @@ def load_in_order(builder: CatalogBuilder, resolved: list[Resolved]) -> None:
                 continue
             try:
                 load_one(builder, r, stream=True, before=flush)
-            except BaseException:
+            except Exception:  # (an interrupt is not held up by the children)
                 flush()  # an earlier source's error is the one to raise
                 raise
             flush()

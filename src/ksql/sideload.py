@@ -2,9 +2,10 @@
 process loads the others, and its rows reach the catalog in their place in the source order.
 
 Loading vmlinux, a module tree and Module.symvers one after the other leaves a core idle for
-~1 s of a ~3 s load (vmlinux ~0.3 s and Module.symvers ~0.5 s decode on one core, between
-the tree's two busy workers). A child takes a whole source (its batches, notes and problems,
-pickled back through a pipe), so nothing a plugin does changes: the same code decodes it.
+~1 s of a ~3 s load (vmlinux's ~0.3 s of decoding and Module.symvers' ~0.5 s of parsing and
+merging run on one core, before and after the tree's two busy workers). A child takes a
+whole source (its batches, notes and problems, pickled back through a pipe), so nothing a
+plugin does changes: the same code decodes it.
 
 Only from a process with one thread and more than one core, where ``fork`` is safe (see
 :func:`ksql.plugins.elf.files.read_tree`) and worth it. A child that fails in any way
