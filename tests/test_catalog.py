@@ -197,3 +197,36 @@ def test_a_symvers_meeting_many_modules_merges_as_one_meeting_few(
     monkeypatch.setattr(builder, "_FEW_MODULES", 10**6)  # every module indexed whole
     assert rows(load(*sources)) == few
     assert sum("EXPORT_SYMBOL_GPL" in r and "NS" in r for r in few) == 40
+
+
+def test_names_that_crossed_from_a_worker_make_the_same_name_column() -> None:
+    """Batches unpickled (names joined, with their lengths) and batches made here, mixed,
+    some taken in part by a merge, and one whose name column was replaced after it came:
+    the catalog's name column is the one of every row's name."""
+    import pickle
+
+    from ksql.sink import Batch
+    from ksql.storage import NameColumn
+
+    def batch(module: str, names: list[str], **more: object) -> Batch:
+        return Batch.of(names, module=module, type="T", **more)
+
+    made = [
+        batch("a", ["x", "é_y", ""]),
+        batch("b", []),
+        batch("c", ["z", "x"]),
+        batch("a", ["x", "w"], addr=[1, 2]),  # module a again: x merges, w is new
+        batch("d", ["v", "u"]),
+    ]
+    crossed = [pickle.loads(pickle.dumps(b)) for b in made]
+    assert crossed[0].packed is not None and crossed[0].packed.names is crossed[0]["name"]
+    crossed[4].columns["name"] = ["v2", "u"]  # a stale packing must not be used
+    for batches in (made, crossed):
+        builder = CatalogBuilder()
+        for b in batches:
+            builder.add(b, "test:src")
+        catalog = builder.build()
+        column = catalog.columns().name
+        want = NameColumn.from_names(column.tolist())
+        assert (column.blob, column.starts.tolist()) == (want.blob, want.starts.tolist())
+    assert column.tolist() == ["x", "é_y", "", "z", "x", "w", "v2", "u"]

@@ -19,7 +19,7 @@ from ksql.memory import release_free_memory
 from ksql.model import COLUMNS
 from ksql.schema import Encoding
 from ksql.sink import Batch, add_module_info
-from ksql.storage import Columns, NameColumn, StringTable, compact_codes
+from ksql.storage import Columns, NameColumn, StringTable, compact_codes, name_lengths
 
 _FEW_MODULES = 16  # modules whose full name index is built on demand (and kept)
 _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
@@ -41,6 +41,10 @@ class CatalogBuilder:
     def __init__(self) -> None:
         self._n = 0
         self._names: list[str] = []
+        # Each batch's names for the name column: as a worker sent them (joined, with their
+        # lengths: no join of 0.8 M names again at the build, ~100 ms of a module tree's
+        # serial tail) or as a list, joined at the build.
+        self._name_parts: list[tuple[str, npt.NDArray[np.int32]] | Sequence[str]] = []
         # The columns of the rows so far: ``_data`` holds the first ones whole, ``_pending``
         # the rest batch by batch (joined by :meth:`_whole` when a merge or the build reads
         # them). A module tree's 84 batches are joined once, not regrown and copied.
@@ -106,12 +110,13 @@ class CatalogBuilder:
         The builder is spent afterwards."""
         self._built = True
         n = self._n
-        names = NameColumn.from_names(self._names)
+        names = NameColumn.from_parts([_packed(part) for part in self._name_parts])
         arrays = dict(self._whole())
         for spec in _INTERNED:
             arrays[spec.name] = compact_codes(arrays[spec.name], len(self._tables[spec.name]))
         arrays[_SOURCES] = compact_codes(arrays[_SOURCES], len(self._source_sets))
         self._names = []
+        self._name_parts = []
         self._data.clear()
         self._merge_index.clear()
         release_free_memory()  # the per-row strings of loading
@@ -187,6 +192,11 @@ class CatalogBuilder:
 
         names = strings(b[_NAME])
         self._names.extend(names)
+        packed = b.packed
+        if every and packed is not None and packed.names is b[_NAME]:
+            self._name_parts.append((packed.joined, packed.lengths))
+        else:
+            self._name_parts.append(names)
         for spec in _STORED:
             if spec.name == "module":
                 values: Any = mod
@@ -239,3 +249,11 @@ class CatalogBuilder:
             if label not in labels:
                 sets[sets == code] = self._source_set((*labels, label))
         column[rows] = sets
+
+
+def _packed(part: tuple[str, npt.NDArray[np.int32]] | Sequence[str]) -> tuple[str, Any]:
+    """A part of the name column as :meth:`NameColumn.from_parts` takes it."""
+    if isinstance(part, tuple):
+        return part
+    joined = "\n".join(part)
+    return joined, name_lengths(joined, len(part))

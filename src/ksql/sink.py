@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,7 @@ from ksql.coded import Coded
 from ksql.errors import PluginError
 from ksql.model import COLUMNS
 from ksql.schema import ColumnSpec, Encoding
+from ksql.storage import name_lengths
 
 __all__ = ["Batch", "RowSink", "add_module_info", "parse_hex"]
 
@@ -34,12 +35,21 @@ _ARRAY_KEYS = tuple(
 _TYPE = next(c for c in _GIVEN if c.name == "type")
 
 
+class Packed(NamedTuple):
+    """A batch's names joined by newlines, and their lengths: how they crossed from a
+    worker process."""
+
+    names: list[str]  # the batch's name column these describe
+    joined: str
+    lengths: npt.NDArray[np.int32]
+
+
 class Batch:
     """``n`` rows as columns: a ``list[str]`` per string column (an interned one may be a
     :class:`~ksql.coded.Coded` instead: codes into a table), an array per other one, plus
     the remarks, problems and module metadata the source gave with them."""
 
-    __slots__ = ("columns", "module_info", "notes", "problems")
+    __slots__ = ("columns", "module_info", "notes", "packed", "problems")
 
     def __init__(
         self,
@@ -48,11 +58,16 @@ class Batch:
         notes: Sequence[str] = (),
         problems: Sequence[str] = (),
         module_info: Mapping[str, dict[str, list[str]]] | None = None,
+        packed: Packed | None = None,
     ) -> None:
         self.columns: dict[str, Any] = dict(columns)
         self.notes = list(notes)
         self.problems = list(problems)
         self.module_info: dict[str, dict[str, list[str]]] = dict(module_info or {})
+        # The names as they came from a worker: joined, with their lengths (the catalog's
+        # name column is made of them without joining the names again), valid while
+        # ``packed.names`` is this batch's name column.
+        self.packed = packed
 
     def __len__(self) -> int:
         return len(self.columns["name"])
@@ -117,7 +132,9 @@ class Batch:
         for spec in _GIVEN:
             values = self.columns[spec.name]
             if spec.encoding is Encoding.PACKED:
-                state[spec.name] = "\n".join(values)
+                joined = "\n".join(values)
+                state[spec.name] = joined
+                state[f"{spec.name}_lengths"] = name_lengths(joined, len(values))
             elif spec.encoding is Encoding.INTERNED:
                 coded = Coded.of(values)
                 state[spec.name] = (coded.table, coded.codes)
@@ -131,9 +148,12 @@ class Batch:
         self.module_info = state["module_info"]
         count: int = state["count"]
         self.columns = {key: state[key] for key in _ARRAY_KEYS}
+        self.packed = None
         for spec in _GIVEN:
             if spec.encoding is Encoding.PACKED:
-                self.columns[spec.name] = state[spec.name].split("\n") if count else []
+                joined = state[spec.name]
+                self.columns[spec.name] = names = joined.split("\n") if count else []
+                self.packed = Packed(names, joined, state[f"{spec.name}_lengths"])
             elif spec.encoding is Encoding.INTERNED:
                 self.columns[spec.name] = Coded(*state[spec.name])
 
@@ -195,7 +215,7 @@ class RowSink:
         for module, info in batch.module_info.items():
             self.module_info(module, info)
         if len(batch):
-            self._take(Batch(batch.columns))
+            self._take(Batch(batch.columns, packed=batch.packed))
 
     def _flush_rows(self) -> None:
         if not self._rows:

@@ -152,6 +152,18 @@ def compact_codes(codes: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
     return codes if codes.dtype == dtype else codes.astype(dtype)
 
 
+def name_lengths(joined: str, n: int) -> npt.NDArray[np.int32]:
+    """The lengths of the ``n`` names in ``joined`` (newline-separated; no name holds one),
+    from the newlines' places in its bytes when it is ASCII."""
+    if not n:
+        return np.zeros(0, dtype=np.int32)
+    if joined.isascii():
+        nl = np.flatnonzero(np.frombuffer(joined.encode("ascii"), dtype=np.uint8) == 10)
+        bounds = np.concatenate([[-1], nl, [len(joined)]])
+        return (np.diff(bounds) - 1).astype(np.int32)
+    return np.fromiter(map(len, joined.split("\n")), dtype=np.int32, count=n)
+
+
 class NameColumn:
     """``blob`` is ``"\\n" + "\\n".join(names) + "\\n"``; ``starts[i]`` is the offset of the
     newline before name ``i`` and ``starts[n]`` that of the final newline."""
@@ -177,6 +189,20 @@ class NameColumn:
         if len(names):
             lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
             np.cumsum(lengths, out=starts[1:])
+        return cls(blob, starts)
+
+    @classmethod
+    def from_parts(cls, parts: Sequence[tuple[str, npt.NDArray[np.integer[Any]]]]) -> NameColumn:
+        """The column of the names of every part, in order: a part is its names joined by
+        newlines and their lengths (:func:`name_lengths`). One join of the parts and one
+        cumulative sum, where :meth:`from_names` joins and scans every name at once."""
+        kept = [(joined, lengths) for joined, lengths in parts if len(lengths)]
+        if not kept:
+            return cls.from_names([])
+        blob = "\n".join(["", *(joined for joined, _ in kept), ""])
+        lengths = np.concatenate([lengths for _, lengths in kept]).astype(np.int64)
+        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=starts[1:])
         return cls(blob, starts)
 
     def __len__(self) -> int:
