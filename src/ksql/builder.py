@@ -19,7 +19,7 @@ from ksql.memory import release_free_memory
 from ksql.model import COLUMNS
 from ksql.schema import Encoding
 from ksql.sink import Batch, add_module_info
-from ksql.storage import Columns, NameColumn, StringTable, compact_codes, name_lengths
+from ksql.storage import Columns, NameColumn, StringTable, compact_codes, packed_names
 
 _FEW_MODULES = 16  # modules whose full name index is built on demand (and kept)
 _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
@@ -253,7 +253,4 @@ class CatalogBuilder:
 
 def _packed(part: tuple[str, npt.NDArray[np.int32]] | Sequence[str]) -> tuple[str, Any]:
     """A part of the name column as :meth:`NameColumn.from_parts` takes it."""
-    if isinstance(part, tuple):
-        return part
-    joined = "\n".join(part)
-    return joined, name_lengths(joined, len(part))
+    return part if isinstance(part, tuple) else packed_names(part)

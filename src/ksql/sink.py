@@ -17,7 +17,7 @@ from ksql.coded import Coded
 from ksql.errors import PluginError
 from ksql.model import COLUMNS
 from ksql.schema import ColumnSpec, Encoding
-from ksql.storage import name_lengths
+from ksql.storage import packed_names
 
 __all__ = ["Batch", "RowSink", "add_module_info", "parse_hex"]
 
@@ -132,9 +132,7 @@ class Batch:
         for spec in _GIVEN:
             values = self.columns[spec.name]
             if spec.encoding is Encoding.PACKED:
-                joined = "\n".join(values)
-                state[spec.name] = joined
-                state[f"{spec.name}_lengths"] = name_lengths(joined, len(values))
+                state[spec.name], state[f"{spec.name}_lengths"] = packed_names(values)
             elif spec.encoding is Encoding.INTERNED:
                 coded = Coded.of(values)
                 state[spec.name] = (coded.table, coded.codes)

@@ -152,16 +152,22 @@ def compact_codes(codes: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
     return codes if codes.dtype == dtype else codes.astype(dtype)
 
 
-def name_lengths(joined: str, n: int) -> npt.NDArray[np.int32]:
-    """The lengths of the ``n`` names in ``joined`` (newline-separated; no name holds one),
-    from the newlines' places in its bytes when it is ASCII."""
+def packed_names(names: Sequence[str]) -> tuple[str, npt.NDArray[np.int32]]:
+    """``names`` joined by newlines, and their lengths: how a batch's names cross from a
+    worker process, and what :meth:`NameColumn.from_parts` is made of. The lengths come from
+    the newlines' places in the bytes when the names are ASCII (a len() per name costs 4x)."""
+    joined = "\n".join(names)
+    n = len(names)
     if not n:
-        return np.zeros(0, dtype=np.int32)
+        return joined, np.zeros(0, dtype=np.int32)
     if joined.isascii():
         nl = np.flatnonzero(np.frombuffer(joined.encode("ascii"), dtype=np.uint8) == 10)
-        bounds = np.concatenate([[-1], nl, [len(joined)]])
-        return (np.diff(bounds) - 1).astype(np.int32)
-    return np.fromiter(map(len, joined.split("\n")), dtype=np.int32, count=n)
+        if len(nl) == n - 1:
+            bounds = np.concatenate([[-1], nl, [len(joined)]])
+            return joined, (np.diff(bounds) - 1).astype(np.int32)
+    elif joined.count("\n") == n - 1:
+        return joined, np.fromiter(map(len, names), dtype=np.int32, count=n)
+    raise ValueError("a symbol name holds a newline; names are one line each")
 
 
 class NameColumn:
@@ -177,28 +183,17 @@ class NameColumn:
 
     @classmethod
     def from_names(cls, names: Sequence[str]) -> NameColumn:
-        # One join with the end newlines as empty names: "\n" + join + "\n" copied the 0.9 M
-        # names' blob twice more (65 -> 42 ms).
-        blob = "\n".join(["", *names, ""]) if names else "\n\n"
-        if blob.isascii():  # the newlines' places, found in the bytes: 4x len() per name
-            nl = np.frombuffer(blob.encode("ascii"), dtype=np.uint8) == 10
-            starts: npt.NDArray[np.int64] = np.flatnonzero(nl).astype(np.int64)
-            if len(starts) == len(names) + 1 + (not names):  # no name holds a newline
-                return cls(blob, starts[: len(names) + 1])
-        starts = np.zeros(len(names) + 1, dtype=np.int64)
-        if len(names):
-            lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1
-            np.cumsum(lengths, out=starts[1:])
-        return cls(blob, starts)
+        """The column of ``names`` (none holds a newline)."""
+        return cls.from_parts([packed_names(names)])
 
     @classmethod
     def from_parts(cls, parts: Sequence[tuple[str, npt.NDArray[np.integer[Any]]]]) -> NameColumn:
         """The column of the names of every part, in order: a part is its names joined by
-        newlines and their lengths (:func:`name_lengths`). One join of the parts and one
-        cumulative sum, where :meth:`from_names` joins and scans every name at once."""
+        newlines and their lengths (:func:`packed_names`). One join of the parts and one
+        cumulative sum: a module tree's 0.8 M names are not joined and scanned again."""
         kept = [(joined, lengths) for joined, lengths in parts if len(lengths)]
         if not kept:
-            return cls.from_names([])
+            return cls("\n\n", np.zeros(1, dtype=np.int64))
         blob = "\n".join(["", *(joined for joined, _ in kept), ""])
         lengths = np.concatenate([lengths for _, lengths in kept]).astype(np.int64)
         starts = np.zeros(len(lengths) + 1, dtype=np.int64)
