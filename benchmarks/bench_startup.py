@@ -7,6 +7,9 @@ load on the machine hits both alike):
 - the whole module tree, ``-s modules/``, cold and warm, vs ``find … -name '*.ko*' | xargs
   nm -p`` (one core);
 - ``ksql --version`` vs ``nm --version`` (interpreter start-up alone);
+- the floor of any query: the interpreter importing numpy and lark, which every query needs
+  (the catalog's columns, the query grammar), vs ``nm -p vmlinux``. A warm query cannot be
+  quicker than this row: its ratio is the part of the warm goal the two libraries take;
 - the ten slowest imports of a warm query (``python -X importtime``).
 
 Run: ``.venv/bin/python benchmarks/bench_startup.py [--corpus DIR] [--repeat N] [--quick]``.
@@ -99,6 +102,11 @@ def main() -> int:
                 rows.append([f"module tree, {mode}", ours, nm])
         ours, nm = paired([*ksql, "--version"], ["nm", "--version"], args.repeat, None)
         rows.append(["--version", ours, nm])
+        # lark without the regex module, as ksql imports it (ksql.query.larkimport)
+        hide = "import sys; sys.modules['regex'] = None"
+        floor = [sys.executable, "-c", f"{hide}; import numpy, lark"]
+        ours, nm = paired(floor, ["nm", "-p", str(vmlinux)], args.repeat, None)
+        rows.append(["floor: import numpy, lark", ours, nm])
         with cache_mode(WARM):
             top = import_top([*query, "-s", str(vmlinux)])
     cells = []
