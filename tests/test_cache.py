@@ -52,6 +52,21 @@ def test_warm_load_equals_cold(plugins: Plugins, sources: list[str]) -> None:
     assert [s for s, _ in warm.loaded] == [s for s, _ in cold.loaded]
 
 
+def test_a_warm_catalog_outlives_its_entry_replaced_or_removed(
+    plugins: Plugins, sources: list[str]
+) -> None:
+    """A warm catalog's columns are views of its mapped entry: a later store (a new file
+    renamed over it) or removal leaves them whole."""
+    cold = load_catalog(sources, plugins)
+    warm = load_catalog(sources, plugins)
+    (entry,) = private.directory().glob(f"*{cache.SUFFIX}")
+    cache.write_entry(entry, {"meta": np.frombuffer(b"{}", dtype=np.uint8)})  # a short one
+    assert entry.stat().st_size < 200
+    entry.unlink()
+    load_catalog(sources, plugins)  # a cold load stores the entry again
+    assert rows(warm) == rows(cold)
+
+
 def test_a_changed_source_is_read_again(plugins: Plugins, sources: list[str]) -> None:
     load_catalog(sources, plugins)
     symvers = Path(sources[1])

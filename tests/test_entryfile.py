@@ -6,18 +6,19 @@ from __future__ import annotations
 import io
 import json
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ksql.entryfile import MAGIC, BadEntry, read, write
+from ksql.entryfile import MAGIC, BadEntry, mapped, read, write
 
 
 def _roundtrip(members: dict[str, np.ndarray], meta: object = None) -> tuple[dict, object]:
     f = io.BytesIO()
     write(f, members, meta)
     data = f.getvalue()
-    return read(io.BytesIO(data), len(data))
+    return read(data)
 
 
 def test_members_and_meta_read_back_equal() -> None:
@@ -57,7 +58,7 @@ CASES = {
 def test_a_forged_or_cut_entry_is_refused(case: str) -> None:
     data = CASES[case]
     with pytest.raises(BadEntry):
-        read(io.BytesIO(data), len(data))
+        read(data)
 
 
 @pytest.mark.parametrize("cut", [1, 4, 70, 200])
@@ -66,14 +67,27 @@ def test_a_cut_or_flipped_entry_fails_its_crc(cut: int) -> None:
     write(f, {"a.x": np.arange(50, dtype=np.uint32)}, {"k": 1})
     data = f.getvalue()
     with pytest.raises(BadEntry):
-        read(io.BytesIO(data[:-cut]), len(data) - cut)
+        read(data[:-cut])
     flipped = bytearray(data)
     flipped[-cut - 1] ^= 1
     with pytest.raises(BadEntry):
-        read(io.BytesIO(bytes(flipped)), len(flipped))
+        read(bytes(flipped))
 
 
 def test_a_member_table_of_the_wrong_shape_is_refused() -> None:
     data = _forged([["a.x", "<u8"]])
     with pytest.raises(BadEntry):
-        read(io.BytesIO(data), len(data))
+        read(data)
+
+
+def test_a_mapped_file_reads_as_its_bytes_and_an_empty_one_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "entry"
+    with path.open("wb") as f:
+        write(f, {"a.x": np.arange(50, dtype=np.uint32)}, {"k": 1})
+    with path.open("rb") as f:
+        got, meta = read(mapped(f))
+    assert meta == {"k": 1} and got["a.x"].tolist() == list(range(50))
+    assert not got["a.x"].flags.writeable  # a view of the mapping, not a copy
+    path.write_bytes(b"")
+    with path.open("rb") as f, pytest.raises(BadEntry):
+        mapped(f)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import stat
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -65,9 +66,9 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
         if opened is None:
             _discard(path)
             return None
-        f, st = opened
+        f, _ = opened
         with f:
-            catalog = _read(f, st.st_size, sources)
+            catalog = _read(entryfile.mapped(f), sources)
         os.utime(path)  # recently used
     except Exception:
         _discard(path)
@@ -75,8 +76,8 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
     return catalog
 
 
-def _read(f: BinaryIO, size: int, sources: Sequence[tuple[str, ...]]) -> Catalog:
-    members, meta = entryfile.read(f, size)
+def _read(data: mmap.mmap, sources: Sequence[tuple[str, ...]]) -> Catalog:
+    members, meta = entryfile.read(data)
     if sources and meta.get("identity") != _identity(sources):
         raise ValueError("entry made for other sources")
     arrays = {k[2:]: v for k, v in members.items() if k.startswith("a.")}
@@ -124,16 +125,19 @@ def _split(member: npt.NDArray[Any], count: Any) -> StoredStrings:
 
 def read_entry(path: Path) -> dict[str, Any]:
     """An entry's members as stored (``meta`` as JSON bytes): for tests that forge entries."""
-    with path.open("rb") as f:
-        members, meta = entryfile.read(f, path.stat().st_size)
+    members, meta = entryfile.read(path.read_bytes())
     return dict(members) | {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
 
 
 def write_entry(path: Path, members: dict[str, Any]) -> None:
-    """Store ``members`` as :func:`read_entry` returns them (``meta`` as JSON bytes)."""
+    """Store ``members`` as :func:`read_entry` returns them (``meta`` as JSON bytes), as
+    every entry is stored: a new file renamed over the old, never the old one rewritten
+    (a catalog read from it still maps it)."""
     rest = {k: v for k, v in members.items() if k != "meta"}
-    with path.open("wb") as f:
+    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    with tmp.open("wb") as f:
         entryfile.write(f, rest, json.loads(bytes(members["meta"]).decode()))
+    os.replace(tmp, path)
 
 
 def store(cache_key: str, catalog: Catalog, sources: Sequence[tuple[str, ...]] = ()) -> None:

@@ -64,9 +64,9 @@ def load(key: str, catalog_rows: int) -> Derived | None:
         opened = open_entry(path)
         if opened is None:
             return None
-        f, st = opened
+        f, _ = opened
         with f:
-            members, meta = entryfile.read(f, st.st_size)
+            members, meta = entryfile.read(entryfile.mapped(f))
         derived = _checked(members, meta, catalog_rows)
         os.utime(path)
     except Exception:
