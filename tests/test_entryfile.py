@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import mmap
 import zlib
 from pathlib import Path
 
@@ -91,3 +93,21 @@ def test_a_mapped_file_reads_as_its_bytes_and_an_empty_one_is_refused(tmp_path: 
     path.write_bytes(b"")
     with path.open("rb") as f, pytest.raises(BadEntry):
         mapped(f)
+
+
+def test_a_file_system_without_mmap_reads_the_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "entry"
+    with path.open("wb") as f:
+        write(f, {"a.x": np.arange(5, dtype=np.uint32)}, {"k": 1})
+
+    def no_mmap(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENODEV, "No such device")
+
+    monkeypatch.setattr(mmap, "mmap", no_mmap)
+    with path.open("rb") as f:
+        data = mapped(f)
+    assert isinstance(data, bytes)
+    got, meta = read(data)
+    assert meta == {"k": 1} and got["a.x"].tolist() == [0, 1, 2, 3, 4]

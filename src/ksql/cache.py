@@ -76,7 +76,7 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
     return catalog
 
 
-def _read(data: mmap.mmap, sources: Sequence[tuple[str, ...]]) -> Catalog:
+def _read(data: bytes | mmap.mmap, sources: Sequence[tuple[str, ...]]) -> Catalog:
     members, meta = entryfile.read(data)
     if sources and meta.get("identity") != _identity(sources):
         raise ValueError("entry made for other sources")
