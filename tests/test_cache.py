@@ -67,6 +67,19 @@ def test_a_warm_catalog_outlives_its_entry_replaced_or_removed(
     assert rows(warm) == rows(cold)
 
 
+def test_a_long_lived_catalog_is_copied_out_of_its_entry(
+    plugins: Plugins, sources: list[str]
+) -> None:
+    """The language server's and the REPL's catalogs do not keep their entry mapped: cut
+    short in place, the file would take the process down (SIGBUS) at the next touch."""
+    cold = load_catalog(sources, plugins)
+    kept = load_catalog(sources, plugins, long_lived=True)
+    (entry,) = private.directory().glob(f"*{cache.SUFFIX}")
+    with entry.open("r+b") as f:
+        f.truncate(64)  # in place, as nothing in ksql does
+    assert rows(kept) == rows(cold)
+
+
 def test_a_changed_source_is_read_again(plugins: Plugins, sources: list[str]) -> None:
     load_catalog(sources, plugins)
     symvers = Path(sources[1])

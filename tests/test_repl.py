@@ -377,3 +377,20 @@ def test_a_tall_result_pages_through_less_in_tmux(tmp_path: Path) -> None:
         term.keys("C-d")
         assert term.exited()
     assert len(out.read_text().splitlines()) == 20
+
+
+def test_the_repl_keeps_its_catalog_copied_out_of_the_cache(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session lives long: its catalog must not stay mapped to a cache entry's file."""
+    import ksql.loading
+
+    seen: list[dict[str, object]] = []
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs)
+        return load_catalog(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ksql.loading, "load_catalog", recording)
+    assert run(session, ".load " + SOURCES[0])[0]
+    assert seen and seen[0].get("long_lived") is True

@@ -53,10 +53,13 @@ def _identity(sources: Sequence[tuple[str, ...]]) -> str:
     return json.dumps([FORMAT, __version__, [list(s) for s in sources]])
 
 
-def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | None:
+def load(
+    cache_key: str, sources: Sequence[tuple[str, ...]] = (), copy: bool = False
+) -> Catalog | None:
     """The catalog stored under ``cache_key`` for ``sources``, or None. Anything unreadable,
     inconsistent, not ours or not a regular file is a miss, and the entry is removed so the
-    next store rewrites it."""
+    next store rewrites it. The catalog's columns are views of the mapped entry, or with
+    ``copy`` of its bytes read into memory (:func:`entryfile.mapped`)."""
     folder = private_folder(create=False)
     if folder is None:
         return None
@@ -68,7 +71,7 @@ def load(cache_key: str, sources: Sequence[tuple[str, ...]] = ()) -> Catalog | N
             return None
         f, _ = opened
         with f:
-            catalog = _read(entryfile.mapped(f), sources)
+            catalog = _read(entryfile.mapped(f, copy), sources)
         os.utime(path)  # recently used
     except Exception:
         _discard(path)

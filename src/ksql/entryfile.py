@@ -68,13 +68,18 @@ def write(f: BinaryIO, members: Mapping[str, npt.NDArray[Any]], meta: Any) -> No
     f.write(out)
 
 
-def mapped(f: BinaryIO) -> bytes | mmap.mmap:
+def mapped(f: BinaryIO, copy: bool = False) -> bytes | mmap.mmap:
     """The whole file ``f``, mapped read-only: its members become views of the mapping, not
     copies. Reading and checking a full kernel's 61 MB entry took 64-84 ms with ``read``
     (the bytes copied into fresh memory, page by page) and takes 21-34 ms mapped; vmlinux's
     7.9 MB entry 8-12 -> 3-4 ms. The caches only ever replace an entry whole (a new file
-    renamed over it) or unlink it, so a mapping never sees its file cut short under it. On a
-    file system that cannot map files the bytes are read instead."""
+    renamed over it) or unlink it, so a mapping never sees its file cut short under it; but
+    something else could cut it short in place, and a mapping whose file is cut short kills
+    the process that touches it (SIGBUS). So ``copy`` reads the bytes instead, for catalogs
+    kept for hours (the language server's, the REPL's), as does a file system that cannot
+    map files."""
+    if copy:
+        return f.read()
     try:
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except ValueError:

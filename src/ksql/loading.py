@@ -224,10 +224,13 @@ def load_catalog(
     *,
     on_error: Callable[[KsqlError], None] | None = None,
     use_cache: bool = True,
+    long_lived: bool = False,
 ) -> Catalog:
     """Load ``specs`` (or the defaults when empty) into a new catalog. Without
     ``on_error`` the first bad source raises; with it, bad sources are reported and skipped.
-    ``plugins`` defaults to the installed ones (:func:`~ksql.pluginmanager.load_plugins`)."""
+    ``plugins`` defaults to the installed ones (:func:`~ksql.pluginmanager.load_plugins`).
+    ``long_lived``: the catalog will be kept for hours (the language server's, the REPL's),
+    so a cached one is copied out of its entry rather than left mapped to the file."""
     if plugins is None:
         plugins = load_plugins()
     targets: list[Resolved | str]
@@ -250,7 +253,7 @@ def load_catalog(
     prints = _fingerprints(resolved, plugins) if use_cache else None
     cache_key = cache.key(prints) if prints is not None else None
     if cache_key is not None and prints is not None:
-        cached = cache.load(cache_key, prints)
+        cached = cache.load(cache_key, prints, copy=long_lived)
         if cached is not None:
             release_free_memory()  # the archive's buffers
             return cached

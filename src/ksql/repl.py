@@ -171,7 +171,7 @@ class Session:
     def _load(self, specs: list[str]) -> None:
         from ksql.loading import load_catalog
 
-        catalog = load_catalog(specs, self.plugins)
+        catalog = load_catalog(specs, self.plugins, long_lived=True)
         catalog.name_order()
         self.catalog, self.specs = catalog, specs
         self.release = release_of(catalog, self.selection)
@@ -194,7 +194,7 @@ def run(
     if interactive:
         err.write("loading symbols...\r")
         err.flush()
-    catalog = load_catalog(specs, plugins)
+    catalog = load_catalog(specs, plugins, long_lived=True)
     catalog.name_order()  # completion's index
     for note in catalog.notes:
         err.write(f"note: {note}\n")

@@ -57,3 +57,24 @@ def test_make_server_registers_the_diagnostics_hooks() -> None:
     server = make_server()
     assert [getattr(h, "func", h) for h in server.on_change] == [publish.publish]
     assert [getattr(h, "func", h) for h in server.on_close] == [publish.clear]
+
+
+def test_the_server_keeps_its_catalog_copied_out_of_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its catalog lives for hours: a cached one must not stay mapped to its entry's file."""
+    import ksql.loading
+    from ksql.catalog import Catalog
+
+    seen: list[dict[str, object]] = []
+
+    def load_catalog(*args: object, **kwargs: object) -> Catalog:
+        seen.append(kwargs)
+        return Catalog()
+
+    monkeypatch.setattr(ksql.loading, "load_catalog", load_catalog)
+    server = make_server()
+    server.protocol.client_capabilities = types.ClientCapabilities()  # no progress
+    monkeypatch.setattr(server, "window_show_message", lambda *a: None)
+    server.load([])
+    assert seen and seen[0].get("long_lived") is True

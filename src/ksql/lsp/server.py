@@ -158,7 +158,10 @@ class KsqlServer(LanguageServer):
         try:
             specs = [config.expand(s, self.kernel, self.root()) for s in sources]
             catalog = load_catalog(
-                specs, load_plugins(), on_error=lambda e: problems.append(str(e))
+                specs,
+                load_plugins(),
+                on_error=lambda e: problems.append(str(e)),
+                long_lived=True,
             )
             catalog.name_order()  # the index completion and hover search
             completion.warm_up(catalog)
