@@ -231,3 +231,44 @@ def test_names_that_crossed_from_a_worker_make_the_same_name_column() -> None:
         starts = [sum(len(n) + 1 for n in every[:i]) for i in range(len(every) + 1)]
         assert (column.blob, column.starts.tolist()) == ("\n" + "\n".join(every) + "\n", starts)
     assert column.tolist() == ["x", "é_y", "", "z", "x", "w", "v2", "u"]
+
+
+def test_names_without_addresses_merge_as_through_a_whole_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch of names alone (a BTF) meeting a module with no name index yet is matched
+    without building one (``merge._name_only``); the catalog equals the one a whole index
+    makes, for every case the rules tell apart."""
+
+    def build() -> Catalog:
+        kallsyms = RowSink("kallsyms")
+        for name, addr, letter in [
+            ("one", 0x10, "T"),  # a single row: merges
+            ("twin", 0x20, "T"),  # a global and a static namesake: the global one
+            ("twin", 0x30, "t"),
+            ("statics", 0x40, "t"),  # two statics: neither
+            ("statics", 0x50, "t"),
+            ("again", 0x60, "D"),  # named twice in the batch: both describe it
+            ("ref", None, "U"),  # the batch's row is a definition: no merge
+            ("_text", 0x0, "T"),
+            ("kept", 0x70, "T"),  # not in the batch
+        ]:
+            kallsyms.add(name, module="vmlinux", addr=addr, type=letter)
+        btf = RowSink("btf")
+        for name in ["one", "twin", "statics", "again", "again", "ref", "absent", "_text"]:
+            btf.add(name, module="vmlinux", decl=f"int {name}(void)")
+        return _build(kallsyms, btf)
+
+    def rows(cat: Catalog) -> list[str]:
+        return [repr(s) for s in cat.symbols(range(len(cat)))]
+
+    cat = build()
+    fresh = rows(cat)
+    monkeypatch.setattr(CatalogBuilder, "_fresh", lambda self, code: None)  # a whole index
+    assert rows(build()) == fresh
+    assert len(fresh) == 12  # "statics", "ref" and "absent" added
+    assert [s.decl for s in cat.lookup("one")] == ["int one(void)"]
+    assert sorted((s.type, s.decl) for s in cat.lookup("twin")) == [
+        ("T", "int twin(void)"),
+        ("t", ""),
+    ]

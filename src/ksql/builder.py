@@ -22,6 +22,7 @@ from ksql.sink import Batch, add_module_info
 from ksql.storage import Columns, NameColumn, StringTable, compact_codes, packed_names
 
 _FEW_MODULES = 16  # modules whose full name index is built on demand (and kept)
+_Named = tuple[npt.NDArray[np.intp], list[str]]  # a module's rows and their names
 _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
 _SOURCES = next(c.name for c in COLUMNS if c.encoding is Encoding.SOURCE_SET)
 _INTERNED = [c for c in COLUMNS if c.encoding is Encoding.INTERNED]
@@ -97,8 +98,8 @@ class CatalogBuilder:
         colliding = np.flatnonzero(self._module_rows[mod] > 0)
         if len(colliding):
             live = self._whole()
-            index_of = self._indexes_for(batch, mod, colliding)
-            r, i = merge.targets(live, index_of, batch, mod, colliding, keep)
+            index_of, fresh = self._indexes_for(batch, mod, colliding)
+            r, i = merge.targets(live, index_of, batch, mod, colliding, keep, fresh)
             if len(r):
                 merge.fill(live, self._tables, r, i, batch)
                 self._add_source(r, label)
@@ -142,14 +143,16 @@ class CatalogBuilder:
 
     def _indexes_for(
         self, batch: Batch, mod: npt.NDArray[np.uint32], colliding: npt.NDArray[np.intp]
-    ) -> Callable[[int], merge.Index]:
+    ) -> tuple[Callable[[int], merge.Index], Callable[[int], _Named | None] | None]:
         """Where :func:`merge.targets` finds each module's rows by name. A batch that
         meets many modules not indexed yet (a Module.symvers after a module tree: 930)
         gets indexes of just its own names, from one pass over the rows: a whole index
-        per module took a scan of every row each, 0.64 s for that symvers."""
+        per module took a scan of every row each, 0.64 s for that symvers. Meeting few,
+        the batch also gets each unindexed module's rows (:meth:`_fresh`): names without
+        addresses are matched against them without an index (``merge._name_only``)."""
         codes = np.unique(mod[colliding]).tolist()
         if sum(c not in self._merge_index for c in codes) <= _FEW_MODULES:
-            return self._module_index
+            return self._module_index, self._fresh
         wanted = {batch[_NAME][i] for i in colliding.tolist()}
         module = self._whole()["module"]
         rows = np.flatnonzero(np.isin(module, codes))  # a name lookup costs ~0.2 us a row
@@ -166,15 +169,23 @@ class CatalogBuilder:
             )
             for k, code in enumerate(codes)
         }
-        return lambda code: self._merge_index.get(code) or indexes[code]
+        return (lambda code: self._merge_index.get(code) or indexes[code]), None
 
     def _module_index(self, code: int) -> merge.Index:
         index = self._merge_index.get(code)
         if index is None:
-            found = np.flatnonzero(self._whole()["module"] == code)
-            index = merge.name_index(self._names_of(found), found.tolist())
+            found, names = self._named(code)
+            index = merge.name_index(names, found.tolist())
             self._merge_index[code] = index
         return index
+
+    def _fresh(self, code: int) -> _Named | None:
+        """A module's rows and names, unless it has its name index already."""
+        return None if code in self._merge_index else self._named(code)
+
+    def _named(self, code: int) -> _Named:
+        found = np.flatnonzero(self._whole()["module"] == code)
+        return found, self._names_of(found)
 
     def _append(
         self, b: Batch, mod: npt.NDArray[np.uint32], keep: npt.NDArray[np.bool_], src: int
