@@ -154,9 +154,11 @@ def _name_only(
     if many:
         alone = np.fromiter((name not in many for name in names), np.bool_, n)
         one &= alone
-    # The rows left keep their look-up: of names met here, those rows' positions.
+    # The rows left keep their look-up: of names met here, those rows' positions (each row's
+    # own unless the batch names it twice).
     left = np.zeros(n, dtype=np.bool_)
-    left[np.fromiter(map(at.__getitem__, names), np.intp, n)[~one]] = True
+    last = np.fromiter(map(at.__getitem__, names), np.intp, n) if many else np.arange(n)
+    left[last[~one]] = True
     wanted = seen.copy()
     wanted[seen] = left[match[seen]]
     picked = np.flatnonzero(wanted)
