@@ -22,7 +22,6 @@ from ksql.sink import Batch, add_module_info
 from ksql.storage import Columns, NameColumn, StringTable, compact_codes, packed_names
 
 _FEW_MODULES = 16  # modules whose full name index is built on demand (and kept)
-_Named = tuple[npt.NDArray[np.intp], list[str]]  # a module's rows and their names
 _NAME = next(c.name for c in COLUMNS if c.encoding is Encoding.PACKED)
 _SOURCES = next(c.name for c in COLUMNS if c.encoding is Encoding.SOURCE_SET)
 _INTERNED = [c for c in COLUMNS if c.encoding is Encoding.INTERNED]
@@ -143,7 +142,7 @@ class CatalogBuilder:
 
     def _indexes_for(
         self, batch: Batch, mod: npt.NDArray[np.uint32], colliding: npt.NDArray[np.intp]
-    ) -> tuple[Callable[[int], merge.Index], Callable[[int], _Named | None] | None]:
+    ) -> tuple[Callable[[int], merge.Index], Callable[[int], merge.Named | None] | None]:
         """Where :func:`merge.targets` finds each module's rows by name. A batch that
         meets many modules not indexed yet (a Module.symvers after a module tree: 930)
         gets indexes of just its own names, from one pass over the rows: a whole index
@@ -179,11 +178,11 @@ class CatalogBuilder:
             self._merge_index[code] = index
         return index
 
-    def _fresh(self, code: int) -> _Named | None:
+    def _fresh(self, code: int) -> merge.Named | None:
         """A module's rows and names, unless it has its name index already."""
         return None if code in self._merge_index else self._named(code)
 
-    def _named(self, code: int) -> _Named:
+    def _named(self, code: int) -> merge.Named:
         found = np.flatnonzero(self._whole()["module"] == code)
         return found, self._names_of(found)
 
