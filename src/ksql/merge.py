@@ -107,10 +107,7 @@ def _unambiguous(
     (hit mask over ``rows``, positions in ``rows`` that merge, their targets.) On a vmlinux
     BTF batch (no addresses) merging into /proc/kallsyms that is every row: a per-row pick
     cost ~0.5 s there."""
-    if len(set(names)) != len(names):
-        many = {n for n, c in Counter(names).items() if c > 1}
-    else:
-        many = set()
+    many = _repeated(names) if len(set(names)) != len(names) else set()
     found = list(map(index.get, names))
     one = np.fromiter(
         (type(c) is int and n not in many for c, n in zip(found, names, strict=True)),
@@ -122,8 +119,26 @@ def _unambiguous(
         return None
     at = np.flatnonzero(hit)
     target = np.fromiter(map(found.__getitem__, at.tolist()), np.intp, len(at))
+    return _agreeing(data, b, rows, hit, at, target)
+
+
+def _agreeing(
+    data: Arrays,
+    b: Batch,
+    rows: npt.NDArray[np.intp],
+    hit: npt.NDArray[np.bool_],
+    at: npt.NDArray[np.intp],
+    target: npt.NDArray[np.intp],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Of the hits (positions ``at`` in ``rows``, one existing row ``target`` each), those
+    that agree on ``undefined`` with their row: (hit mask, their positions, their targets)."""
     agree = data["undefined"][target] == b["undefined"][rows[at]]
     return hit, at[agree], target[agree]
+
+
+def _repeated(names: list[str]) -> set[str]:
+    """The names given more than once."""
+    return {name for name, count in Counter(names).items() if count > 1}
 
 
 def _name_only(
@@ -143,9 +158,7 @@ def _name_only(
     names, 122 k rows): the merge took 230-330 ms with a whole index, 120-150 ms so."""
     n = len(names)
     at = dict(zip(names, range(n), strict=True))  # a name's last batch position
-    many: set[str] = set()
-    if len(at) != n:
-        many = {name for name, count in Counter(names).items() if count > 1}
+    many = _repeated(names) if len(at) != n else set()
     match = np.fromiter(map(at.get, here_names, repeat(-1)), np.intp, len(here_names))
     seen = match >= 0
     count = np.bincount(match[seen], minlength=n)
@@ -167,15 +180,14 @@ def _name_only(
     if not one.any():
         return index, None
     hit = np.flatnonzero(one)
-    agree = data["undefined"][target[hit]] == b["undefined"][rows[hit]]
-    return index, (one, hit[agree], target[hit][agree])
+    return index, _agreeing(data, b, rows, one, hit, target[hit])
 
 
 def name_index(names: list[str], rows: list[int]) -> Index:
     """name -> row of one module; static duplicates keep every row, in order."""
     index: Index = dict(zip(names, rows, strict=True))
     if len(index) != len(names):
-        dupes = {name for name, count in Counter(names).items() if count > 1}
+        dupes = _repeated(names)
         for name in dupes:
             index[name] = []
         for name, r in zip(names, rows, strict=True):
